@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import User
+
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "portal-demo"  # noqa: S105 - a local demo account, refused when DEBUG is off
+
+
+class Command(BaseCommand):
+    help = "Create the local demo user (an admin) if it does not exist, and print its login."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError("The demo user has a public password: create it only with DEBUG on.")
+        user, created = User.objects.get_or_create(
+            email=DEMO_EMAIL, defaults={"is_staff": True, "is_superuser": True}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        verb = "Created" if created else "Demo user exists:"
+        self.stdout.write(
+            self.style.SUCCESS(f"{verb} log in as {DEMO_EMAIL} / {DEMO_PASSWORD} (also /admin/)")
+        )

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from portal import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("", include("accounts.urls")),
+    path("pricing/", include("pricing.urls")),
+    path("admin/", admin.site.urls),
+    # dj-stripe's own webhook endpoints (webhook/<uuid>/), for projects that configure them.
+    path("stripe/", include("djstripe.urls", namespace="djstripe")),
+]

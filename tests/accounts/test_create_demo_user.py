@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_demo_user_is_idempotent_and_prints_the_login(capsys, settings):
+    settings.DEBUG = True
+
+    call_command("create_demo_user")
+    call_command("create_demo_user")
+
+    user = User.objects.get()
+    assert user.email == "demo@example.com"
+    assert user.check_password("portal-demo")
+    assert "demo@example.com / portal-demo" in capsys.readouterr().out
+
+
+def test_create_demo_user_is_refused_without_debug(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("create_demo_user")
+    assert not User.objects.exists()
