@@ -4,6 +4,7 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.utils import timezone
 
 
 class UserManager(BaseUserManager["User"]):
@@ -34,7 +35,53 @@ class UserManager(BaseUserManager["User"]):
         return self._create_user(email, password, **extra_fields)
 
 
-class User(AbstractUser):
+class SubscriptionHolder(models.Model):
+    """What a model needs to hold a Stripe subscription: mix it into a user or a team model.
+
+    `get_quantity()` is the number of seats billed (1 for a user; a team's member count).
+    Whenever what it counts changes, stamp `billing_details_last_changed`; `sync_subscriptions`
+    pushes the new quantity to Stripe for holders changed since `last_synced_with_stripe`.
+    """
+
+    customer = models.ForeignKey(
+        "djstripe.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The holder's Stripe customer.",
+    )
+    subscription = models.ForeignKey(
+        "djstripe.Subscription",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The holder's current (or latest) Stripe subscription.",
+    )
+    billing_details_last_changed = models.DateTimeField(
+        default=timezone.now, help_text="When what the holder is billed for last changed."
+    )
+    last_synced_with_stripe = models.DateTimeField(
+        null=True, blank=True, help_text="When the holder's quantity was last pushed to Stripe."
+    )
+
+    class Meta:
+        abstract = True
+
+    def get_quantity(self) -> int:
+        return 1
+
+    @property
+    def billing_email(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def billing_name(self) -> str:
+        raise NotImplementedError
+
+
+class User(SubscriptionHolder, AbstractUser):
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
 
@@ -53,3 +100,11 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.email
+
+    @property
+    def billing_email(self) -> str:
+        return self.email
+
+    @property
+    def billing_name(self) -> str:
+        return self.get_full_name()

@@ -123,7 +123,10 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so `pytest --reuse-db` can skip dj-stripe's slow migrations.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # TEST_DB_NAME lets several checkouts or runs on one machine keep separate test databases.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(BASE_DIR / env_str("TEST_DB_NAME", ".test-db.sqlite3"))
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts ---------------------------------------------------------------------------------
