@@ -2,6 +2,28 @@
 
 from __future__ import annotations
 
-from stripe_server.resources import account, prices, products
+from stripe_server.resources import (
+    account,
+    customers,
+    events,
+    invoices,
+    payment_methods,
+    prices,
+    products,
+    subscription_items,
+    subscriptions,
+    webhook_endpoints,
+)
 
-__all__ = ["account", "prices", "products"]
+__all__ = [
+    "account",
+    "customers",
+    "events",
+    "invoices",
+    "payment_methods",
+    "prices",
+    "products",
+    "subscription_items",
+    "subscriptions",
+    "webhook_endpoints",
+]

@@ -1,0 +1,109 @@
+"""SubscriptionItems: list by subscription, retrieve, add, change, remove."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from stripe_server import events
+from stripe_server.context import Context
+from stripe_server.resources.subscriptions import (
+    PAYMENT_BEHAVIORS,
+    PRORATION_BEHAVIORS,
+    subscription_apply_item_changes,
+    subscription_save,
+)
+from stripe_server.routing import route
+from stripe_server.wire import invalid_request, missing_param
+
+
+def _change_subscription(ctx: Context, subscription: dict[str, Any], change: dict) -> None:
+    if subscription["status"] in ("canceled", "incomplete_expired"):
+        raise invalid_request("A canceled subscription's items cannot be changed.")
+    before = copy.deepcopy(subscription)
+    subscription_apply_item_changes(
+        ctx,
+        subscription,
+        [change],
+        proration_behavior=ctx.params.string(
+            "proration_behavior", choices=PRORATION_BEHAVIORS, default="create_prorations"
+        )
+        or "create_prorations",
+        payment_behavior=ctx.params.string(
+            "payment_behavior", choices=PAYMENT_BEHAVIORS, default="allow_incomplete"
+        )
+        or "allow_incomplete",
+    )
+    subscription_save(ctx, subscription)
+    events.emit(
+        ctx,
+        "customer.subscription.updated",
+        subscription,
+        events.previous_attributes(before, subscription),
+    )
+
+
+_CHANGE_PARAMS = {"price", "quantity", "metadata", "proration_behavior", "payment_behavior",
+                  "proration_date", "off_session"}  # fmt: skip
+
+
+@route("POST", "/v1/subscription_items")
+def subscription_item_create(ctx: Context) -> dict[str, Any]:
+    from stripe_server.resources.subscriptions import _item_change
+
+    ctx.params.reject_unknown(_CHANGE_PARAMS | {"subscription"})
+    subscription_id = ctx.params.string("subscription", required=True) or ""
+    subscription = ctx.require("subscription", subscription_id, param="subscription", status=400)
+    known = {item["id"] for item in subscription["items"]["data"]}
+    change = _item_change(ctx, subscription, ctx.params)
+    change["id"] = None
+    _change_subscription(ctx, subscription, change)
+    added = next(i for i in subscription["items"]["data"] if i["id"] not in known)
+    return ctx.present(added)
+
+
+@route("GET", "/v1/subscription_items/{id}")
+def subscription_item_retrieve(ctx: Context) -> dict[str, Any]:
+    return ctx.present(ctx.require("subscription_item", ctx.arg("id")))
+
+
+@route("POST", "/v1/subscription_items/{id}")
+def subscription_item_update(ctx: Context) -> dict[str, Any]:
+    from stripe_server.resources.subscriptions import _item_change
+
+    ctx.params.reject_unknown(_CHANGE_PARAMS)
+    item = ctx.require("subscription_item", ctx.arg("id"))
+    subscription = ctx.require("subscription", item["subscription"])
+    change = _item_change(ctx, subscription, ctx.params)
+    change["id"] = item["id"]
+    _change_subscription(ctx, subscription, change)
+    return ctx.present(ctx.require("subscription_item", item["id"]))
+
+
+@route("DELETE", "/v1/subscription_items/{id}")
+def subscription_item_delete(ctx: Context) -> dict[str, Any]:
+    ctx.params.reject_unknown({"proration_behavior", "proration_date", "clear_usage"})
+    item = ctx.require("subscription_item", ctx.arg("id"))
+    subscription = ctx.require("subscription", item["subscription"])
+    if len(subscription["items"]["data"]) == 1:
+        raise invalid_request(
+            "A subscription must have at least one active plan. To cancel a subscription, "
+            "please use the cancel API endpoint on /v1/subscriptions."
+        )
+    _change_subscription(ctx, subscription, {"id": item["id"], "deleted": True})
+    return {"deleted": True, "id": item["id"], "object": "subscription_item"}
+
+
+@route("GET", "/v1/subscription_items")
+def subscription_item_list(ctx: Context) -> dict[str, Any]:
+    ctx.params.reject_unknown({"subscription", "limit", "starting_after", "ending_before"})
+    subscription_id = ctx.params.string("subscription")
+    if not subscription_id:
+        raise missing_param("subscription")
+    subscription = ctx.require("subscription", subscription_id, param="subscription", status=400)
+    # Items keep the subscription's order (oldest first), as Stripe lists them.
+    return ctx.page(
+        subscription["items"]["data"],
+        f"/v1/subscription_items?subscription={subscription_id}",
+        "subscription_item",
+    )

@@ -1,0 +1,664 @@
+"""Subscriptions: create (trials, payment behaviours), update items, cancel, list.
+
+The lifecycle rules (periods, invoices, payments) live in `billing.py`; this module turns API
+parameters into those steps and announces each change as an event.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from stripe_server import billing, events
+from stripe_server.cards import decline_error
+from stripe_server.context import Context
+from stripe_server.expand import strip_includables
+from stripe_server.ids import new_id
+from stripe_server.resources.payment_methods import payment_method_attach, payment_method_resolve
+from stripe_server.routing import route
+from stripe_server.wire import (
+    Params,
+    StripeError,
+    created_filter,
+    invalid_request,
+    list_object,
+    metadata_update,
+    missing_param,
+)
+
+PRORATION_BEHAVIORS = ("create_prorations", "none", "always_invoice")
+PAYMENT_BEHAVIORS = (
+    "allow_incomplete",
+    "default_incomplete",
+    "error_if_incomplete",
+    "pending_if_incomplete",
+)
+LIVE_STATUSES = ("active", "trialing", "past_due", "incomplete", "unpaid", "paused")
+
+
+def plan_from_price(price: dict[str, Any]) -> dict[str, Any]:
+    """The legacy `plan` view of a recurring price, as Stripe still embeds in items."""
+    recurring = price["recurring"] or {}
+    return {
+        "active": price["active"],
+        "amount": price["unit_amount"],
+        "amount_decimal": price["unit_amount_decimal"],
+        "billing_scheme": price["billing_scheme"],
+        "created": price["created"],
+        "currency": price["currency"],
+        "id": price["id"],
+        "interval": recurring.get("interval"),
+        "interval_count": recurring.get("interval_count"),
+        "livemode": False,
+        "metadata": price["metadata"],
+        "meter": None,
+        "nickname": price["nickname"],
+        "object": "plan",
+        "product": price["product"],
+        "tiers_mode": price["tiers_mode"],
+        "transform_usage": price["transform_quantity"],
+        "trial_period_days": recurring.get("trial_period_days"),
+        "usage_type": recurring.get("usage_type", "licensed"),
+    }
+
+
+def _usable_price(ctx: Context, price_id: str, param: str) -> dict[str, Any]:
+    price = ctx.require("price", price_id, param=param, status=400)
+    if not price["active"]:
+        raise invalid_request(
+            "The price specified is inactive. This field only accepts active prices.",
+            param=param,
+        )
+    if price["type"] != "recurring":
+        raise invalid_request(
+            "The price specified is set to `type=one_time` but this field only accepts prices "
+            "with `type=recurring`.",
+            param=param,
+        )
+    return price
+
+
+def item_new(
+    ctx: Context, subscription_id: str, price: dict[str, Any], quantity: int, metadata: dict
+) -> dict[str, Any]:
+    return {
+        "created": ctx.now(),
+        "discounts": [],
+        "id": new_id("si", 14),
+        "metadata": metadata,
+        "object": "subscription_item",
+        "price": strip_includables(price),
+        "quantity": quantity,
+        "subscription": subscription_id,
+        "tax_rates": [],
+        "plan": plan_from_price(price),
+        "current_period_end": 0,
+        "current_period_start": 0,
+        "billing_thresholds": None,
+    }
+
+
+def subscription_save(ctx: Context, subscription: dict[str, Any]) -> None:
+    """Store the subscription and its items (items are also retrievable on their own)."""
+    stored_items = {
+        item["id"] for item in ctx.db.all("subscription_item")
+        if item["subscription"] == subscription["id"]
+    }  # fmt: skip
+    current = set()
+    for item in subscription["items"]["data"]:
+        item["current_period_start"] = subscription["current_period_start"]
+        item["current_period_end"] = subscription["current_period_end"]
+        ctx.db.save("subscription_item", item)
+        current.add(item["id"])
+    for removed in stored_items - current:
+        ctx.db.delete(removed)
+    ctx.db.save("subscription", subscription)
+
+
+def _check_items_compatible(items: list[dict[str, Any]]) -> None:
+    if not items:
+        raise invalid_request("A subscription needs at least one item.", param="items")
+    first = items[0]["price"]
+    prices = [item["price"]["id"] for item in items]
+    if len(set(prices)) != len(prices):
+        raise invalid_request(
+            "Cannot add multiple subscription items with the same price.", param="items"
+        )
+    for item in items[1:]:
+        price = item["price"]
+        if price["currency"] != first["currency"]:
+            raise invalid_request("All prices on a subscription must share a currency.")
+        if (price["recurring"]["interval"], price["recurring"]["interval_count"]) != (
+            first["recurring"]["interval"],
+            first["recurring"]["interval_count"],
+        ):
+            raise invalid_request(
+                "All prices on a subscription must have the same `recurring.interval` and "
+                "`recurring.interval_count`.",
+                param="items",
+            )
+
+
+def _trial_end(ctx: Context, params: Params, items: list[dict[str, Any]]) -> int | None:
+    now = ctx.now()
+    if params.has("trial_end") and params.string("trial_end") == "now":
+        return None
+    if params.has("trial_end"):
+        trial_end = params.integer("trial_end")
+        assert trial_end is not None
+        if trial_end <= now:
+            raise invalid_request(
+                "Invalid timestamp: must be an integer Unix timestamp in the future.",
+                param="trial_end",
+            )
+        return trial_end
+    days = params.integer("trial_period_days", minimum=0, maximum=730)
+    if days is None and params.boolean("trial_from_plan"):
+        days = items[0]["price"]["recurring"].get("trial_period_days")
+    return now + days * 86400 if days else None
+
+
+def _default_payment_method(ctx: Context, params: Params, customer: dict[str, Any]) -> str | None:
+    payment_method_id = params.string("default_payment_method") or None
+    if payment_method_id is None:
+        return None
+    payment_method = payment_method_resolve(ctx, payment_method_id, param="default_payment_method")
+    if payment_method["customer"] is None and payment_method_id.startswith("pm_card_"):
+        payment_method_attach(ctx, payment_method, customer)
+    if payment_method["customer"] != customer["id"]:
+        raise invalid_request(
+            f"The customer does not have a payment method with the ID {payment_method_id}. "
+            "The payment method must be attached to the customer.",
+            param="default_payment_method",
+        )
+    return payment_method["id"]
+
+
+_CREATE_PARAMS = {
+    "customer",
+    "items",
+    "default_payment_method",
+    "trial_period_days",
+    "trial_end",
+    "trial_from_plan",
+    "cancel_at_period_end",
+    "cancel_at",
+    "metadata",
+    "payment_behavior",
+    "proration_behavior",
+    "collection_method",
+    "description",
+    "off_session",
+    "currency",
+}
+
+
+@route("POST", "/v1/subscriptions")
+def subscription_create(ctx: Context) -> dict[str, Any]:
+    params = ctx.params
+    params.reject_unknown(_CREATE_PARAMS)
+    customer_id = params.string("customer", required=True)
+    assert customer_id is not None
+    customer = ctx.require("customer", customer_id, param="customer", status=400)
+    params.string("collection_method", choices=("charge_automatically",))
+    params.string("proration_behavior", choices=PRORATION_BEHAVIORS)
+    payment_behavior = params.string(
+        "payment_behavior", choices=PAYMENT_BEHAVIORS, default="allow_incomplete"
+    )
+    item_params = params.items("items")
+    if not item_params:
+        raise missing_param("items")
+    subscription_id = new_id("sub")
+    items = []
+    for entry in item_params:
+        entry.reject_unknown({"price", "quantity", "metadata"})
+        price_id = entry.string("price")
+        if not price_id:
+            raise missing_param(entry.name("price"))
+        price = _usable_price(ctx, price_id, entry.name("price"))
+        quantity = entry.integer("quantity", minimum=0, default=1)
+        assert quantity is not None
+        items.append(item_new(ctx, subscription_id, price, quantity, metadata_update({}, entry)))
+    _check_items_compatible(items)
+    now = ctx.now()
+    trial_end = _trial_end(ctx, params, items)
+    subscription: dict[str, Any] = {
+        "application": None,
+        "application_fee_percent": None,
+        "automatic_tax": {"enabled": False, "liability": None, "disabled_reason": None},
+        "billing_cycle_anchor": trial_end or now,
+        "billing_cycle_anchor_config": None,
+        "cancel_at": params.integer("cancel_at"),
+        "canceled_at": None,
+        "cancellation_details": {"comment": None, "feedback": None, "reason": None},
+        "collection_method": "charge_automatically",
+        "created": now,
+        "currency": items[0]["price"]["currency"],
+        "customer": customer["id"],
+        "days_until_due": None,
+        "default_payment_method": _default_payment_method(ctx, params, customer),
+        "default_source": None,
+        "default_tax_rates": [],
+        "description": params.string("description") or None,
+        "discounts": [],
+        "ended_at": None,
+        "id": subscription_id,
+        "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
+        "items": list_object(f"/v1/subscription_items?subscription={subscription_id}", items),
+        "latest_invoice": None,
+        "livemode": False,
+        "metadata": metadata_update({}, params),
+        "next_pending_invoice_item_invoice": None,
+        "object": "subscription",
+        "on_behalf_of": None,
+        "pause_collection": None,
+        "payment_settings": {
+            "payment_method_options": None,
+            "payment_method_types": None,
+            "save_default_payment_method": "off",
+        },
+        "pending_invoice_item_interval": None,
+        "pending_setup_intent": None,
+        "pending_update": None,
+        "schedule": None,
+        "start_date": now,
+        "status": "incomplete",
+        "test_clock": None,
+        "transfer_data": None,
+        "trial_end": trial_end,
+        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
+        "trial_start": now if trial_end else None,
+        "cancel_at_period_end": bool(params.boolean("cancel_at_period_end")),
+        "billing_thresholds": None,
+        "billing_mode": {"type": "classic", "flexible": None},
+        "customer_account": None,
+        "managed_payments": None,
+        "billing_schedules": [],
+        # Removed from subscriptions in API 2025-03-31 but read by dj-stripe 2.11
+        # (`Subscription.current_period_end`, `Customer.active_subscriptions`).
+        "current_period_start": now,
+        "current_period_end": 0,
+    }
+    subscription["current_period_end"] = trial_end or billing.next_period_end(subscription, now)
+    if customer["currency"] is None:
+        customer["currency"] = subscription["currency"]
+        ctx.db.save("customer", customer)
+    subscription_save(ctx, subscription)
+    events.emit(ctx, "customer.subscription.created", subscription)
+    invoice = billing.invoice_for_period(
+        ctx,
+        subscription,
+        customer,
+        billing_reason="subscription_create",
+        start=now,
+        end=subscription["current_period_end"],
+        bill_items=trial_end is None,
+    )
+    before = copy.deepcopy(subscription)
+    if invoice["amount_due"] == 0:
+        billing.invoice_attempt_payment(ctx, invoice, None)
+        subscription["status"] = "trialing" if trial_end else "active"
+    elif payment_behavior == "default_incomplete":
+        subscription["status"] = "incomplete"
+    else:
+        payment_method_id = billing.payment_method_for(ctx, subscription, customer)
+        decline = billing.invoice_attempt_payment(ctx, invoice, payment_method_id)
+        if decline is None:
+            subscription["status"] = "active"
+        elif payment_behavior == "error_if_incomplete":
+            # Raising rolls the whole request back: no subscription, no invoice, no events.
+            raise _payment_error(decline)
+    subscription_save(ctx, subscription)
+    if subscription["status"] != "incomplete":
+        events.emit(
+            ctx,
+            "customer.subscription.updated",
+            subscription,
+            events.previous_attributes(before, subscription),
+        )
+    return ctx.present(subscription)
+
+
+def _payment_error(decline: str) -> StripeError:
+    if decline == "no_payment_method":
+        return invalid_request(billing.decline_text(decline), code="resource_missing")
+    return decline_error(decline)
+
+
+@route("GET", "/v1/subscriptions/{id}")
+def subscription_retrieve(ctx: Context) -> dict[str, Any]:
+    return ctx.present(ctx.require("subscription", ctx.arg("id")))
+
+
+_UPDATE_PARAMS = {
+    "items",
+    "cancel_at_period_end",
+    "cancel_at",
+    "default_payment_method",
+    "metadata",
+    "proration_behavior",
+    "proration_date",
+    "payment_behavior",
+    "trial_end",
+    "description",
+    "off_session",
+    "cancellation_details",
+}
+
+
+@route("POST", "/v1/subscriptions/{id}")
+def subscription_update(ctx: Context) -> dict[str, Any]:
+    params = ctx.params
+    params.reject_unknown(_UPDATE_PARAMS)
+    subscription = ctx.require("subscription", ctx.arg("id"))
+    customer = ctx.require("customer", subscription["customer"])
+    before = copy.deepcopy(subscription)
+    if subscription["status"] in ("canceled", "incomplete_expired"):
+        allowed = {"metadata", "cancellation_details", "expand"}
+        if set(params.data) - allowed:
+            raise invalid_request(
+                "A canceled subscription can only update its cancellation_details and metadata."
+            )
+    proration = params.string("proration_behavior", choices=PRORATION_BEHAVIORS)
+    payment_behavior = params.string(
+        "payment_behavior", choices=PAYMENT_BEHAVIORS, default="allow_incomplete"
+    )
+    subscription["metadata"] = metadata_update(subscription["metadata"], params)
+    if params.has("description"):
+        subscription["description"] = params.string("description") or None
+    if params.has("cancel_at_period_end"):
+        subscription["cancel_at_period_end"] = bool(params.boolean("cancel_at_period_end"))
+        subscription["canceled_at"] = ctx.now() if subscription["cancel_at_period_end"] else None
+    if params.has("cancel_at"):
+        subscription["cancel_at"] = params.integer("cancel_at")
+    details = params.nested("cancellation_details")
+    if details is not None:
+        details.reject_unknown({"comment", "feedback"})
+        subscription["cancellation_details"] = {
+            **subscription["cancellation_details"],
+            "comment": details.string("comment") or None,
+            "feedback": details.string("feedback") or None,
+        }
+    if params.has("default_payment_method"):
+        subscription["default_payment_method"] = _default_payment_method(ctx, params, customer)
+    if params.has("trial_end"):
+        if params.string("trial_end") != "now":
+            raise invalid_request(
+                "Only `trial_end=now` is emulated for existing subscriptions.", param="trial_end"
+            )
+        if subscription["status"] == "trialing":
+            subscription["trial_end"] = ctx.now()
+            subscription["current_period_end"] = ctx.now()
+            subscription_renew(ctx, subscription)
+    item_params = params.items("items")
+    if item_params:
+        changes = [_item_change(ctx, subscription, entry) for entry in item_params]
+        subscription_apply_item_changes(
+            ctx,
+            subscription,
+            changes,
+            proration_behavior=proration or "create_prorations",
+            payment_behavior=payment_behavior or "allow_incomplete",
+        )
+    subscription_save(ctx, subscription)
+    if subscription != before:
+        events.emit(
+            ctx,
+            "customer.subscription.updated",
+            subscription,
+            events.previous_attributes(before, subscription),
+        )
+    return ctx.present(subscription)
+
+
+def _item_change(ctx: Context, subscription: dict[str, Any], entry: Params) -> dict[str, Any]:
+    entry.reject_unknown({"id", "price", "quantity", "deleted", "metadata", "clear_usage"})
+    change: dict[str, Any] = {"id": entry.string("id") or None}
+    if change["id"] and not any(i["id"] == change["id"] for i in subscription["items"]["data"]):
+        raise invalid_request(
+            f"Subscription item {change['id']} does not belong to this subscription.",
+            param=entry.name("id"),
+        )
+    if entry.string("price"):
+        change["price"] = _usable_price(ctx, entry.string("price") or "", entry.name("price"))
+    elif change["id"] is None:
+        raise missing_param(entry.name("price"))
+    if entry.has("quantity"):
+        change["quantity"] = entry.integer("quantity", minimum=0)
+    if entry.has("metadata"):
+        change["metadata_params"] = entry
+    change["deleted"] = bool(entry.boolean("deleted"))
+    return change
+
+
+def subscription_apply_item_changes(
+    ctx: Context,
+    subscription: dict[str, Any],
+    changes: list[dict[str, Any]],
+    *,
+    proration_behavior: str,
+    payment_behavior: str,
+) -> None:
+    """Add, change or remove items; prorate per `proration_behavior` (Stripe's three modes)."""
+    items = {item["id"]: item for item in subscription["items"]["data"]}
+    order = [item["id"] for item in subscription["items"]["data"]]
+    prorations: list[tuple[dict[str, Any] | None, dict[str, Any] | None]] = []
+    for change in changes:
+        old = items.get(change["id"]) if change["id"] else None
+        if change["deleted"]:
+            if old is None:
+                raise invalid_request("`deleted` needs the `id` of an item.", param="items")
+            del items[old["id"]]
+            order.remove(old["id"])
+            prorations.append((old, None))
+            continue
+        if old is None:
+            new = item_new(
+                ctx,
+                subscription["id"],
+                change["price"],
+                change.get("quantity") if change.get("quantity") is not None else 1,
+                metadata_update({}, change["metadata_params"])
+                if "metadata_params" in change
+                else {},
+            )
+            items[new["id"]] = new
+            order.append(new["id"])
+            prorations.append((None, new))
+            continue
+        new = copy.deepcopy(old)
+        if "price" in change:
+            new["price"] = strip_includables(change["price"])
+            new["plan"] = plan_from_price(change["price"])
+        if change.get("quantity") is not None:
+            new["quantity"] = change["quantity"]
+        if "metadata_params" in change:
+            new["metadata"] = metadata_update(new["metadata"], change["metadata_params"])
+        items[old["id"]] = new
+        if (new["price"]["id"], new["quantity"]) != (old["price"]["id"], old["quantity"]):
+            prorations.append((old, new))
+    new_items = [items[item_id] for item_id in order]
+    _check_items_compatible(new_items)
+    subscription["items"]["data"] = new_items
+    if proration_behavior == "none" or subscription["status"] not in ("active", "past_due"):
+        return
+    for old, new in prorations:
+        billing.proration_items(ctx, subscription, old, new)
+    if proration_behavior == "always_invoice":
+        customer = ctx.require("customer", subscription["customer"])
+        invoice = billing.invoice_for_period(
+            ctx,
+            subscription,
+            customer,
+            billing_reason="subscription_update",
+            start=ctx.now(),
+            end=subscription["current_period_end"],
+            bill_items=False,
+        )
+        payment_method_id = billing.payment_method_for(ctx, subscription, customer)
+        decline = billing.invoice_attempt_payment(ctx, invoice, payment_method_id)
+        if decline is not None:
+            if payment_behavior == "error_if_incomplete":
+                raise _payment_error(decline)
+            subscription["status"] = "past_due"
+
+
+def subscription_renew(ctx: Context, subscription: dict[str, Any]) -> None:
+    """Start the next period: invoice it, charge it, and become active or past_due."""
+    customer = ctx.require("customer", subscription["customer"])
+    before = copy.deepcopy(subscription)
+    start = subscription["current_period_end"]
+    if subscription["status"] == "trialing":
+        # The first paid period starts when the trial ends, anchoring the cycle there.
+        subscription["billing_cycle_anchor"] = start
+    end = billing.next_period_end(subscription, start)
+    subscription["current_period_start"] = start
+    subscription["current_period_end"] = end
+    invoice = billing.invoice_for_period(
+        ctx, subscription, customer, billing_reason="subscription_cycle", start=start, end=end
+    )
+    decline = billing.invoice_attempt_payment(
+        ctx, invoice, billing.payment_method_for(ctx, subscription, customer)
+    )
+    subscription["status"] = "active" if decline is None else "past_due"
+    _set_delinquent(ctx, customer, decline is not None)
+    subscription_save(ctx, subscription)
+    events.emit(
+        ctx,
+        "customer.subscription.updated",
+        subscription,
+        events.previous_attributes(before, subscription),
+    )
+
+
+def _set_delinquent(ctx: Context, customer: dict[str, Any], delinquent: bool) -> None:
+    if customer["delinquent"] == delinquent:
+        return
+    before = dict(customer)
+    customer["delinquent"] = delinquent
+    ctx.db.save("customer", customer)
+    events.emit(ctx, "customer.updated", customer, events.previous_attributes(before, customer))
+
+
+def subscription_retry_payment(ctx: Context, subscription: dict[str, Any], now: int) -> None:
+    """Retry open invoices on schedule; cancel after Stripe's default number of attempts."""
+    customer = ctx.require("customer", subscription["customer"])
+    open_invoices = [
+        invoice
+        for invoice in ctx.db.all("invoice")
+        if invoice["subscription"] == subscription["id"] and invoice["status"] == "open"
+    ]
+    for invoice in open_invoices:
+        due = invoice["next_payment_attempt"]
+        if due is None:
+            if invoice["attempt_count"] >= billing.MAX_PAYMENT_ATTEMPTS:
+                subscription_cancel_now(ctx, subscription, reason="payment_failed")
+                return
+            continue
+        if due > now:
+            continue
+        billing.invoice_attempt_payment(
+            ctx, invoice, billing.payment_method_for(ctx, subscription, customer)
+        )
+    invoice_paid(ctx, subscription)
+
+
+def invoice_paid(ctx: Context, subscription: dict[str, Any]) -> None:
+    """After a payment: a past_due/incomplete subscription with nothing open becomes active."""
+    if subscription["status"] not in ("past_due", "incomplete"):
+        return
+    still_open = any(
+        invoice["subscription"] == subscription["id"] and invoice["status"] == "open"
+        for invoice in ctx.db.all("invoice")
+    )
+    if still_open:
+        return
+    before = copy.deepcopy(subscription)
+    subscription["status"] = "active"
+    subscription_save(ctx, subscription)
+    customer = ctx.require("customer", subscription["customer"])
+    _set_delinquent(ctx, customer, False)
+    events.emit(
+        ctx,
+        "customer.subscription.updated",
+        subscription,
+        events.previous_attributes(before, subscription),
+    )
+
+
+def subscription_cancel_now(
+    ctx: Context, subscription: dict[str, Any], *, reason: str, at: int | None = None
+) -> dict[str, Any]:
+    when = at if at is not None else ctx.now()
+    subscription["status"] = "canceled"
+    subscription["canceled_at"] = subscription["canceled_at"] or when
+    subscription["ended_at"] = when
+    subscription["cancellation_details"] = {
+        **subscription["cancellation_details"],
+        "reason": reason,
+    }
+    subscription_save(ctx, subscription)
+    events.emit(ctx, "customer.subscription.deleted", subscription)
+    return subscription
+
+
+@route("DELETE", "/v1/subscriptions/{id}")
+def subscription_cancel(ctx: Context) -> dict[str, Any]:
+    ctx.params.reject_unknown({"invoice_now", "prorate", "cancellation_details"})
+    subscription = ctx.require("subscription", ctx.arg("id"))
+    if subscription["status"] in ("canceled", "incomplete_expired"):
+        raise invalid_request(
+            f"This subscription has already been canceled: {subscription['id']}.",
+            code="resource_missing",
+        )
+    details = ctx.params.nested("cancellation_details")
+    if details is not None:
+        details.reject_unknown({"comment", "feedback"})
+        subscription["cancellation_details"]["comment"] = details.string("comment") or None
+        subscription["cancellation_details"]["feedback"] = details.string("feedback") or None
+    return ctx.present(subscription_cancel_now(ctx, subscription, reason="cancellation_requested"))
+
+
+@route("GET", "/v1/subscriptions")
+def subscription_list(ctx: Context) -> dict[str, Any]:
+    params = ctx.params
+    params.reject_unknown(
+        {"customer", "price", "status", "created", "limit", "starting_after", "ending_before"}
+    )
+    customer = params.string("customer")
+    price = params.string("price")
+    status = params.string(
+        "status",
+        choices=(
+            "active",
+            "all",
+            "canceled",
+            "ended",
+            "incomplete",
+            "incomplete_expired",
+            "past_due",
+            "paused",
+            "trialing",
+            "unpaid",
+        ),
+    )
+    created = created_filter(params)
+
+    def status_matches(subscription: dict[str, Any]) -> bool:
+        if status is None:
+            return subscription["status"] not in ("canceled", "incomplete_expired")
+        if status == "all":
+            return True
+        if status == "ended":
+            return subscription["status"] in ("canceled", "incomplete_expired")
+        return subscription["status"] == status
+
+    subscriptions = [
+        subscription
+        for subscription in ctx.db.all("subscription")
+        if (customer is None or subscription["customer"] == customer)
+        and (price is None or any(i["price"]["id"] == price for i in subscription["items"]["data"]))
+        and status_matches(subscription)
+        and created(subscription["created"])
+    ]
+    return ctx.page(subscriptions, "/v1/subscriptions", "subscription")
