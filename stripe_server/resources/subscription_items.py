@@ -14,7 +14,14 @@ from stripe_server.resources.subscriptions import (
     subscription_save,
 )
 from stripe_server.routing import route
-from stripe_server.wire import invalid_request, missing_param
+from stripe_server.wire import Params, invalid_request, missing_param
+
+
+def _item_params(ctx: Context, item_id: str | None = None) -> Params:
+    """Just the item fields of the request, in the shape `items[n]` has on a subscription."""
+    keys = ("price", "quantity", "metadata")
+    fields = {k: v for k, v in ctx.params.data.items() if k in keys}
+    return Params({**fields, "id": item_id} if item_id else fields)
 
 
 def _change_subscription(ctx: Context, subscription: dict[str, Any], change: dict) -> None:
@@ -55,7 +62,7 @@ def subscription_item_create(ctx: Context) -> dict[str, Any]:
     subscription_id = ctx.params.string("subscription", required=True) or ""
     subscription = ctx.require("subscription", subscription_id, param="subscription", status=400)
     known = {item["id"] for item in subscription["items"]["data"]}
-    change = _item_change(ctx, subscription, ctx.params)
+    change = _item_change(ctx, subscription, _item_params(ctx))
     change["id"] = None
     _change_subscription(ctx, subscription, change)
     added = next(i for i in subscription["items"]["data"] if i["id"] not in known)
@@ -74,8 +81,7 @@ def subscription_item_update(ctx: Context) -> dict[str, Any]:
     ctx.params.reject_unknown(_CHANGE_PARAMS)
     item = ctx.require("subscription_item", ctx.arg("id"))
     subscription = ctx.require("subscription", item["subscription"])
-    change = _item_change(ctx, subscription, ctx.params)
-    change["id"] = item["id"]
+    change = _item_change(ctx, subscription, _item_params(ctx, item["id"]))
     _change_subscription(ctx, subscription, change)
     return ctx.present(ctx.require("subscription_item", item["id"]))
 

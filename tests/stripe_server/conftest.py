@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import stripe
@@ -35,3 +39,60 @@ def legacy_stripe(local_stripe: LocalStripe) -> Iterator[None]:
     stripe.api_base, stripe.api_key = local_stripe.api_base, local_stripe.api_key
     yield
     stripe.api_base, stripe.api_key = previous
+
+
+class WebhookReceiver:
+    """A stdlib HTTP server on 127.0.0.1 that records what the local Stripe server posts."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[bytes, dict[str, str]]] = []
+        # Status codes to answer, in order; 200 once exhausted.
+        self.answers: list[int] = []
+        self.condition = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with receiver.condition:
+                    receiver.received.append((body, dict(self.headers)))
+                    status = receiver.answers.pop(0) if receiver.answers else 200
+                    receiver.condition.notify_all()
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/webhook"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def events(self) -> list[dict]:
+        with self.condition:
+            return [json.loads(body) for body, _ in self.received]
+
+    def wait_for(self, predicate: Callable[[list[dict]], bool], timeout: float = 10) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        with self.condition:
+            while True:
+                events = [json.loads(body) for body, _ in self.received]
+                if predicate(events):
+                    return events
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"webhooks not received in time; got {events!r}")
+                self.condition.wait(remaining)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
