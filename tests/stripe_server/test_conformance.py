@@ -1,0 +1,146 @@
+"""Every object the server returns has the top-level keys and JSON types of Stripe's fixture.
+
+The reference is Stripe's `fixtures3.json` (from its OpenAPI repository), kept outside the
+project at `../shared/stripe/fixtures3.json`; these tests skip, saying so, when it is absent.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import stripe
+
+from stripe_server.testing import LocalStripe
+
+FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "stripe" / "fixtures3.json"
+
+# Keys Stripe dropped in API 2025+ that dj-stripe 2.11 still reads (see stripe_server/README.md).
+COMPAT_EXTRAS = {
+    "subscription": {"current_period_start", "current_period_end"},
+    "invoice": {"paid"},
+}
+# Keys that must never be null, whatever the fixture says (dj-stripe needs them).
+NEVER_NULL = {"id", "object", "created", "livemode", "metadata"}
+NEVER_NULL_BY_RESOURCE = {
+    "price": {"active", "product"},
+    "subscription": {"customer", "items", "default_tax_rates"},
+    "invoice": {"customer", "lines", "subscription"},
+    "customer": {"invoice_settings"},
+}
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return "str"  # the SDK turns `*_decimal` JSON strings into Decimals
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
+
+
+@pytest.fixture(scope="module")
+def fixtures() -> dict[str, Any]:
+    if not FIXTURES.exists():
+        pytest.skip(f"Stripe's fixtures3.json is not at {FIXTURES}; shape conformance unchecked")
+    return json.loads(FIXTURES.read_text())["resources"]
+
+
+def _assert_conforms(resource: str, obj: dict[str, Any], fixtures: dict[str, Any]) -> None:
+    reference = fixtures[resource]
+    ours = obj.to_dict() if hasattr(obj, "to_dict") else obj
+    missing = reference.keys() - ours.keys()
+    extra = ours.keys() - reference.keys() - COMPAT_EXTRAS.get(resource, set())
+    assert not missing, f"{resource} lacks {sorted(missing)}"
+    assert not extra, f"{resource} has unexpected {sorted(extra)}"
+    required = NEVER_NULL | NEVER_NULL_BY_RESOURCE.get(resource, set())
+    for key, expected in reference.items():
+        value = ours[key]
+        if value is None:
+            assert key not in required, f"{resource}.{key} must not be null"
+            continue
+        if expected is None:
+            continue
+        assert _json_type(value) == _json_type(expected), (
+            f"{resource}.{key} is {_json_type(value)}, fixture has {_json_type(expected)}"
+        )
+    assert ours["object"] == reference["object"]
+
+
+@pytest.fixture(scope="module")
+def sample(local_stripe: LocalStripe) -> dict[str, Any]:
+    """One of each served resource, made through the API."""
+    client = stripe.StripeClient(
+        local_stripe.api_key, base_addresses={"api": local_stripe.api_base}
+    )
+    product = client.v1.products.create({"name": "Conformance"})
+    price = client.v1.prices.create(
+        {"product": product.id, "currency": "usd", "unit_amount": 1200,
+         "recurring": {"interval": "month"}, "transform_quantity": {"divide_by": 5,
+                                                                    "round": "up"}}
+    )  # fmt: skip
+    customer = client.v1.customers.create(
+        {"email": "shape@example.com", "payment_method": "pm_card_visa",
+         "invoice_settings": {"default_payment_method": "pm_card_visa"}}
+    )  # fmt: skip
+    subscription = client.v1.subscriptions.create(
+        {"customer": customer.id, "items": [{"price": price.id, "quantity": 2}]}
+    )
+    endpoint = client.v1.webhook_endpoints.create(
+        {"url": "http://127.0.0.1:9/never", "enabled_events": ["invoice.paid"]}
+    )
+    client.v1.webhook_endpoints.delete(endpoint.id)
+    invoice = client.v1.invoices.retrieve(subscription.latest_invoice)
+    return {
+        "account": client.v1.accounts.retrieve_current(),
+        "product": client.v1.products.retrieve(product.id),
+        "price": client.v1.prices.retrieve(price.id),
+        "customer": client.v1.customers.retrieve(customer.id),
+        "payment_method": client.v1.payment_methods.list({"customer": customer.id}).data[0],
+        "subscription": client.v1.subscriptions.retrieve(subscription.id),
+        "subscription_item": client.v1.subscription_items.retrieve(
+            subscription["items"].data[0].id
+        ),
+        "invoice": invoice,
+        "line_item": invoice.lines.data[0],
+        "event": client.v1.events.list({"limit": 1}).data[0],
+        "webhook_endpoint": {k: v for k, v in endpoint.to_dict().items() if k != "secret"},
+        "deleted_product": client.v1.products.delete(
+            client.v1.products.create({"name": "Gone"}).id
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        "account",
+        "product",
+        "price",
+        "customer",
+        "payment_method",
+        "subscription",
+        "subscription_item",
+        "invoice",
+        "line_item",
+        "event",
+        "webhook_endpoint",
+        "deleted_product",
+    ],
+)
+def test_served_object_matches_fixture_shape(
+    resource: str, sample: dict[str, Any], fixtures: dict[str, Any]
+) -> None:
+    _assert_conforms(resource, sample[resource], fixtures)
+
+
+def test_embedded_subscription_items_match_the_item_fixture(
+    sample: dict[str, Any], fixtures: dict[str, Any]
+) -> None:
+    for item in sample["subscription"]["items"].data:
+        _assert_conforms("subscription_item", item, fixtures)
+        _assert_conforms("price", item.price, fixtures)
