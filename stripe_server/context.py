@@ -32,6 +32,8 @@ class Context:
     idempotency_key: str | None = None
     # Ids of events created in this unit of work; the server wakes the webhook worker for them.
     emitted_event_ids: list[str] = field(default_factory=list)
+    # Where clients reach this server (for hosted page URLs such as a Checkout session's `url`).
+    base_url: str = "http://127.0.0.1:12111"
 
     def now(self) -> int:
         return self.clock.now()

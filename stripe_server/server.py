@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from stripe_server import admin, billing, resources
+from stripe_server import admin, billing, extras, resources
 from stripe_server.clock import Clock
 from stripe_server.context import Context
+from stripe_server.hosted.page import RawResponse
 from stripe_server.ids import new_request_id
 from stripe_server.resources.account import ACCOUNT_ID
 from stripe_server.routing import ROUTES
@@ -42,6 +43,7 @@ logger = logging.getLogger("stripe_server")
 
 assert resources  # imported for its side effect: registering every resource's routes
 assert admin
+assert extras  # Checkout, Billing Portal, test clocks, hosted pages, fault knobs
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 12111
@@ -178,11 +180,16 @@ class StripeServer:
                 path_args=path_args,
                 request_id=request_id,
                 idempotency_key=idempotency_key,
+                base_url=f"http://{headers['host']}" if headers.get("host") else self.address,
             )
             result = matched.handler(ctx)
-            status, payload = result if isinstance(result, tuple) else (200, result)
             extra: dict[str, str] = {}
-            if idempotency_key:
+            if isinstance(result, RawResponse):
+                # Hosted pages (HTML, redirects) bypass JSON encoding and idempotency.
+                status, payload, extra = result.status, result.body, dict(result.headers)
+            else:
+                status, payload = result if isinstance(result, tuple) else (200, result)
+            if idempotency_key and not isinstance(result, RawResponse):
                 encoded = json.dumps(payload, indent=2)
                 db.remember_response(idempotency_key, fingerprint, status, encoded, ctx.now())
                 extra["Idempotency-Key"] = idempotency_key
@@ -260,7 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _write(self, status: int, headers: dict[str, str], payload: bytes) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
         self.send_header("Content-Length", str(len(payload)))
         for name, value in headers.items():
             self.send_header(name, value)

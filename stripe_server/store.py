@@ -134,6 +134,18 @@ class Session:
     def delete(self, object_id: str) -> None:
         self._db.execute("DELETE FROM objects WHERE id = ?", (object_id,))
 
+    @contextmanager
+    def savepoint(self, name: str = "nested") -> Iterator[None]:
+        """Undo what the block wrote if it raises; the surrounding transaction goes on."""
+        self._db.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self._db.execute(f"ROLLBACK TO {name}")
+            self._db.execute(f"RELEASE {name}")
+            raise
+        self._db.execute(f"RELEASE {name}")
+
     def all(self, kind: str) -> list[dict[str, Any]]:
         """Every object of a kind, newest first (Stripe's list order)."""
         rows = self._db.execute(

@@ -1,0 +1,11 @@
+"""Checkout, the Billing Portal, test clocks, the hosted pages and the delivery fault knobs.
+
+Importing this module registers their routes (the server imports it next to `resources`).
+"""
+
+from __future__ import annotations
+
+from stripe_server.hosted import checkout as hosted_checkout
+from stripe_server.resources import checkout_sessions
+
+__all__ = ["checkout_sessions", "hosted_checkout"]

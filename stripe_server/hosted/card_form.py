@@ -1,0 +1,66 @@
+"""Reading a card typed into a hosted page: Stripe's test numbers, expiry and CVC."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from stripe_server.cards import TestCard, card_for_number, decline_message
+from stripe_server.wire import StripeError
+
+
+@dataclass(frozen=True)
+class CardEntry:
+    card: TestCard
+    exp_month: int
+    exp_year: int
+
+
+class CardFormError(Exception):
+    """What is wrong with the typed card, in words for the person paying."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def card_entry_parse(*, number: str, expiry: str, cvc: str, now: int) -> CardEntry:
+    """The test card typed in, or `CardFormError`; declines are checked later, when used."""
+    digits = re.sub(r"[\s-]", "", number or "")
+    if not digits:
+        raise CardFormError("Enter your card number.", field="card_number")
+    try:
+        card = card_for_number(digits)
+    except StripeError as error:
+        raise CardFormError(error.message, field="card_number") from None
+    match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*", expiry or "")
+    if match is None:
+        raise CardFormError("Enter the expiry date as MM / YY.", field="card_expiry")
+    month, year = int(match.group(1)), int(match.group(2))
+    if year < 100:
+        year += 2000
+    if not 1 <= month <= 12:
+        raise CardFormError("Your card's expiration month is invalid.", field="card_expiry")
+    today = dt.datetime.fromtimestamp(now, tz=dt.UTC)
+    if (year, month) < (today.year, today.month):
+        raise CardFormError("Your card's expiration date is in the past.", field="card_expiry")
+    if year > today.year + 50:
+        raise CardFormError("Your card's expiration year is invalid.", field="card_expiry")
+    expected = 4 if card.brand == "amex" else 3
+    if not re.fullmatch(rf"\d{{{expected}}}", (cvc or "").strip()):
+        raise CardFormError(
+            f"Your card's security code should be {expected} digits.", field="card_cvc"
+        )
+    return CardEntry(card=card, exp_month=month, exp_year=year)
+
+
+def attach_refusal(entry: CardEntry) -> str | None:
+    """The decline message Stripe shows when this card is saved, if it would be refused."""
+    return decline_message(entry.card.attach_decline) if entry.card.attach_decline else None
+
+
+def charge_refusal(entry: CardEntry) -> str | None:
+    """The decline message for charging this card now, if a charge would be refused."""
+    return decline_message(entry.card.charge_decline) if entry.card.charge_decline else None
