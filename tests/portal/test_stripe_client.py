@@ -27,15 +27,16 @@ def test_the_client_talks_to_the_configured_stripe(stripe_settings):
 def test_an_unreachable_stripe_becomes_stripe_unavailable(stripe_settings, settings):
     settings.STRIPE_API_BASE = f"http://127.0.0.1:{closed_port()}"
 
-    with pytest.raises(StripeUnavailableError, match="to list products"):
-        with translate_stripe_errors("list products"):
-            stripe_client().v1.products.list()
+    with (
+        pytest.raises(StripeUnavailableError, match="to list products"),
+        translate_stripe_errors("list products"),
+    ):
+        stripe_client().v1.products.list()
 
 
 def test_a_refused_request_becomes_a_stripe_request_error(stripe_settings):
-    with pytest.raises(StripeRequestError) as caught:
-        with translate_stripe_errors("fetch a product"):
-            stripe_client().v1.products.retrieve("prod_does_not_exist")
+    with pytest.raises(StripeRequestError) as caught, translate_stripe_errors("fetch a product"):
+        stripe_client().v1.products.retrieve("prod_does_not_exist")
 
     assert caught.value.code == "resource_missing"
 
@@ -43,6 +44,8 @@ def test_a_refused_request_becomes_a_stripe_request_error(stripe_settings):
 def test_a_bad_api_key_becomes_stripe_unavailable(stripe_settings, settings):
     settings.STRIPE_TEST_SECRET_KEY = "not-a-key"
 
-    with pytest.raises(StripeUnavailableError, match="refused the API key"):
-        with translate_stripe_errors("list products"):
-            stripe_client().v1.products.list()
+    with (
+        pytest.raises(StripeUnavailableError, match="refused the API key"),
+        translate_stripe_errors("list products"),
+    ):
+        stripe_client().v1.products.list()
