@@ -1,0 +1,524 @@
+"""Billing Portal configurations and sessions.
+
+A configuration says what customers may do in the portal (switch between listed prices,
+change quantity, cancel now or at period end, replace their card); one is the default and
+always exists. A session's `url` is the hosted portal page this server serves
+(`/_hosted/portal/{id}`); `flow_data` deep-links it to one screen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stripe_server.context import Context
+from stripe_server.hosted.page import safe_url
+from stripe_server.ids import new_id
+from stripe_server.routing import route
+from stripe_server.wire import (
+    Params,
+    invalid_request,
+    metadata_update,
+    missing_param,
+)
+
+PORTAL_PATH = "/_hosted/portal"
+ALLOWED_CUSTOMER_UPDATES = ("address", "email", "name", "phone", "shipping", "tax_id")
+ALLOWED_SUBSCRIPTION_UPDATES = ("price", "quantity", "promotion_code")
+PRORATION_BEHAVIORS = ("always_invoice", "create_prorations", "none")
+CANCELLATION_REASONS = (
+    "customer_service",
+    "low_quality",
+    "missing_features",
+    "other",
+    "switched_service",
+    "too_complex",
+    "too_expensive",
+    "unused",
+)
+FLOW_TYPES = (
+    "payment_method_update",
+    "subscription_cancel",
+    "subscription_update",
+    "subscription_update_confirm",
+)
+ENDED_STATUSES = ("canceled", "incomplete_expired")
+
+
+def _default_features() -> dict[str, Any]:
+    return {
+        "customer_update": {"allowed_updates": ["email", "address"], "enabled": False},
+        "invoice_history": {"enabled": True},
+        "payment_method_update": {"enabled": True, "payment_method_configuration": None},
+        "subscription_cancel": {
+            "cancellation_reason": {"enabled": False, "options": list(CANCELLATION_REASONS)},
+            "enabled": True,
+            "mode": "at_period_end",
+            "proration_behavior": "none",
+        },
+        "subscription_update": {
+            "billing_cycle_anchor": None,
+            "default_allowed_updates": [],
+            "enabled": False,
+            "products": [],
+            "proration_behavior": "create_prorations",
+            "schedule_at_period_end": {"conditions": []},
+            "trial_update_behavior": "end_trial",
+        },
+    }
+
+
+def _configuration_new(ctx: Context, *, is_default: bool) -> dict[str, Any]:
+    now = ctx.now()
+    return {
+        "active": True,
+        "application": None,
+        "business_profile": {
+            "headline": None,
+            "privacy_policy_url": None,
+            "terms_of_service_url": None,
+        },
+        "created": now,
+        "default_return_url": None,
+        "features": _default_features(),
+        "id": new_id("bpc"),
+        "is_default": is_default,
+        "livemode": False,
+        "login_page": {"enabled": False, "url": None},
+        "metadata": {},
+        "name": None,
+        "object": "billing_portal.configuration",
+        "updated": now,
+    }
+
+
+def default_configuration(ctx: Context) -> dict[str, Any]:
+    """The default configuration, created on first use (as a new Stripe account has one)."""
+    for configuration in ctx.db.all("billing_portal.configuration"):
+        if configuration["is_default"]:
+            return configuration
+    configuration = _configuration_new(ctx, is_default=True)
+    ctx.db.save("billing_portal.configuration", configuration)
+    return configuration
+
+
+def _enabled(params: Params) -> bool | None:
+    return params.boolean("enabled")
+
+
+def _apply_features(ctx: Context, features: dict[str, Any], params: Params) -> None:
+    params.reject_unknown(
+        {"customer_update", "invoice_history", "payment_method_update", "subscription_cancel",
+         "subscription_update"}
+    )  # fmt: skip
+    section = params.nested("customer_update")
+    if section is not None:
+        section.reject_unknown({"enabled", "allowed_updates"})
+        target = features["customer_update"]
+        if section.has("enabled"):
+            target["enabled"] = bool(_enabled(section))
+        allowed = section.strings("allowed_updates")
+        if allowed is not None:
+            for value in allowed:
+                if value not in ALLOWED_CUSTOMER_UPDATES:
+                    raise invalid_request(
+                        f"Invalid {section.name('allowed_updates')}: `{value}` is not one of "
+                        + ", ".join(ALLOWED_CUSTOMER_UPDATES),
+                        param=section.name("allowed_updates"),
+                    )
+            target["allowed_updates"] = allowed
+    for name in ("invoice_history", "payment_method_update"):
+        section = params.nested(name)
+        if section is not None:
+            section.reject_unknown({"enabled", "payment_method_configuration"})
+            if section.has("payment_method_configuration"):
+                raise invalid_request(
+                    "Payment method configurations are not emulated.",
+                    param=section.name("payment_method_configuration"),
+                )
+            if section.has("enabled"):
+                features[name]["enabled"] = bool(_enabled(section))
+    section = params.nested("subscription_cancel")
+    if section is not None:
+        section.reject_unknown({"enabled", "mode", "proration_behavior", "cancellation_reason"})
+        target = features["subscription_cancel"]
+        if section.has("enabled"):
+            target["enabled"] = bool(_enabled(section))
+        if section.has("mode"):
+            target["mode"] = section.string("mode", choices=("at_period_end", "immediately"))
+        if section.has("proration_behavior"):
+            target["proration_behavior"] = section.string(
+                "proration_behavior", choices=PRORATION_BEHAVIORS
+            )
+        reason = section.nested("cancellation_reason")
+        if reason is not None:
+            reason.reject_unknown({"enabled", "options"})
+            if reason.has("enabled"):
+                target["cancellation_reason"]["enabled"] = bool(_enabled(reason))
+            options = reason.strings("options")
+            if options is not None:
+                for value in options:
+                    if value not in CANCELLATION_REASONS:
+                        raise invalid_request(
+                            f"Invalid cancellation reason option: `{value}`.",
+                            param=reason.name("options"),
+                        )
+                target["cancellation_reason"]["options"] = options
+    section = params.nested("subscription_update")
+    if section is not None:
+        section.reject_unknown(
+            {"enabled", "default_allowed_updates", "products", "proration_behavior",
+             "schedule_at_period_end", "billing_cycle_anchor", "trial_update_behavior"}
+        )  # fmt: skip
+        if section.has("schedule_at_period_end") or section.has("billing_cycle_anchor"):
+            raise invalid_request(
+                "Scheduled updates and billing cycle anchors are not emulated.",
+                param=section.name("schedule_at_period_end"),
+            )
+        target = features["subscription_update"]
+        if section.has("enabled"):
+            target["enabled"] = bool(_enabled(section))
+        allowed = section.strings("default_allowed_updates")
+        if allowed is not None:
+            for value in allowed:
+                if value not in ALLOWED_SUBSCRIPTION_UPDATES:
+                    raise invalid_request(
+                        f"Invalid {section.name('default_allowed_updates')}: `{value}` must be "
+                        "one of price, quantity, promotion_code.",
+                        param=section.name("default_allowed_updates"),
+                    )
+            target["default_allowed_updates"] = allowed
+        if section.has("proration_behavior"):
+            target["proration_behavior"] = section.string(
+                "proration_behavior", choices=PRORATION_BEHAVIORS
+            )
+        if section.has("trial_update_behavior"):
+            target["trial_update_behavior"] = section.string(
+                "trial_update_behavior", choices=("continue_trial", "end_trial")
+            )
+        if section.has("products"):
+            target["products"] = [_product_entry(ctx, entry) for entry in section.items("products")]
+        if target["enabled"] and not target["products"]:
+            raise invalid_request(
+                "You must specify `features[subscription_update][products]` when subscription "
+                "updates are enabled.",
+                param="features[subscription_update][products]",
+            )
+        if target["enabled"] and not target["default_allowed_updates"]:
+            raise invalid_request(
+                "You must specify `features[subscription_update][default_allowed_updates]` when "
+                "subscription updates are enabled.",
+                param="features[subscription_update][default_allowed_updates]",
+            )
+
+
+def _product_entry(ctx: Context, entry: Params) -> dict[str, Any]:
+    entry.reject_unknown({"product", "prices", "adjustable_quantity"})
+    product_id = entry.string("product", required=True)
+    assert product_id is not None
+    ctx.require("product", product_id, param=entry.name("product"), status=400)
+    price_ids = entry.strings("prices")
+    if not price_ids:
+        raise missing_param(entry.name("prices"))
+    for price_id in price_ids:
+        price = ctx.require("price", price_id, param=entry.name("prices"), status=400)
+        if price["product"] != product_id:
+            raise invalid_request(
+                f"The price `{price_id}` does not belong to the product `{product_id}`.",
+                param=entry.name("prices"),
+            )
+        if price["type"] != "recurring":
+            raise invalid_request(
+                f"The price `{price_id}` is not recurring; the portal only switches between "
+                "recurring prices.",
+                param=entry.name("prices"),
+            )
+    return {"prices": price_ids, "product": product_id}
+
+
+_CONFIGURATION_PARAMS = {
+    "business_profile",
+    "default_return_url",
+    "features",
+    "login_page",
+    "metadata",
+    "name",
+}
+
+
+def _apply_configuration(ctx: Context, configuration: dict[str, Any], params: Params) -> None:
+    profile = params.nested("business_profile")
+    if profile is not None:
+        profile.reject_unknown({"headline", "privacy_policy_url", "terms_of_service_url"})
+        for key in ("headline", "privacy_policy_url", "terms_of_service_url"):
+            if profile.has(key):
+                configuration["business_profile"][key] = profile.string(key) or None
+    if params.has("default_return_url"):
+        url = params.string("default_return_url") or None
+        if url is not None and safe_url(url) is None:
+            raise invalid_request(
+                "default_return_url must be an http(s) URL.", param="default_return_url"
+            )
+        configuration["default_return_url"] = url
+    login = params.nested("login_page")
+    if login is not None:
+        login.reject_unknown({"enabled"})
+        if login.boolean("enabled"):
+            raise invalid_request(
+                "The portal login page is not emulated.", param="login_page[enabled]"
+            )
+    if params.has("name"):
+        configuration["name"] = params.string("name") or None
+    configuration["metadata"] = metadata_update(configuration["metadata"], params)
+    features = params.nested("features")
+    if features is not None:
+        _apply_features(ctx, configuration["features"], features)
+
+
+@route("POST", "/v1/billing_portal/configurations")
+def configuration_create(ctx: Context) -> dict[str, Any]:
+    params = ctx.params
+    params.reject_unknown(_CONFIGURATION_PARAMS)
+    if not params.has("features"):
+        raise missing_param("features")
+    default_configuration(ctx)
+    configuration = _configuration_new(ctx, is_default=False)
+    # A new configuration starts with every feature off, as on Stripe.
+    for feature in configuration["features"].values():
+        feature["enabled"] = False
+    _apply_configuration(ctx, configuration, params)
+    ctx.db.save("billing_portal.configuration", configuration)
+    return ctx.present(configuration)
+
+
+@route("GET", "/v1/billing_portal/configurations/{id}")
+def configuration_retrieve(ctx: Context) -> dict[str, Any]:
+    default_configuration(ctx)
+    return ctx.present(ctx.require("billing_portal.configuration", ctx.arg("id")))
+
+
+@route("POST", "/v1/billing_portal/configurations/{id}")
+def configuration_update(ctx: Context) -> dict[str, Any]:
+    params = ctx.params
+    params.reject_unknown(_CONFIGURATION_PARAMS | {"active"})
+    default_configuration(ctx)
+    configuration = ctx.require("billing_portal.configuration", ctx.arg("id"))
+    if params.has("active"):
+        active = params.boolean("active")
+        if not active and configuration["is_default"]:
+            raise invalid_request(
+                "The default configuration cannot be deactivated.", param="active"
+            )
+        configuration["active"] = bool(active)
+    _apply_configuration(ctx, configuration, params)
+    configuration["updated"] = ctx.now()
+    ctx.db.save("billing_portal.configuration", configuration)
+    return ctx.present(configuration)
+
+
+@route("GET", "/v1/billing_portal/configurations")
+def configuration_list(ctx: Context) -> dict[str, Any]:
+    params = ctx.params
+    params.reject_unknown({"active", "is_default", "limit", "starting_after", "ending_before"})
+    active = params.boolean("active")
+    is_default = params.boolean("is_default")
+    default_configuration(ctx)
+    configurations = [
+        configuration
+        for configuration in ctx.db.all("billing_portal.configuration")
+        if (active is None or configuration["active"] == active)
+        and (is_default is None or configuration["is_default"] == is_default)
+    ]
+    return ctx.page(
+        configurations, "/v1/billing_portal/configurations", "billing portal configuration"
+    )
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+def _flow_subscription(ctx: Context, section: Params, customer: dict[str, Any]) -> dict[str, Any]:
+    subscription_id = section.string("subscription", required=True)
+    assert subscription_id is not None
+    subscription = ctx.require(
+        "subscription", subscription_id, param=section.name("subscription"), status=400
+    )
+    if subscription["customer"] != customer["id"]:
+        raise invalid_request(
+            f"The subscription `{subscription_id}` does not belong to the customer "
+            f"`{customer['id']}`.",
+            param=section.name("subscription"),
+        )
+    if subscription["status"] in ENDED_STATUSES:
+        raise invalid_request(
+            f"The subscription `{subscription_id}` has ended; the portal cannot change it.",
+            param=section.name("subscription"),
+        )
+    return subscription
+
+
+def _flow(
+    ctx: Context, flow_data: Params, customer: dict[str, Any], configuration: dict[str, Any]
+) -> dict[str, Any]:
+    flow_data.reject_unknown(
+        {"type", "after_completion", "subscription_cancel", "subscription_update",
+         "subscription_update_confirm"}
+    )  # fmt: skip
+    flow_type = flow_data.string("type", required=True, choices=FLOW_TYPES)
+    features = configuration["features"]
+    flow: dict[str, Any] = {
+        "after_completion": {
+            "hosted_confirmation": None,
+            "redirect": None,
+            "type": "portal_homepage",
+        },
+        "subscription_cancel": None,
+        "subscription_update": None,
+        "subscription_update_confirm": None,
+        "type": flow_type,
+    }
+    after = flow_data.nested("after_completion")
+    if after is not None:
+        after.reject_unknown({"type", "redirect", "hosted_confirmation"})
+        after_type = after.string(
+            "type", required=True, choices=("hosted_confirmation", "portal_homepage", "redirect")
+        )
+        flow["after_completion"]["type"] = after_type
+        if after_type == "redirect":
+            redirect = after.nested("redirect", required=True)
+            assert redirect is not None
+            redirect.reject_unknown({"return_url"})
+            url = redirect.string("return_url", required=True)
+            if safe_url(url) is None:
+                raise invalid_request(
+                    "return_url must be an http(s) URL.", param=redirect.name("return_url")
+                )
+            flow["after_completion"]["redirect"] = {"return_url": url}
+        if after_type == "hosted_confirmation":
+            confirmation = after.nested("hosted_confirmation")
+            message = None
+            if confirmation is not None:
+                confirmation.reject_unknown({"custom_message"})
+                message = confirmation.string("custom_message") or None
+            flow["after_completion"]["hosted_confirmation"] = {"custom_message": message}
+    section_name = {
+        "subscription_cancel": "subscription_cancel",
+        "subscription_update": "subscription_update",
+        "subscription_update_confirm": "subscription_update_confirm",
+    }.get(flow_type)
+    if flow_type == "payment_method_update":
+        if not features["payment_method_update"]["enabled"]:
+            raise invalid_request(
+                "This flow cannot be used because payment method updates are disabled in the "
+                "portal configuration.",
+                param="flow_data[type]",
+            )
+        return flow
+    assert section_name is not None
+    section = flow_data.nested(section_name, required=True)
+    assert section is not None
+    if flow_type == "subscription_cancel":
+        section.reject_unknown({"subscription", "retention"})
+        if section.has("retention"):
+            raise invalid_request(
+                "Retention offers are not emulated.", param=section.name("retention")
+            )
+        if not features["subscription_cancel"]["enabled"]:
+            raise invalid_request(
+                "This flow cannot be used because subscription cancellation is disabled in the "
+                "portal configuration.",
+                param="flow_data[type]",
+            )
+        subscription = _flow_subscription(ctx, section, customer)
+        if subscription["cancel_at_period_end"]:
+            raise invalid_request(
+                "This subscription is already set to cancel at the end of its period.",
+                param=section.name("subscription"),
+            )
+        flow["subscription_cancel"] = {"retention": None, "subscription": subscription["id"]}
+        return flow
+    if not features["subscription_update"]["enabled"]:
+        raise invalid_request(
+            "This flow cannot be used because subscription updates are disabled in the portal "
+            "configuration.",
+            param="flow_data[type]",
+        )
+    if flow_type == "subscription_update":
+        section.reject_unknown({"subscription"})
+        subscription = _flow_subscription(ctx, section, customer)
+        flow["subscription_update"] = {"subscription": subscription["id"]}
+        return flow
+    section.reject_unknown({"subscription", "items", "discounts"})
+    if section.has("discounts"):
+        raise invalid_request("Discounts are not emulated.", param=section.name("discounts"))
+    subscription = _flow_subscription(ctx, section, customer)
+    entries = section.items("items")
+    if len(entries) != 1:
+        raise invalid_request(
+            "Give exactly one item to confirm (the portal changes single-item subscriptions).",
+            param=section.name("items"),
+        )
+    entry = entries[0]
+    entry.reject_unknown({"id", "price", "quantity"})
+    item_id = entry.string("id", required=True)
+    if not any(item["id"] == item_id for item in subscription["items"]["data"]):
+        raise invalid_request(
+            f"The subscription item `{item_id}` is not on the subscription.",
+            param=entry.name("id"),
+        )
+    price_id = entry.string("price") or None
+    if price_id is not None:
+        ctx.require("price", price_id, param=entry.name("price"), status=400)
+    quantity = entry.integer("quantity", minimum=1)
+    flow["subscription_update_confirm"] = {
+        "discounts": [],
+        "items": [{"id": item_id, "price": price_id, "quantity": quantity}],
+        "subscription": subscription["id"],
+    }
+    return flow
+
+
+@route("POST", "/v1/billing_portal/sessions")
+def portal_session_create(ctx: Context) -> dict[str, Any]:
+    params = ctx.params
+    params.reject_unknown({"customer", "return_url", "configuration", "flow_data", "locale"})
+    customer_id = params.string("customer", required=True)
+    assert customer_id is not None
+    customer = ctx.require("customer", customer_id, param="customer", status=400)
+    configuration_id = params.string("configuration") or None
+    if configuration_id:
+        configuration = ctx.require(
+            "billing_portal.configuration", configuration_id, param="configuration", status=400
+        )
+        if not configuration["active"]:
+            raise invalid_request(
+                f"The configuration `{configuration_id}` is not active.", param="configuration"
+            )
+    else:
+        configuration = default_configuration(ctx)
+    return_url = params.string("return_url") or configuration["default_return_url"]
+    if return_url is None:
+        raise invalid_request(
+            "A `return_url` is required (or a `default_return_url` on the configuration).",
+            param="return_url",
+        )
+    if safe_url(return_url) is None:
+        raise invalid_request("return_url must be an http(s) URL.", param="return_url")
+    flow_data = params.nested("flow_data")
+    flow = _flow(ctx, flow_data, customer, configuration) if flow_data is not None else None
+    session_id = new_id("bps")
+    session = {
+        "configuration": configuration["id"],
+        "created": ctx.now(),
+        "customer": customer["id"],
+        "customer_account": None,
+        "flow": flow,
+        "id": session_id,
+        "livemode": False,
+        "locale": params.string("locale") or None,
+        "object": "billing_portal.session",
+        "on_behalf_of": None,
+        "return_url": return_url,
+        "url": f"{ctx.base_url}{PORTAL_PATH}/{session_id}",
+    }
+    ctx.db.save("billing_portal.session", session)
+    return ctx.present(session)
