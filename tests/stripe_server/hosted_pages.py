@@ -1,0 +1,51 @@
+"""Talking to the local Stripe server's hosted pages as a browser form would, without one."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
+
+
+@dataclass
+class PageResponse:
+    status: int
+    text: str
+    location: str | None
+    content_type: str
+
+
+def _fetch(request: urllib.request.Request) -> PageResponse:
+    try:
+        with _OPENER.open(request, timeout=10) as response:
+            return PageResponse(
+                response.status,
+                response.read().decode(),
+                response.headers.get("Location"),
+                response.headers.get("Content-Type", ""),
+            )
+    except urllib.error.HTTPError as error:
+        return PageResponse(
+            error.code,
+            error.read().decode(),
+            error.headers.get("Location"),
+            error.headers.get("Content-Type", ""),
+        )
+
+
+def get_page(url: str) -> PageResponse:
+    return _fetch(urllib.request.Request(url))
+
+
+def post_form(url: str, fields: dict[str, str] | list[tuple[str, str]]) -> PageResponse:
+    body = urllib.parse.urlencode(fields).encode()
+    return _fetch(urllib.request.Request(url, data=body, method="POST"))

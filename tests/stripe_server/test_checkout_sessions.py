@@ -1,0 +1,340 @@
+"""Checkout Sessions through the real `stripe` SDK, and paying on the hosted Checkout page."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import stripe
+
+from tests.stripe_server.hosted_pages import get_page, post_form
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "stripe" / "fixtures3.json"
+SUCCESS = "http://127.0.0.1:9/billing/success?session_id={CHECKOUT_SESSION_ID}"
+CANCEL = "http://127.0.0.1:9/pricing"
+VISA = {"card_number": "4242 4242 4242 4242", "card_expiry": "12 / 34", "card_cvc": "123"}
+
+
+def _email() -> str:
+    return f"buyer-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def _monthly_price(client: stripe.StripeClient, amount: int = 1500) -> stripe.Price:
+    product = client.v1.products.create({"name": f"Pro {uuid.uuid4().hex[:6]}"})
+    return client.v1.prices.create(
+        {
+            "product": product.id,
+            "currency": "usd",
+            "unit_amount": amount,
+            "recurring": {"interval": "month"},
+        }
+    )
+
+
+def _session(
+    client: stripe.StripeClient, price_id: str, **extra: object
+) -> stripe.checkout.Session:
+    params: dict = {
+        "mode": "subscription",
+        "line_items": [{"price": price_id, "quantity": 1}],
+        "success_url": SUCCESS,
+        "cancel_url": CANCEL,
+        **extra,
+    }
+    return client.v1.checkout.sessions.create(params)
+
+
+def test_created_session_is_open_with_a_hosted_url_and_fixture_shape(
+    client: stripe.StripeClient, local_stripe
+) -> None:
+    price = _monthly_price(client)
+    session = _session(
+        client,
+        price.id,
+        customer_email=_email(),
+        client_reference_id="user-42",
+        allow_promotion_codes=True,
+        metadata={"plan": "pro"},
+        line_items=[{"price": price.id, "quantity": 3}],
+    )
+    assert session.id.startswith("cs_test_")
+    assert session.status == "open"
+    assert session.payment_status == "unpaid"
+    assert session.mode == "subscription"
+    assert session.amount_total == 4500
+    assert session.client_reference_id == "user-42"
+    assert session.allow_promotion_codes is True
+    assert session.metadata.to_dict() == {"plan": "pro"}
+    assert session.url == f"{local_stripe.api_base}/_hosted/checkout/{session.id}"
+    fixture = json.loads(FIXTURES.read_text())["resources"]["checkout.session"]
+    assert set(session.to_dict()) == set(fixture)
+
+
+def test_paying_with_a_test_card_completes_the_session_and_redirects(
+    client: stripe.StripeClient, webhook_receiver
+) -> None:
+    client.v1.webhook_endpoints.create({"url": webhook_receiver.url, "enabled_events": ["*"]})
+    price = _monthly_price(client, 2000)
+    email = _email()
+    session = _session(
+        client,
+        price.id,
+        customer_email=email,
+        subscription_data={"metadata": {"source": "checkout"}},
+    )
+
+    page = get_page(session.url)
+    assert page.status == 200
+    assert page.content_type.startswith("text/html")
+    assert "$20.00" in page.text
+    assert "Local test Stripe — no real payments" in page.text
+
+    paid = post_form(session.url, {**VISA, "card_name": "Ada Lovelace"})
+
+    assert paid.status == 303
+    assert paid.location == SUCCESS.replace("{CHECKOUT_SESSION_ID}", session.id)
+    done = client.v1.checkout.sessions.retrieve(
+        session.id, {"expand": ["subscription", "line_items"]}
+    )
+    assert done.status == "complete"
+    assert done.payment_status == "paid"
+    assert done.subscription.status == "active"
+    assert done.subscription.metadata.to_dict() == {"source": "checkout"}
+    assert done.subscription.customer == done.customer
+    assert done.line_items.data[0].price.id == price.id
+    customer = client.v1.customers.retrieve(done.customer)
+    assert customer.email == email
+    assert customer.name == "Ada Lovelace"
+    invoice = client.v1.invoices.retrieve(done.invoice)
+    assert invoice.status == "paid"
+    assert invoice.amount_paid == 2000
+
+    events = webhook_receiver.wait_for(
+        lambda got: any(
+            e["type"] == "checkout.session.completed" and e["data"]["object"]["id"] == session.id
+            for e in got
+        )
+    )
+    ours = [
+        e["type"]
+        for e in events
+        if e["data"]["object"].get("customer") == done.customer
+        or e["data"]["object"].get("id") == done.customer
+    ]
+    assert ours.index("customer.created") < ours.index("customer.subscription.created")
+    assert ours.index("invoice.paid") < ours.index("checkout.session.completed")
+
+
+def test_tiered_and_package_prices_total_with_the_price_maths(
+    client: stripe.StripeClient,
+) -> None:
+    product = client.v1.products.create({"name": "Seats"})
+    graduated = client.v1.prices.create(
+        {
+            "product": product.id,
+            "currency": "usd",
+            "recurring": {"interval": "month"},
+            "billing_scheme": "tiered",
+            "tiers_mode": "graduated",
+            "tiers": [
+                {"up_to": 5, "unit_amount": 1000},
+                {"up_to": "inf", "unit_amount": 800},
+            ],
+        }
+    )
+    package = client.v1.prices.create(
+        {
+            "product": product.id,
+            "currency": "usd",
+            "unit_amount": 2500,
+            "recurring": {"interval": "month"},
+            "transform_quantity": {"divide_by": 10, "round": "up"},
+        }
+    )
+    tiered_session = _session(
+        client, graduated.id, line_items=[{"price": graduated.id, "quantity": 7}]
+    )
+    package_session = _session(
+        client, package.id, line_items=[{"price": package.id, "quantity": 11}]
+    )
+
+    assert tiered_session.amount_total == 6600  # 5 x $10 + 2 x $8
+    assert package_session.amount_total == 5000  # 11 units bill as 2 packages of 10
+    assert '<td class="amount" id="total-due">$66.00</td>' in get_page(tiered_session.url).text
+    assert '<td class="amount" id="total-due">$50.00</td>' in get_page(package_session.url).text
+
+
+def test_declined_card_shows_the_decline_and_creates_nothing(
+    client: stripe.StripeClient,
+) -> None:
+    price = _monthly_price(client)
+    email = _email()
+    session = _session(client, price.id)
+
+    declined = post_form(
+        session.url, {**VISA, "card_number": "4000 0000 0000 0002", "email": email}
+    )
+
+    assert declined.status == 402
+    assert "Your card was declined." in declined.text
+    assert 'role="alert"' in declined.text
+    assert client.v1.customers.list({"email": email}).data == []
+    assert client.v1.checkout.sessions.retrieve(session.id).status == "open"
+
+
+def test_existing_customer_with_a_trial_starts_trialing_without_payment(
+    client: stripe.StripeClient,
+) -> None:
+    price = _monthly_price(client)
+    customer = client.v1.customers.create({"email": _email()})
+    session = _session(
+        client, price.id, customer=customer.id, subscription_data={"trial_period_days": 14}
+    )
+    assert session.amount_total == 0
+    page = get_page(session.url)
+    assert "14 days free" in page.text
+
+    # 4000 0000 0000 0341 saves fine; only later charges fail, and a trial charges nothing now.
+    paid = post_form(session.url, {**VISA, "card_number": "4000000000000341"})
+
+    assert paid.status == 303
+    done = client.v1.checkout.sessions.retrieve(session.id, {"expand": ["subscription"]})
+    assert done.customer == customer.id
+    assert done.payment_status == "no_payment_required"
+    assert done.subscription.status == "trialing"
+    assert done.subscription.trial_end - done.subscription.trial_start == 14 * 86400
+
+
+def test_expired_session_refuses_payment_and_shows_a_clear_page(
+    client: stripe.StripeClient,
+) -> None:
+    price = _monthly_price(client)
+    session = _session(client, price.id)
+
+    expired = client.v1.checkout.sessions.expire(session.id)
+
+    assert expired.status == "expired"
+    page = get_page(session.url)
+    assert page.status == 410
+    assert "expired" in page.text
+    paid = post_form(session.url, {**VISA, "email": _email()})
+    assert paid.status == 410
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        client.v1.checkout.sessions.expire(session.id)
+    assert 'status of "expired"' in str(raised.value.user_message)
+
+
+def test_completed_session_page_says_so(client: stripe.StripeClient) -> None:
+    price = _monthly_price(client)
+    session = _session(client, price.id)
+    assert post_form(session.url, {**VISA, "email": _email()}).status == 303
+
+    again = get_page(session.url)
+
+    assert again.status == 200
+    assert "already complete" in again.text
+    assert post_form(session.url, {**VISA, "email": _email()}).status == 200
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({**VISA}, "Enter your email address."),
+        ({**VISA, "email": "not-an-email"}, "Your email address is invalid."),
+        ({**VISA, "email": "a@b.co", "card_number": "1234"}, "Your card number is incorrect."),
+        ({**VISA, "email": "a@b.co", "card_expiry": "13/30"}, "expiration month is invalid"),
+        ({**VISA, "email": "a@b.co", "card_expiry": "01/20"}, "expiration date is in the past"),
+        ({**VISA, "email": "a@b.co", "card_cvc": "12"}, "security code should be 3 digits"),
+        ({**VISA, "email[nested]": "x"}, "Enter your email address."),
+    ],
+)
+def test_invalid_card_form_answers_400_with_the_reason(
+    client: stripe.StripeClient, fields: dict[str, str], message: str
+) -> None:
+    price = _monthly_price(client)
+    session = _session(client, price.id)
+
+    answer = post_form(session.url, fields)
+
+    assert answer.status == 400
+    assert message in answer.text
+    assert client.v1.checkout.sessions.retrieve(session.id).status == "open"
+
+
+def test_unknown_session_is_404_for_the_api_and_the_page(
+    client: stripe.StripeClient, local_stripe
+) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        client.v1.checkout.sessions.retrieve("cs_test_nope")
+    assert raised.value.http_status == 404
+    assert get_page(f"{local_stripe.api_base}/_hosted/checkout/cs_test_nope").status == 404
+
+
+@pytest.mark.parametrize(
+    ("change", "param"),
+    [
+        ({"customer": "cus_missing"}, "customer"),
+        ({"success_url": "javascript:alert(1)"}, "success_url"),
+        ({"mode": "payment"}, "mode"),
+        ({"line_items": []}, "line_items"),
+        ({"subscription_data": {"trial_period_days": 0}}, "subscription_data[trial_period_days]"),
+        ({"payment_method_types": ["sepa_debit"]}, "payment_method_types"),
+        ({"unknown_thing": "x"}, "unknown_thing"),
+    ],
+)
+def test_invalid_session_parameters_are_refused_with_the_param(
+    client: stripe.StripeClient, change: dict, param: str
+) -> None:
+    price = _monthly_price(client)
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        _session(client, price.id, **change)
+    assert raised.value.http_status == 400
+    assert raised.value.param == param
+
+
+def test_customer_and_customer_email_together_are_refused(client: stripe.StripeClient) -> None:
+    price = _monthly_price(client)
+    customer = client.v1.customers.create({"email": _email()})
+    with pytest.raises(stripe.InvalidRequestError, match="only specify one"):
+        _session(client, price.id, customer=customer.id, customer_email=_email())
+
+
+def test_one_time_price_is_refused_in_subscription_mode(client: stripe.StripeClient) -> None:
+    product = client.v1.products.create({"name": "Setup fee"})
+    one_time = client.v1.prices.create(
+        {"product": product.id, "currency": "usd", "unit_amount": 500}
+    )
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        _session(client, one_time.id)
+    assert raised.value.param == "line_items[0][price]"
+
+
+def test_line_items_and_list_filters(client: stripe.StripeClient) -> None:
+    price = _monthly_price(client, 900)
+    customer = client.v1.customers.create({"email": _email()})
+    session = _session(
+        client, price.id, customer=customer.id, line_items=[{"price": price.id, "quantity": 2}]
+    )
+
+    items = client.v1.checkout.sessions.line_items.list(session.id)
+    assert [(i.price.id, i.quantity, i.amount_total) for i in items.data] == [(price.id, 2, 1800)]
+    listed = client.v1.checkout.sessions.list({"customer": customer.id, "status": "open"})
+    assert [s.id for s in listed.data] == [session.id]
+    assert (
+        client.v1.checkout.sessions.list({"customer": customer.id, "status": "complete"}).data == []
+    )
+
+
+def test_djstripe_expands_are_answered(client: stripe.StripeClient) -> None:
+    price = _monthly_price(client)
+    session = _session(client, price.id)
+    fetched = client.v1.checkout.sessions.retrieve(
+        session.id,
+        {"expand": ["line_items", "total_details.breakdown", "line_items.data.discounts"]},
+    )
+    assert fetched.line_items.data[0].discounts == []
+    assert fetched.total_details.breakdown.to_dict() == {"discounts": [], "taxes": []}
+    assert urlsplit(fetched.url).path == f"/_hosted/checkout/{session.id}"
