@@ -19,6 +19,8 @@ def test_objects_survive_restart_and_fresh_wipes_them(tmp_path: Path) -> None:
         product = _client(server).v1.products.create({"name": "Durable"})
     with running_server(data_dir=tmp_path) as server:
         assert _client(server).v1.products.retrieve(product.id).name == "Durable"
-    with running_server(data_dir=tmp_path, fresh=True) as server:
-        with pytest.raises(stripe.InvalidRequestError):
-            _client(server).v1.products.retrieve(product.id)
+    with (
+        running_server(data_dir=tmp_path, fresh=True) as server,
+        pytest.raises(stripe.InvalidRequestError),
+    ):
+        _client(server).v1.products.retrieve(product.id)

@@ -1,0 +1,115 @@
+"""dj-stripe 2.11, unmodified, syncs from and processes webhooks of the local server."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import stripe
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+from djstripe import models as djstripe_models
+
+from stripe_server.testing import LocalStripe
+from stripe_server.webhooks import signature_header
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(local_stripe: LocalStripe) -> stripe.StripeClient:
+    return stripe.StripeClient(local_stripe.api_key, base_addresses={"api": local_stripe.api_base})
+
+
+@pytest.fixture
+def billing_objects(stripe_settings: LocalStripe) -> dict[str, str]:
+    client = _client(stripe_settings)
+    product = client.v1.products.create({"name": "dj-stripe plan"})
+    price = client.v1.prices.create(
+        {"product": product.id, "currency": "usd", "billing_scheme": "tiered",
+         "tiers_mode": "volume", "recurring": {"interval": "month"},
+         "tiers": [{"up_to": 10, "unit_amount": 900}, {"up_to": "inf", "unit_amount": 700}]}
+    )  # fmt: skip
+    customer = client.v1.customers.create(
+        {"email": "dj@example.com", "payment_method": "pm_card_visa",
+         "invoice_settings": {"default_payment_method": "pm_card_visa"}}
+    )  # fmt: skip
+    subscription = client.v1.subscriptions.create(
+        {"customer": customer.id, "items": [{"price": price.id, "quantity": 3}]}
+    )
+    return {
+        "product": product.id,
+        "price": price.id,
+        "customer": customer.id,
+        "subscription": subscription.id,
+        "invoice": subscription.latest_invoice,
+        "payment_method": customer.invoice_settings.default_payment_method,
+    }
+
+
+def test_djstripe_sync_models_stores_every_synced_model(billing_objects: dict[str, str]) -> None:
+    call_command(
+        "djstripe_sync_models",
+        "Product",
+        "Price",
+        "Customer",
+        "Subscription",
+        "Invoice",
+        "PaymentMethod",
+    )
+    assert djstripe_models.Product.objects.filter(id=billing_objects["product"]).exists()
+    price = djstripe_models.Price.objects.get(id=billing_objects["price"])
+    assert price.product.id == billing_objects["product"]
+    assert djstripe_models.Customer.objects.filter(id=billing_objects["customer"]).exists()
+    subscription = djstripe_models.Subscription.objects.get(id=billing_objects["subscription"])
+    assert subscription.customer.id == billing_objects["customer"]
+    item = subscription.items.get()
+    assert item.price.id == billing_objects["price"]
+    assert item.quantity == 3
+    invoice = djstripe_models.Invoice.objects.get(id=billing_objects["invoice"])
+    assert invoice.subscription.id == billing_objects["subscription"]
+    assert invoice.total == 2700
+    lines = djstripe_models.LineItem.objects.filter(
+        subscription__id=billing_objects["subscription"]
+    )
+    assert lines.count() == 1
+    assert djstripe_models.PaymentMethod.objects.filter(
+        id=billing_objects["payment_method"]
+    ).exists()
+
+
+def test_djstripe_processes_the_servers_signed_webhook_events(
+    stripe_settings: LocalStripe, billing_objects: dict[str, str]
+) -> None:
+    browser = Client()
+    api = _client(stripe_settings)
+    created = api.v1.webhook_endpoints.create(
+        {"url": "http://127.0.0.1:9/unused", "enabled_events": ["*"]}
+    )
+    endpoint = djstripe_models.WebhookEndpoint.sync_from_stripe_data(
+        stripe.WebhookEndpoint.construct_from(created.to_dict(), stripe_settings.api_key)
+    )
+    api.v1.webhook_endpoints.delete(created.id)
+    url = reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
+    wanted = [
+        "product.created",
+        "price.created",
+        "customer.created",
+        "customer.subscription.created",
+        "invoice.paid",
+        "payment_method.attached",
+    ]
+    events = api.v1.events.list({"types": wanted, "limit": 100}).data
+    for event_type in wanted:
+        event = next(e for e in events if e.type == event_type)
+        payload = json.dumps(event.to_dict(), default=str).encode()
+        signature = signature_header(payload, created.secret, int(time.time()))
+        response = browser.post(
+            url, data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+        )
+        assert response.status_code == 200, (event_type, response.content)
+        trigger = djstripe_models.WebhookEventTrigger.objects.latest("created")
+        assert trigger.valid and trigger.processed, (event_type, trigger.exception)
+    subscription = djstripe_models.Subscription.objects.get(id=billing_objects["subscription"])
+    assert subscription.status == "active"
