@@ -230,6 +230,24 @@ CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_TIMEZONE = TIME_ZONE
 
+# Task modules outside an app's `tasks.py` (which autodiscovery finds by itself).
+CELERY_IMPORTS = ["accounts.webhooks.tasks"]
+# `celery -A portal beat` runs these; in-process (no broker) there is no beat, and
+# `manage.py check_pending_webhooks` does the same by hand or from cron.
+CELERY_BEAT_SCHEDULE = {
+    "webhooks-reconcile": {
+        "task": "accounts.webhooks.reconcile",
+        "schedule": 60.0 * env_int("PORTAL_WEBHOOK_RECONCILE_MINUTES", 15),
+    },
+    "webhooks-retry-due": {"task": "accounts.webhooks.retry_due", "schedule": 60.0},
+}
+
+# --- Webhooks ---------------------------------------------------------------------------------
+
+# More pending events than this at reconciliation: `check_pending_webhooks` mails the admins.
+STRIPE_PENDING_WEBHOOKS_THRESHOLD = env_int("STRIPE_PENDING_WEBHOOKS_THRESHOLD", 20)
+PORTAL_WEBHOOK_MAX_ATTEMPTS = env_int("PORTAL_WEBHOOK_MAX_ATTEMPTS", 6)
+PORTAL_WEBHOOK_RETRY_BACKOFF = env_int("PORTAL_WEBHOOK_RETRY_BACKOFF", 30)
 # --- Logging ----------------------------------------------------------------------------------
 
 LOGGING = {

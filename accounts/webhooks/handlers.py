@@ -1,0 +1,75 @@
+"""The webhook handler registry, and Portal's own handlers.
+
+dj-stripe first syncs the event's objects into its tables; then every handler registered for the
+event's type runs, in registration order, in the same transaction. Register one with:
+
+    from accounts.webhooks import webhook_handler
+
+    @webhook_handler("customer.subscription.deleted")
+    def subscription_farewell(event: WebhookEvent) -> None:
+        ...
+
+Patterns may use `*` (`"invoice.*"`, `"*"`). Put handlers in a `webhook_handlers.py` module of
+any installed app: it is imported before the first event is processed. A handler that raises
+fails the event, which is then retried with backoff; handlers must therefore be idempotent (send
+mail with `transaction.on_commit`, so a rolled-back attempt sends nothing).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from django.utils.module_loading import autodiscover_modules
+
+if TYPE_CHECKING:
+    from accounts.models import WebhookEvent
+
+logger = logging.getLogger(__name__)
+
+WebhookHandler = Callable[["WebhookEvent"], None]
+
+_registry: list[tuple[str, WebhookHandler]] = []
+_discovered = False
+
+
+def webhook_handler(*patterns: str) -> Callable[[WebhookHandler], WebhookHandler]:
+    """Register the decorated function for events whose type matches one of `patterns`."""
+    if not patterns:
+        raise TypeError("webhook_handler() needs at least one event type, e.g. 'invoice.paid'.")
+
+    def register(handler: WebhookHandler) -> WebhookHandler:
+        for pattern in patterns:
+            if (pattern, handler) not in _registry:
+                _registry.append((pattern, handler))
+        return handler
+
+    return register
+
+
+def webhook_handler_unregister(handler: WebhookHandler) -> None:
+    """Remove `handler` from every pattern it was registered for."""
+    _registry[:] = [entry for entry in _registry if entry[1] is not handler]
+
+
+def webhook_handlers_for(event_type: str) -> list[WebhookHandler]:
+    """The handlers registered for `event_type`, in registration order, each once."""
+    webhook_handlers_discover()
+    found: list[WebhookHandler] = []
+    for pattern, handler in _registry:
+        if fnmatch.fnmatchcase(event_type, pattern) and handler not in found:
+            found.append(handler)
+    return found
+
+
+def webhook_handlers_discover() -> None:
+    """Import Portal's built-in handlers and every installed app's `webhook_handlers` module."""
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    from accounts.webhooks import builtin_handlers  # noqa: F401 - registers on import
+
+    autodiscover_modules("webhook_handlers")

@@ -1,0 +1,66 @@
+"""The Stripe webhook endpoint: verify, store, acknowledge. Processing happens in a task."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from accounts.models import WebhookEvent
+from accounts.webhooks import services
+from accounts.webhooks.app_settings import webhook_settings
+from accounts.webhooks.signature import SignatureError, signature_verify
+
+logger = logging.getLogger(__name__)
+
+
+def _refuse(reason: str, *, status: int = 400) -> JsonResponse:
+    logger.warning("Refused a Stripe webhook: %s", reason)
+    return JsonResponse({"error": reason}, status=status)
+
+
+def _body_read(request: HttpRequest, limit: int) -> bytes | None:
+    """The body, or None when it is larger than `limit` (checked before reading it all)."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return None
+    body = request.read(limit + 1)
+    return None if len(body) > limit else body
+
+
+@csrf_exempt
+@require_POST
+@transaction.non_atomic_requests
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Receive one Stripe event: 400 (and nothing stored) unless signed and well-formed;
+    otherwise store it durably, answer 200, and process it after (or in a worker)."""
+    secret = webhook_settings.SECRET
+    if not secret:
+        return _refuse(
+            "This endpoint has no signing secret: set DJSTRIPE_WEBHOOK_SECRET.", status=503
+        )
+    limit = webhook_settings.MAX_BODY_BYTES
+    body = _body_read(request, limit)
+    if body is None:
+        return _refuse(f"The body is larger than {limit} bytes.")
+    try:
+        signature_verify(
+            payload=body,
+            header=request.headers.get("Stripe-Signature"),
+            secret=secret,
+            tolerance=webhook_settings.TOLERANCE,
+        )
+        payload = services.webhook_event_parse(body=body)
+    except (SignatureError, services.MalformedEventError) as error:
+        return _refuse(str(error))
+    event, created = services.webhook_event_store(payload=payload)
+    response = JsonResponse({"received": True, "id": event.stripe_id, "duplicate": not created})
+    if created or event.status == WebhookEvent.Status.RECEIVED:
+        services.webhook_event_enqueue(event=event, after=response)
+    return response

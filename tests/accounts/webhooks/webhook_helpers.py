@@ -1,0 +1,70 @@
+"""Helpers for the webhook tests: signed posts, unique names, the server's events."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.test import Client
+
+from accounts.webhooks.signature import signature_header_build
+from portal.stripe_client import stripe_client
+from stripe_server.testing import LocalStripe
+
+WEBHOOK_URL = "/stripe/webhook/"
+SECRET = "whsec_portaltestsecret0000000000000000"
+
+
+@dataclass
+class WebhookPoster:
+    """Posts bodies to the endpoint as Stripe would, signed with the endpoint's secret."""
+
+    client: Client
+    secret: str
+
+    def post(
+        self,
+        payload: dict[str, Any] | bytes,
+        *,
+        header: str | None = None,
+        timestamp: int | None = None,
+        sign: bool = True,
+    ):
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        if header is None and sign:
+            header = signature_header_build(payload=body, secret=self.secret, timestamp=timestamp)
+        extra = {"HTTP_STRIPE_SIGNATURE": header} if header is not None else {}
+        return self.client.post(WEBHOOK_URL, data=body, content_type="application/json", **extra)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix} {uuid.uuid4().hex[:10]}"
+
+
+def server_now(local_stripe: LocalStripe) -> int:
+    """The local server's clock (other tests may have moved it ahead of the wall clock)."""
+    return int(local_stripe.admin("GET", "/_local/clock")["now"])
+
+
+def events_since(created_gte: int, *, object_ids: set[str] | None = None) -> list[dict[str, Any]]:
+    """The events the server created since then (oldest first), optionally only about some
+    objects (other tests share the server)."""
+    client = stripe_client()
+    events: list[dict[str, Any]] = []
+    page = client.v1.events.list(params={"limit": 100, "created": {"gte": created_gte}})
+    while True:
+        events.extend(event.to_dict() for event in page.data)
+        if not page.has_more or not page.data:
+            break
+        page = client.v1.events.list(
+            params={
+                "limit": 100,
+                "created": {"gte": created_gte},
+                "starting_after": page.data[-1].id,
+            }
+        )
+    if object_ids is not None:
+        events = [event for event in events if event["data"]["object"].get("id") in object_ids]
+    return sorted(events, key=lambda event: (event["created"], event["id"]))
