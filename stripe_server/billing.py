@@ -490,8 +490,12 @@ def public_invoice_item(invoice_item: dict[str, Any]) -> dict[str, Any]:
 # --- the periodic pass ----------------------------------------------------------------------
 
 
-def run_due(ctx: Context) -> None:
-    """Bring every subscription up to `ctx.now()`: renewals, trial ends, retries, expiry."""
+def run_due(ctx: Context, *, test_clock: str | None = None) -> None:
+    """Bring every subscription up to `ctx.now()`: renewals, trial ends, retries, expiry.
+
+    Only subscriptions on `test_clock` (by default: on no test clock) are considered; a test
+    clock's advance runs this with its own time.
+    """
     from stripe_server.resources.subscriptions import (
         subscription_cancel_now,
         subscription_renew,
@@ -500,6 +504,8 @@ def run_due(ctx: Context) -> None:
 
     now = ctx.now()
     for subscription in ctx.db.all("subscription"):
+        if subscription.get("test_clock") != test_clock:
+            continue
         status = subscription["status"]
         if status == "incomplete":
             if now - subscription["created"] >= INCOMPLETE_EXPIRY_SECONDS:

@@ -7,6 +7,6 @@ from __future__ import annotations
 
 from stripe_server.hosted import checkout as hosted_checkout
 from stripe_server.hosted import portal as hosted_portal
-from stripe_server.resources import billing_portal, checkout_sessions
+from stripe_server.resources import billing_portal, checkout_sessions, test_clocks
 
-__all__ = ["billing_portal", "checkout_sessions", "hosted_checkout", "hosted_portal"]
+__all__ = ["billing_portal", "checkout_sessions", "hosted_checkout", "hosted_portal", "test_clocks"]

@@ -89,11 +89,13 @@ def customer_create(ctx: Context) -> dict[str, Any]:
         payment_method_attach,
         payment_method_resolve,
     )
+    from stripe_server.resources.test_clocks import clock_context, test_clock_param
 
     params = ctx.params
     params.reject_unknown(_EDITABLE | {"payment_method", "test_clock"})
-    if params.has("test_clock"):
-        raise invalid_request("Test clocks are not emulated yet.", param="test_clock")
+    test_clock = test_clock_param(ctx, params.string("test_clock"))
+    # A customer on a test clock lives on that clock's time (its `created` included).
+    ctx = clock_context(ctx, test_clock)
     customer: dict[str, Any] = {
         "address": None,
         "balance": 0,
@@ -121,7 +123,7 @@ def customer_create(ctx: Context) -> dict[str, Any]:
         "preferred_locales": [],
         "shipping": None,
         "tax_exempt": "none",
-        "test_clock": None,
+        "test_clock": test_clock,
     }
     # Save first so the payment method (and default) can refer to the customer.
     ctx.db.save("customer", customer)

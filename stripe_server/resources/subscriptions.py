@@ -15,6 +15,7 @@ from stripe_server.context import Context
 from stripe_server.expand import strip_includables
 from stripe_server.ids import new_id
 from stripe_server.resources.payment_methods import payment_method_attach, payment_method_resolve
+from stripe_server.resources.test_clocks import clock_context
 from stripe_server.routing import route
 from stripe_server.wire import (
     Params,
@@ -200,6 +201,8 @@ def subscription_create(ctx: Context) -> dict[str, Any]:
     customer_id = params.string("customer", required=True)
     assert customer_id is not None
     customer = ctx.require("customer", customer_id, param="customer", status=400)
+    # A test clock's customer subscribes on that clock's time.
+    ctx = clock_context(ctx, customer.get("test_clock"))
     params.string("collection_method", choices=("charge_automatically",))
     params.string("proration_behavior", choices=PRORATION_BEHAVIORS)
     payment_behavior = params.string(
@@ -263,7 +266,7 @@ def subscription_create(ctx: Context) -> dict[str, Any]:
         "schedule": None,
         "start_date": now,
         "status": "incomplete",
-        "test_clock": None,
+        "test_clock": customer.get("test_clock"),
         "transfer_data": None,
         "trial_end": trial_end,
         "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
@@ -351,6 +354,7 @@ def subscription_update(ctx: Context) -> dict[str, Any]:
     params = ctx.params
     params.reject_unknown(_UPDATE_PARAMS)
     subscription = ctx.require("subscription", ctx.arg("id"))
+    ctx = clock_context(ctx, subscription.get("test_clock"))
     customer = ctx.require("customer", subscription["customer"])
     before = copy.deepcopy(subscription)
     if subscription["status"] in ("canceled", "incomplete_expired"):
@@ -606,6 +610,7 @@ def subscription_cancel_now(
 def subscription_cancel(ctx: Context) -> dict[str, Any]:
     ctx.params.reject_unknown({"invoice_now", "prorate", "cancellation_details"})
     subscription = ctx.require("subscription", ctx.arg("id"))
+    ctx = clock_context(ctx, subscription.get("test_clock"))
     if subscription["status"] in ("canceled", "incomplete_expired"):
         raise invalid_request(
             f"This subscription has already been canceled: {subscription['id']}.",
