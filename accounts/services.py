@@ -1,0 +1,360 @@
+"""Writes about who holds what: Stripe customers, Checkout, the Customer Portal, and the link
+from a subscription holder to its subscription.
+
+Every Stripe call goes through `portal.stripe_client` and raises our `StripeUnavailableError`
+or `StripeRequestError`; nothing is written locally unless Stripe answered.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from djstripe.models import Customer, Invoice, PaymentMethod, Subscription
+
+from accounts.models import SubscriptionHolder
+from accounts.selectors import (
+    HOLDER_METADATA_KEY,
+    SUBSCRIPTION_CURRENT_STATUSES,
+    holder_for_customer,
+    holder_for_reference,
+    holder_has_current_subscription,
+    holder_reference,
+)
+from portal.stripe_client import StripeRequestError, stripe_client, translate_stripe_errors
+
+logger = logging.getLogger(__name__)
+
+# How many of the customer's latest invoices the status page lists (and so are synced).
+LATEST_INVOICES = 5
+
+
+class CheckoutError(Exception):
+    """A checkout or billing request that cannot go ahead; the message says why, for the user."""
+
+
+class HolderAlreadySubscribedError(CheckoutError):
+    """The holder already has a live subscription: plan changes go through Manage billing."""
+
+
+class CheckoutSessionUnknownError(CheckoutError):
+    """The checkout session does not exist, or was not started by Portal."""
+
+
+class CheckoutSessionNotYoursError(CheckoutError):
+    """The checkout session belongs to another holder."""
+
+
+class NoBillingAccountError(CheckoutError):
+    """The holder has no Stripe customer yet, so there is no billing to manage."""
+
+
+class _PagedList(dict):
+    """A Stripe list as a plain dict that dj-stripe can also page through."""
+
+    def auto_paging_iter(self) -> Iterator[Any]:
+        # Lists embedded in an object (a subscription's items, an invoice's lines) arrive whole
+        # for what Portal sells; dj-stripe only needs to walk them.
+        yield from self.get("data") or []
+
+
+def djstripe_data(obj: Any) -> Any:
+    """An SDK object as the plain data dj-stripe's `sync_from_stripe_data` expects.
+
+    stripe-python's objects are no longer dicts, while dj-stripe 2.11 reads them with `.get()`
+    and pages embedded lists with `.auto_paging_iter()`: this gives both.
+    """
+    if hasattr(obj, "to_dict"):
+        obj = obj
+    if isinstance(obj, dict):
+        converted = {key: djstripe_data(value) for key, value in obj.items()}
+        return _PagedList(converted) if converted.get("object") == "list" else converted
+    if isinstance(obj, list):
+        return [djstripe_data(value) for value in obj]
+    return obj
+
+
+def _holder_locked(holder: SubscriptionHolder) -> SubscriptionHolder:
+    """The holder's row, re-read and locked until the end of the transaction.
+
+    Call it first in the transaction. The no-op write takes the lock on every database:
+    SQLite ignores `select_for_update`, but a write takes its database lock, which a second
+    transaction then waits for instead of failing on a read-then-write upgrade.
+    """
+    manager = type(holder)._default_manager
+    manager.filter(pk=holder.pk).update(
+        billing_details_last_changed=F("billing_details_last_changed")
+    )
+    return manager.select_for_update().get(pk=holder.pk)
+
+
+def _same_holder(first: SubscriptionHolder, second: SubscriptionHolder) -> bool:
+    return type(first) is type(second) and first.pk == second.pk
+
+
+# --- Customers --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def holder_customer_ensure(*, holder: SubscriptionHolder) -> Customer:
+    """The holder's Stripe customer: the linked one, or a new one created and linked.
+
+    The holder's row is locked while this runs, so two requests at once create one customer.
+    """
+    locked = _holder_locked(holder)
+    if locked.customer_id:
+        holder.customer_id = locked.customer_id
+        return locked.customer  # type: ignore[return-value]
+    reference = holder_reference(holder=locked)
+    params: dict[str, Any] = {
+        "email": locked.billing_email,
+        "metadata": {HOLDER_METADATA_KEY: reference},
+    }
+    if locked.billing_name:
+        params["name"] = locked.billing_name
+    with translate_stripe_errors("create your billing account"):
+        created = stripe_client().v1.customers.create(params=params)
+        customer = Customer.sync_from_stripe_data(djstripe_data(created))
+    locked.customer = customer
+    locked.save(update_fields=["customer"])
+    holder.customer = customer
+    return customer
+
+
+# --- Checkout ---------------------------------------------------------------------------------
+
+
+def checkout_session_create(
+    *,
+    holder: SubscriptionHolder,
+    price_id: str,
+    quantity: int | None,
+    success_url: str,
+    cancel_url: str,
+) -> str:
+    """Start a Stripe Checkout for `price_id` and return the hosted page's URL.
+
+    The holder's customer is reused (or created and linked); the session names the holder in
+    `client_reference_id`. `quantity` is the number of seats for per-seat plans (None: 1).
+    Raises `HolderAlreadySubscribedError` when the holder already has a live subscription.
+    """
+    if holder_has_current_subscription(holder=holder):
+        raise HolderAlreadySubscribedError(
+            "You already have a subscription. Change your plan with Manage billing."
+        )
+    customer = holder_customer_ensure(holder=holder)
+    params: dict[str, Any] = {
+        "mode": "subscription",
+        "customer": customer.id,
+        "client_reference_id": holder_reference(holder=holder),
+        # The subscription names its holder too, for webhooks that arrive without the session.
+        "subscription_data": {"metadata": {HOLDER_METADATA_KEY: holder_reference(holder=holder)}},
+        "line_items": [{"price": price_id, "quantity": quantity or 1}],
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    with translate_stripe_errors("start the checkout"):
+        session = stripe_client().v1.checkout.sessions.create(params=params)
+    return session.url  # type: ignore[return-value]
+
+
+def checkout_session_sync(
+    *, session_id: str, holder: SubscriptionHolder | None = None
+) -> SubscriptionHolder | None:
+    """Bring a Checkout session's customer and subscription in, and link them to its holder.
+
+    Safe to call any number of times, and from the confirm page and the webhook at once: the
+    holder's row is locked while linking, so both give the same result. Returns the holder once
+    the session is complete, None while it is still open (or expired unpaid).
+    Raises `CheckoutSessionUnknownError` for a session Portal did not start, and
+    `CheckoutSessionNotYoursError` when `holder` is given and the session is someone else's.
+    """
+    if not session_id.startswith("cs_"):
+        raise CheckoutSessionUnknownError("That checkout session does not exist.")
+    try:
+        with translate_stripe_errors("confirm your checkout"):
+            session = stripe_client().v1.checkout.sessions.retrieve(
+                session_id, params={"expand": ["subscription", "customer"]}
+            )
+    except StripeRequestError as error:
+        if error.code == "resource_missing":
+            raise CheckoutSessionUnknownError("That checkout session does not exist.") from error
+        raise
+    data = djstripe_data(session)
+    owner = holder_for_reference(reference=data.get("client_reference_id"))
+    if owner is None:
+        raise CheckoutSessionUnknownError("That checkout session was not started here.")
+    if holder is not None and not _same_holder(holder, owner):
+        logger.warning(
+            "Refused checkout session %s of %s to %s",
+            session_id,
+            holder_reference(holder=owner),
+            holder_reference(holder=holder),
+        )
+        raise CheckoutSessionNotYoursError("That checkout session belongs to another account.")
+    if data.get("mode") != "subscription" or data.get("status") != "complete":
+        return None
+    subscription = data.get("subscription")
+    customer = data.get("customer")
+    if not subscription or not customer:
+        return None
+    with translate_stripe_errors("confirm your subscription"):
+        if isinstance(customer, str):
+            customer = djstripe_data(stripe_client().v1.customers.retrieve(customer))
+        if isinstance(subscription, str):
+            subscription = djstripe_data(stripe_client().v1.subscriptions.retrieve(subscription))
+    linked = _holder_subscription_link(
+        holder=owner, customer_data=customer, subscription_data=subscription
+    )
+    if holder is not None:
+        holder.customer = linked.customer
+        holder.subscription = linked.subscription
+    return linked
+
+
+def _subscription_preferred(current: Subscription | None, candidate: Subscription) -> bool:
+    """Whether `candidate` should replace `current` as the holder's subscription: a live one
+    beats an ended one; between two live ones the one already linked stays; between two ended
+    ones the latest wins."""
+    if current is None or current.id == candidate.id:
+        return True
+    current_live = current.status in SUBSCRIPTION_CURRENT_STATUSES
+    candidate_live = candidate.status in SUBSCRIPTION_CURRENT_STATUSES
+    if current_live != candidate_live:
+        return candidate_live
+    return not current_live and candidate.created >= current.created
+
+
+@transaction.atomic
+def _holder_subscription_link(
+    *,
+    holder: SubscriptionHolder,
+    customer_data: dict[str, Any],
+    subscription_data: dict[str, Any],
+) -> SubscriptionHolder:
+    # Everything dj-stripe writes for this holder happens under the holder's lock, so the
+    # confirm page and the webhook never write the same rows at once.
+    locked = _holder_locked(holder)
+    with translate_stripe_errors("save your subscription"):
+        customer = Customer.sync_from_stripe_data(customer_data)
+        subscription = Subscription.sync_from_stripe_data(subscription_data)
+    current = locked.subscription
+    if (
+        current is not None
+        and current.id != subscription.id
+        and current.customer_id == subscription.customer_id
+        and current.status in SUBSCRIPTION_CURRENT_STATUSES
+        and subscription.status in SUBSCRIPTION_CURRENT_STATUSES
+    ):
+        # Two checkouts finished for one holder (two tabs, say). Keep the first; end the
+        # second at once so the holder is never billed twice, and tell the admins to refund.
+        logger.error(
+            "Holder %s paid a second subscription %s while %s is live; canceling %s, refund it",
+            holder_reference(holder=locked),
+            subscription.id,
+            current.id,
+            subscription.id,
+        )
+        with translate_stripe_errors("cancel a duplicate subscription"):
+            canceled = stripe_client().v1.subscriptions.cancel(subscription.id)
+            Subscription.sync_from_stripe_data(djstripe_data(canceled))
+    elif _subscription_preferred(current, subscription):
+        locked.subscription = subscription
+    locked.customer = customer
+    locked.save(update_fields=["customer", "subscription"])
+    _billing_details_sync(customer_data=customer_data, subscription=locked.subscription)
+    return locked
+
+
+def _billing_details_sync(
+    *, customer_data: dict[str, Any], subscription: Subscription | None
+) -> None:
+    """Bring in what the status page shows besides the subscription: card and invoices."""
+    payment_method_id = (subscription.default_payment_method if subscription else None) or (
+        (customer_data.get("invoice_settings") or {}).get("default_payment_method")
+    )
+    if isinstance(payment_method_id, dict):
+        payment_method_id = payment_method_id.get("id")
+    client = stripe_client()
+    with translate_stripe_errors("load your billing details"):
+        if payment_method_id:
+            payment_method = client.v1.payment_methods.retrieve(payment_method_id)
+            PaymentMethod.sync_from_stripe_data(djstripe_data(payment_method))
+        invoices = client.v1.invoices.list(
+            params={"customer": customer_data["id"], "limit": LATEST_INVOICES}
+        )
+        for invoice in invoices.data:
+            Invoice.sync_from_stripe_data(djstripe_data(invoice))
+
+
+# --- Keeping the holder's link current ---------------------------------------------------------
+
+
+def _holder_subscription_choose(locked: SubscriptionHolder, *, customer_id: str) -> None:
+    chosen = locked.subscription
+    for candidate in Subscription.objects.filter(customer__id=customer_id).order_by("created"):
+        if _subscription_preferred(chosen, candidate):
+            chosen = candidate
+    if chosen is not None and chosen.pk != locked.subscription_id:
+        locked.subscription = chosen
+        locked.save(update_fields=["subscription"])
+
+
+def holder_subscription_refresh(*, customer_id: str) -> None:
+    """Point the holder of this customer at its current subscription, from dj-stripe's rows.
+
+    Call it after a webhook synced one of the customer's subscriptions. The current one is the
+    live one (active, trialing or past due), else the latest; a holder already pointing at a
+    live subscription keeps it. No Stripe calls.
+    """
+    holder = holder_for_customer(customer_id=customer_id)
+    if holder is None:
+        return
+    with transaction.atomic():
+        _holder_subscription_choose(_holder_locked(holder), customer_id=customer_id)
+
+
+def holder_subscription_sync(*, holder: SubscriptionHolder) -> None:
+    """Re-read the holder's customer, subscriptions, card and invoices from Stripe.
+
+    Used when the holder comes back from the Customer Portal, where the plan, the card or the
+    cancellation may have changed, so the status page is right even before the webhooks land.
+    """
+    if holder.customer is None:
+        return
+    customer_id = holder.customer.id
+    client = stripe_client()
+    with translate_stripe_errors("refresh your subscription"):
+        customer = djstripe_data(client.v1.customers.retrieve(customer_id))
+        listed = client.v1.subscriptions.list(
+            params={"customer": customer_id, "status": "all", "limit": 10}
+        )
+    with transaction.atomic():
+        locked = _holder_locked(holder)
+        with translate_stripe_errors("refresh your subscription"):
+            Customer.sync_from_stripe_data(customer)
+            for subscription in listed.data:
+                Subscription.sync_from_stripe_data(djstripe_data(subscription))
+        _holder_subscription_choose(locked, customer_id=customer_id)
+        _billing_details_sync(customer_data=customer, subscription=locked.subscription)
+    holder.subscription = locked.subscription
+
+
+# --- Customer Portal --------------------------------------------------------------------------
+
+
+def billing_portal_session_create(*, holder: SubscriptionHolder, return_url: str) -> str:
+    """Open Stripe's Customer Portal for the holder's customer; the portal page's URL.
+
+    Raises `NoBillingAccountError` when the holder has never had a Stripe customer.
+    """
+    if holder.customer is None:
+        raise NoBillingAccountError("You have no billing account yet. Choose a plan first.")
+    with translate_stripe_errors("open billing management"):
+        session = stripe_client().v1.billing_portal.sessions.create(
+            params={"customer": holder.customer.id, "return_url": return_url}
+        )
+    return session.url
