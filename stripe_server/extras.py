@@ -5,8 +5,16 @@ Importing this module registers their routes (the server imports it next to `res
 
 from __future__ import annotations
 
+from stripe_server import faults
 from stripe_server.hosted import checkout as hosted_checkout
 from stripe_server.hosted import portal as hosted_portal
 from stripe_server.resources import billing_portal, checkout_sessions, test_clocks
 
-__all__ = ["billing_portal", "checkout_sessions", "hosted_checkout", "hosted_portal", "test_clocks"]
+__all__ = [
+    "billing_portal",
+    "checkout_sessions",
+    "faults",
+    "hosted_checkout",
+    "hosted_portal",
+    "test_clocks",
+]

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from stripe_server import admin, billing, extras, resources
 from stripe_server.clock import Clock
 from stripe_server.context import Context
+from stripe_server.faults import FAULT_KNOBS
 from stripe_server.hosted.page import RawResponse
 from stripe_server.ids import new_request_id
 from stripe_server.resources.account import ACCOUNT_ID
@@ -72,7 +73,10 @@ class StripeServer:
         with self.store.transaction() as db:
             offset = int(db.meta_get("clock_offset") or 0)
         self.clock = Clock(offset)
-        self.webhooks = WebhookWorker(self.store, config.retry, faults)
+        # The admin API's fault knobs drive delivery unless a test hands in its own faults.
+        self.webhooks = WebhookWorker(
+            self.store, config.retry, faults if faults is not None else FAULT_KNOBS
+        )
         self.httpd = _HTTPServer((config.host, config.port), _Handler)
         self.httpd.app = self
         self._stopped = threading.Event()

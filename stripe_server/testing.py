@@ -65,6 +65,15 @@ class LocalStripe:
         """Move the server's clock forward and run the billing that became due; new now."""
         return int(self.admin("POST", "/_local/clock/advance", seconds=seconds)["now"])
 
+    def set_delivery_faults(self, **knobs: Any) -> dict[str, Any]:
+        """Set webhook delivery fault knobs (`duplicate`, `drop`, `delay`, `shuffle`, `paused`,
+        `seed`; see `stripe_server.faults`); knobs not named keep their values."""
+        return self.admin("POST", "/_local/webhooks/faults", **knobs)
+
+    def reset_delivery_faults(self) -> dict[str, Any]:
+        """Back to faithful webhook delivery (and resume it if paused)."""
+        return self.admin("POST", "/_local/webhooks/faults/reset")
+
 
 def _read_first_line(process: subprocess.Popen[str], timeout: float) -> str:
     result: list[str] = []

@@ -63,6 +63,15 @@ class DeliveryFaults:
     def delay_before(self, delivery: Delivery) -> float:
         return 0.0
 
+    def drop(self, delivery: Delivery) -> bool:
+        """True to lose this attempt: it is recorded as failed, never sent nor retried."""
+        return False
+
+    @property
+    def paused(self) -> bool:
+        """While True, `arrange` holds everything back and the worker polls slowly."""
+        return False
+
 
 @dataclass(frozen=True)
 class _Attempt:
@@ -117,6 +126,8 @@ class WebhookWorker(threading.Thread):
         with self.store.transaction() as db:
             next_due = db.next_delivery_due_at()
         timeout = 1.0 if next_due is None else max(0.01, min(1.0, next_due - time.time()))
+        if self.faults.paused:
+            timeout = 0.2
         with self._wakeup:
             if not self._stopping:
                 self._wakeup.wait(timeout)
@@ -148,6 +159,18 @@ class WebhookWorker(threading.Thread):
         delay = self.faults.delay_before(attempt.delivery)
         if delay > 0:
             time.sleep(delay)
+        if self.faults.drop(attempt.delivery):
+            with self.store.transaction() as db:
+                db.delivery_record(
+                    attempt.delivery.id,
+                    status="failed",
+                    attempts=attempt.delivery.attempts + 1,
+                    next_attempt_at=time.time(),
+                    http_status=None,
+                    error="dropped by the delivery fault knobs",
+                    now=time.time(),
+                )
+            return
         http_status, error = self._post(attempt)
         succeeded = http_status is not None and 200 <= http_status < 300
         count = attempt.delivery.attempts + 1
