@@ -1,0 +1,117 @@
+"""Paying on the local Stripe server's hosted Checkout page in a real browser."""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import stripe
+from playwright.sync_api import Browser, Page, expect
+
+from stripe_server.testing import LocalStripe
+
+
+@pytest.fixture
+def site() -> Iterator[str]:
+    """A tiny stand-in for the site that sent the customer to Checkout."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<!doctype html><title>Site</title><h1>Back on the site</h1>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def client(local_stripe: LocalStripe) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        local_stripe.api_key, base_addresses={"api": local_stripe.api_base}, max_network_retries=0
+    )
+
+
+@pytest.fixture
+def hosted_page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+def _checkout(client: stripe.StripeClient, site: str) -> stripe.checkout.Session:
+    product = client.v1.products.create({"name": "Business"})
+    price = client.v1.prices.create(
+        {
+            "product": product.id,
+            "currency": "usd",
+            "unit_amount": 2900,
+            "recurring": {"interval": "month"},
+        }
+    )
+    return client.v1.checkout.sessions.create(
+        {
+            "mode": "subscription",
+            "line_items": [{"price": price.id, "quantity": 2}],
+            "success_url": f"{site}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
+            "cancel_url": f"{site}/pricing",
+        }
+    )
+
+
+def test_paying_with_a_test_card_redirects_to_the_success_url(
+    hosted_page: Page, client: stripe.StripeClient, site: str
+) -> None:
+    session = _checkout(client, site)
+    email = f"browser-{uuid.uuid4().hex[:8]}@example.com"
+    hosted_page.goto(session.url)
+    expect(hosted_page.get_by_text("Local test Stripe — no real payments")).to_be_visible()
+    expect(hosted_page.locator("#total-due")).to_have_text("$58.00")
+
+    hosted_page.get_by_label("Email").fill(email)
+    hosted_page.get_by_label("Card number").fill("4000 0000 0000 0002")
+    hosted_page.get_by_label("Expiry (MM / YY)").fill("12 / 34")
+    hosted_page.get_by_label("CVC").fill("123")
+    hosted_page.get_by_role("button", name="Pay $58.00").click()
+    expect(hosted_page.get_by_role("alert")).to_have_text("Your card was declined.")
+    assert client.v1.customers.list({"email": email}).data == []
+
+    hosted_page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    hosted_page.get_by_label("Name on card").fill("Grace Hopper")
+    # Submitting from the keyboard works as well as clicking.
+    hosted_page.get_by_label("Name on card").press("Enter")
+
+    expect(hosted_page).to_have_url(
+        re.compile(re.escape(f"{site}/billing/success?session_id={session.id}") + "$")
+    )
+    expect(hosted_page.get_by_role("heading", name="Back on the site")).to_be_visible()
+    done = client.v1.checkout.sessions.retrieve(session.id, {"expand": ["subscription"]})
+    assert done.status == "complete"
+    assert done.subscription.status == "active"
+    assert done.subscription["items"].data[0].quantity == 2
+
+
+def test_back_returns_to_the_cancel_url_without_paying(
+    hosted_page: Page, client: stripe.StripeClient, site: str
+) -> None:
+    session = _checkout(client, site)
+    hosted_page.goto(session.url)
+
+    hosted_page.get_by_role("link", name="Back").click()
+
+    expect(hosted_page).to_have_url(f"{site}/pricing")
+    assert client.v1.checkout.sessions.retrieve(session.id).status == "open"

@@ -1,0 +1,126 @@
+"""Changing plan and cancelling in the local Stripe server's hosted Customer Portal."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import stripe
+from playwright.sync_api import Browser, Page, expect
+
+from stripe_server.testing import LocalStripe
+
+
+@pytest.fixture
+def site() -> Iterator[str]:
+    """A tiny stand-in for the site the customer returns to."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<!doctype html><title>Site</title><h1>Account</h1>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def client(local_stripe: LocalStripe) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        local_stripe.api_key, base_addresses={"api": local_stripe.api_base}, max_network_retries=0
+    )
+
+
+@pytest.fixture
+def hosted_page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+def test_customer_switches_to_annual_then_cancels_and_returns(
+    hosted_page: Page, client: stripe.StripeClient, site: str
+) -> None:
+    product = client.v1.products.create({"name": f"Studio {uuid.uuid4().hex[:4]}"})
+    monthly = client.v1.prices.create(
+        {
+            "product": product.id,
+            "currency": "usd",
+            "unit_amount": 1200,
+            "recurring": {"interval": "month"},
+            "nickname": "Monthly",
+        }
+    )
+    annual = client.v1.prices.create(
+        {
+            "product": product.id,
+            "currency": "usd",
+            "unit_amount": 12000,
+            "recurring": {"interval": "year"},
+            "nickname": "Annual",
+        }
+    )
+    customer = client.v1.customers.create(
+        {
+            "email": f"studio-{uuid.uuid4().hex[:8]}@example.com",
+            "payment_method": "pm_card_visa",
+            "invoice_settings": {"default_payment_method": "pm_card_visa"},
+        }
+    )
+    subscription = client.v1.subscriptions.create(
+        {"customer": customer.id, "items": [{"price": monthly.id}]}
+    )
+    configuration = client.v1.billing_portal.configurations.create(
+        {
+            "features": {
+                "subscription_update": {
+                    "enabled": True,
+                    "default_allowed_updates": ["price", "quantity"],
+                    "products": [{"product": product.id, "prices": [monthly.id, annual.id]}],
+                },
+                "subscription_cancel": {"enabled": True, "mode": "at_period_end"},
+                "payment_method_update": {"enabled": True},
+            }
+        }
+    )
+    session = client.v1.billing_portal.sessions.create(
+        {
+            "customer": customer.id,
+            "return_url": f"{site}/account",
+            "configuration": configuration.id,
+        }
+    )
+
+    hosted_page.goto(session.url)
+    expect(hosted_page.get_by_text("Local test Stripe — no real payments")).to_be_visible()
+    hosted_page.get_by_role("link", name="Update plan").click()
+    hosted_page.get_by_label(f"{product.name} (Annual)").check()
+    hosted_page.get_by_role("button", name="Confirm").click()
+
+    expect(hosted_page.get_by_role("status")).to_have_text("Your plan has been updated.")
+    expect(hosted_page.get_by_text("$120.00 every year")).to_be_visible()
+    assert client.v1.subscriptions.retrieve(subscription.id)["items"].data[0].price.id == annual.id
+
+    hosted_page.get_by_role("link", name="Cancel plan").click()
+    hosted_page.get_by_role("button", name="Cancel plan").click()
+
+    expect(hosted_page.get_by_role("status")).to_contain_text("canceled at the end")
+    expect(hosted_page.get_by_role("button", name="Renew plan")).to_be_visible()
+    assert client.v1.subscriptions.retrieve(subscription.id).cancel_at_period_end is True
+
+    hosted_page.get_by_role("link", name="Return").click()
+    expect(hosted_page).to_have_url(f"{site}/account")
