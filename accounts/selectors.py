@@ -14,6 +14,9 @@ from djstripe.models import Customer, Invoice, PaymentMethod, Price, Product, Su
 
 from accounts.app_settings import app_settings
 from accounts.models import SubscriptionHolder
+from pricing.metadata import ProductMetadata
+from pricing.price_maths import amount_format, price_terms_from_stripe, price_total
+from pricing.selectors import active_products
 
 
 def holder_for_request(request: HttpRequest) -> SubscriptionHolder | None:
@@ -101,25 +104,16 @@ def absolute_url(*, path: str) -> str:
 
 # --- The status page's view of a subscription -------------------------------------------------
 
-_CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "cad": "CA$", "aud": "A$", "jpy": "¥"}
-_ZERO_DECIMAL_CURRENCIES = frozenset({"jpy", "krw", "vnd", "clp", "pyg", "ugx", "xaf", "xof"})
-
 
 @dataclass(frozen=True)
 class Money:
-    """An amount in a currency's smallest unit (cents), shown as "$12.00"."""
+    """An amount in a currency's smallest unit (cents), shown as "$12.50" or "$15"."""
 
     minor_units: int
     currency: str
 
     def __str__(self) -> str:
-        currency = self.currency.lower()
-        if currency in _ZERO_DECIMAL_CURRENCIES:
-            number = f"{self.minor_units:,}"
-        else:
-            number = f"{self.minor_units / 100:,.2f}"
-        symbol = _CURRENCY_SYMBOLS.get(currency)
-        return f"{symbol}{number}" if symbol else f"{number} {currency.upper()}"
+        return amount_format(amount=self.minor_units, currency=self.currency)
 
 
 @dataclass(frozen=True)
@@ -181,43 +175,12 @@ _STATUS_LABELS = {
 
 
 def amount_for_quantity(*, price: dict[str, Any], quantity: int) -> int | None:
-    """What `quantity` units of a Stripe price cost per period, in minor units.
-
-    Handles per-unit prices (with `transform_quantity` packages) and tiered prices (volume and
-    graduated). None when the price's tiers are unknown.
-    """
-    if price.get("billing_scheme") == "tiered":
-        tiers = price.get("tiers") or []
-        if not tiers:
-            return None
-        if price.get("tiers_mode") == "volume":
-            for tier in tiers:
-                if tier.get("up_to") is None or quantity <= int(tier["up_to"]):
-                    return _tier_unit(tier) * quantity + int(tier.get("flat_amount") or 0)
-            return None
-        total, floor = 0, 0
-        for tier in tiers:
-            if quantity <= floor:
-                break
-            ceiling = quantity if tier.get("up_to") is None else min(quantity, int(tier["up_to"]))
-            total += _tier_unit(tier) * (ceiling - floor) + int(tier.get("flat_amount") or 0)
-            floor = ceiling
-        return total
-    unit = price.get("unit_amount")
-    if unit is None:
+    """What `quantity` units of a Stripe price cost per period, in minor units (per-unit,
+    package and tiered prices); None when a tiered price's tiers are not known."""
+    terms = price_terms_from_stripe(data=price)
+    if terms.is_tiered and not terms.tiers:
         return None
-    transform = price.get("transform_quantity") or None
-    if transform:
-        divide_by = int(transform.get("divide_by") or 1)
-        packages, remainder = divmod(quantity, divide_by)
-        if remainder and transform.get("round") == "up":
-            packages += 1
-        return int(unit) * packages
-    return int(unit) * quantity
-
-
-def _tier_unit(tier: dict[str, Any]) -> int:
-    return int(tier.get("unit_amount") or 0)
+    return price_total(terms=terms, quantity=quantity)
 
 
 def _timestamp(value: Any) -> datetime | None:
@@ -329,23 +292,15 @@ def invoice_summaries(*, customer_id: str | None, limit: int = 5) -> list[Invoic
 # --- What can be bought ---------------------------------------------------------------------------
 
 
-def _offered_product_ids() -> set[str] | None:
-    """The products the pricing page offers (`pricing.metadata.ACTIVE_PRODUCTS`); None when the
-    project does not list them, and then every active product may be bought."""
-    try:
-        from pricing.metadata import ACTIVE_PRODUCTS  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    offered: set[str] = set()
-    for entry in ACTIVE_PRODUCTS:
-        if isinstance(entry, str):
-            offered.add(entry)
-        else:
-            for name in ("stripe_id", "product_id", "id"):
-                if getattr(entry, name, None):
-                    offered.add(getattr(entry, name))
-                    break
-    return offered
+def _offered_product(product_id: str) -> ProductMetadata | None:
+    """How `pricing.metadata.ACTIVE_PRODUCTS` describes the product, if the page offers it."""
+    return next((entry for entry in active_products() if entry.stripe_id == product_id), None)
+
+
+def price_is_per_seat(*, price: Price) -> bool:
+    """Whether buying this price buys seats (the product is `per_seat` in pricing.metadata)."""
+    offered = _offered_product(price.product.id) if price.product is not None else None
+    return bool(offered and offered.per_seat)
 
 
 def checkout_price(*, price_id: str) -> Price | None:
@@ -358,7 +313,6 @@ def checkout_price(*, price_id: str) -> Price | None:
         return None
     if price.product is None or not price.product.active:
         return None
-    offered = _offered_product_ids()
-    if offered is not None and price.product.id not in offered:
+    if _offered_product(price.product.id) is None:
         return None
     return price

@@ -84,7 +84,7 @@ def _holder_locked(holder: SubscriptionHolder) -> SubscriptionHolder:
     SQLite ignores `select_for_update`, but a write takes its database lock, which a second
     transaction then waits for instead of failing on a read-then-write upgrade.
     """
-    manager = type(holder)._default_manager
+    manager = holder._meta.model._default_manager
     manager.filter(pk=holder.pk).update(
         billing_details_last_changed=F("billing_details_last_changed")
     )
@@ -92,7 +92,7 @@ def _holder_locked(holder: SubscriptionHolder) -> SubscriptionHolder:
 
 
 def _same_holder(first: SubscriptionHolder, second: SubscriptionHolder) -> bool:
-    return type(first) is type(second) and first.pk == second.pk
+    return first._meta.model is second._meta.model and first.pk == second.pk
 
 
 # --- Customers --------------------------------------------------------------------------------

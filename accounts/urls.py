@@ -9,7 +9,16 @@ app_name = "accounts"
 
 urlpatterns = [
     path("subscription/", views.subscription, name="subscription"),
+    path("subscription/checkout/", views.subscription_checkout, name="subscription_checkout"),
+    path("subscription/confirm/", views.subscription_confirm, name="subscription_confirm"),
+    path("subscription/billing/", views.billing_portal, name="billing_portal"),
     path("subscription/demo/", views.subscription_demo, name="subscription_demo"),
+    path("subscription/demo/pro/", views.subscription_demo_pro, name="subscription_demo_pro"),
+    path(
+        "subscription/demo/members/",
+        views.SubscriptionDemoMembersView.as_view(),
+        name="subscription_demo_members",
+    ),
     path("accounts/signup/", views.signup, name="signup"),
     path(
         "accounts/login/",

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -8,8 +10,36 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
+from django.views.generic import TemplateView
+from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.app_settings import app_settings
 from accounts.forms import ProfileForm, SignupForm
+from accounts.gating import (
+    ValidSubscriptionRequiredMixin,
+    active_subscription_required,
+    holder_plan,
+)
+from accounts.models import SubscriptionHolder
+from accounts.selectors import (
+    absolute_url,
+    checkout_price,
+    holder_for_request,
+    price_is_per_seat,
+    subscription_summary,
+)
+from accounts.services import (
+    CheckoutSessionNotYoursError,
+    CheckoutSessionUnknownError,
+    HolderAlreadySubscribedError,
+    NoBillingAccountError,
+    billing_portal_session_create,
+    checkout_session_create,
+    checkout_session_sync,
+    holder_subscription_sync,
+)
+from portal.stripe_client import StripeRequestError, StripeUnavailableError
+from pricing.selectors import SEATS_MAX, SEATS_MIN, active_intervals, catalog_for_page
 
 
 def safe_next_url(request: HttpRequest, fallback: str) -> str:
@@ -47,11 +77,224 @@ def profile(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/profile.html", {"form": form})
 
 
-@login_required
-def subscription(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/subscription.html")
+# --- Subscription Demo: examples of feature gating ---------------------------------------------
 
 
 @login_required
+@require_http_methods(["GET"])
 def subscription_demo(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/subscription_demo.html")
+    """Content that changes with the plan, links to gated pages, the subscription's details."""
+    holder = holder_for_request(request)
+    return render(
+        request,
+        "accounts/subscription_demo.html",
+        {"holder_plan": holder_plan(holder=holder), "summary": subscription_summary(holder=holder)},
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+@active_subscription_required(limit_to_plans=["pro"])
+def subscription_demo_pro(
+    request: HttpRequest, subscription_holder: SubscriptionHolder | None = None
+) -> HttpResponse:
+    """A page for the Pro plan only (the decorator sends everyone else to the pricing page)."""
+    return render(
+        request,
+        "accounts/subscription_demo_pro.html",
+        {"holder_plan": holder_plan(holder=subscription_holder)},
+    )
+
+
+class SubscriptionDemoMembersView(ValidSubscriptionRequiredMixin, TemplateView):
+    """A page for subscribers on any plan (the class-based way)."""
+
+    template_name = "accounts/subscription_demo_members.html"
+
+
+# --- Subscription: checkout, confirmation, status, Manage billing --------------------------------
+
+
+def _redirect_after_post(request: HttpRequest, url: str) -> HttpResponse:
+    """303 to `url` (the browser GETs it), or `HX-Redirect` for an htmx request."""
+    if request.htmx:  # type: ignore[attr-defined]
+        return HttpResponseClientRedirect(url)
+    response = redirect(url)
+    response.status_code = 303
+    return response
+
+
+def _billing_error(
+    request: HttpRequest,
+    *,
+    message: str,
+    status: int,
+    retry_post: dict[str, str] | None = None,
+    retry_url: str | None = None,
+) -> HttpResponse:
+    """A page that says what went wrong and offers a retry: a button re-posting `retry_post` to
+    this URL, or a link to `retry_url`."""
+    return render(
+        request,
+        "accounts/subscription_error.html",
+        {"message": message, "retry_post": retry_post, "retry_url": retry_url},
+        status=status,
+    )
+
+
+_STRIPE_DOWN = "We couldn't reach our payment provider. Nothing was charged; please try again."
+
+
+def _seats_from(raw: str | None) -> int | None:
+    """The seats asked for: None when not given; raises ValueError when out of range."""
+    if raw in (None, ""):
+        return None
+    seats = int(raw)
+    if not SEATS_MIN <= seats <= SEATS_MAX:
+        raise ValueError(seats)
+    return seats
+
+
+@require_http_methods(["GET", "POST"])
+def subscription_checkout(request: HttpRequest) -> HttpResponse:
+    """Subscribe to a plan: POST `price` (and `seats`) to go to Stripe Checkout.
+
+    GET shows the chosen plan with a button to continue; it is where a visitor who had to sign
+    up first lands, with their choice intact.
+    """
+    data = request.POST if request.method == "POST" else request.GET
+    price = checkout_price(price_id=data.get("price", ""))
+    if price is None:
+        return _billing_error(
+            request, message="That plan is not available. Choose one on the pricing page.",
+            status=400,
+        )  # fmt: skip
+    try:
+        seats = _seats_from(data.get("seats"))
+    except ValueError:
+        return _billing_error(
+            request,
+            message=f"Seats must be a whole number from {SEATS_MIN} to {SEATS_MAX:,}.",
+            status=400,
+        )
+    choice = {"price": price.id, **({"seats": str(seats)} if seats else {})}
+    if not request.user.is_authenticated:
+        here = f"{reverse('accounts:subscription_checkout')}?{urlencode(choice)}"
+        signup_url = f"{reverse('accounts:signup')}?{urlencode({'next': here})}"
+        return _redirect_after_post(request, signup_url)
+    holder = holder_for_request(request)
+    if holder is None:
+        return _billing_error(request, message="There is no account to subscribe.", status=403)
+    if request.method == "GET":
+        return render(
+            request,
+            "accounts/subscription_checkout.html",
+            {"price": price, "seats": seats, "choice": choice},
+        )
+    if not price_is_per_seat(price=price):
+        seats = None
+    elif app_settings.SUBSCRIPTION_HOLDER == "team":
+        seats = holder.get_quantity()
+    confirm = reverse("accounts:subscription_confirm")
+    try:
+        checkout_url = checkout_session_create(
+            holder=holder,
+            price_id=price.id,
+            quantity=seats,
+            # Stripe fills in {CHECKOUT_SESSION_ID}; it must stay unescaped.
+            success_url=absolute_url(path=confirm) + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=absolute_url(path=reverse("pricing:pricing_page")),
+        )
+    except HolderAlreadySubscribedError as error:
+        messages.info(request, str(error))
+        return _redirect_after_post(request, reverse("accounts:subscription"))
+    except StripeUnavailableError:
+        return _billing_error(request, message=_STRIPE_DOWN, status=503, retry_post=choice)
+    except StripeRequestError as error:
+        return _billing_error(
+            request, message=f"Checkout could not start: {error}", status=400, retry_post=choice
+        )
+    return _redirect_after_post(request, checkout_url)
+
+
+@login_required
+@require_http_methods(["GET"])
+def subscription_confirm(request: HttpRequest) -> HttpResponse:
+    """Where Stripe Checkout sends the buyer back: sync the subscription now, then show it."""
+    session_id = request.GET.get("session_id", "")
+    if not session_id:
+        return _billing_error(request, message="The checkout session is missing.", status=400)
+    holder = holder_for_request(request)
+    try:
+        synced = checkout_session_sync(session_id=session_id, holder=holder)
+    except CheckoutSessionNotYoursError as error:
+        return _billing_error(request, message=str(error), status=403)
+    except CheckoutSessionUnknownError as error:
+        return _billing_error(request, message=str(error), status=404)
+    except StripeUnavailableError:
+        return _billing_error(
+            request,
+            message="Your payment went through, but we couldn't confirm it with our payment "
+            "provider yet. Please try again in a moment.",
+            status=503,
+            retry_url=request.get_full_path(),
+        )
+    except StripeRequestError as error:
+        return _billing_error(request, message=str(error), status=400)
+    if synced is None:
+        messages.warning(request, "Your checkout isn't finished yet, so nothing was charged.")
+        return redirect("pricing:pricing_page")
+    messages.success(request, "Thank you! Your subscription is active.")
+    return redirect("accounts:subscription")
+
+
+@login_required
+@require_http_methods(["GET"])
+def subscription(request: HttpRequest) -> HttpResponse:
+    """The holder's plan, status, card and invoices, and the Manage billing button."""
+    holder = holder_for_request(request)
+    if holder is not None and request.GET.get("from") == "billing-portal":
+        # Back from the Customer Portal: read the changes now rather than wait for webhooks.
+        try:
+            holder_subscription_sync(holder=holder)
+        except (StripeUnavailableError, StripeRequestError):
+            messages.warning(
+                request,
+                "We couldn't load your latest billing changes yet; they will show up shortly.",
+            )
+    summary = subscription_summary(holder=holder)
+    context: dict[str, object] = {"summary": summary}
+    if summary is None:
+        seats = holder.get_quantity() if holder is not None else 1
+        context["catalog"] = catalog_for_page(
+            interval=active_intervals()[0], seats=max(SEATS_MIN, min(SEATS_MAX, seats))
+        )
+    return render(request, "accounts/subscription.html", context)
+
+
+@login_required
+@require_http_methods(["POST"])
+def billing_portal(request: HttpRequest) -> HttpResponse:
+    """Manage billing: open Stripe's Customer Portal for the holder, back to the status page."""
+    holder = holder_for_request(request)
+    if holder is None:
+        return _billing_error(request, message="There is no account to manage.", status=403)
+    return_path = f"{reverse('accounts:subscription')}?from=billing-portal"
+    try:
+        portal_url = billing_portal_session_create(
+            holder=holder, return_url=absolute_url(path=return_path)
+        )
+    except NoBillingAccountError as error:
+        messages.info(request, str(error))
+        return _redirect_after_post(request, reverse("pricing:pricing_page"))
+    except StripeUnavailableError:
+        return _billing_error(
+            request,
+            message="We couldn't reach our payment provider to open billing management. "
+            "Please try again.",
+            status=503,
+            retry_post={},
+        )
+    except StripeRequestError as error:
+        return _billing_error(request, message=str(error), status=400, retry_post={})
+    return _redirect_after_post(request, portal_url)

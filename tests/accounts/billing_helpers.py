@@ -6,17 +6,20 @@ Stripe; names are unique because the server's state lives for the whole test ses
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 from django.contrib.sites.models import Site
-from djstripe.models import Price, Product
+from djstripe.models import Customer, Price, Product
 
 from accounts.models import SubscriptionHolder
 from accounts.services import djstripe_data, holder_customer_ensure, holder_subscription_sync
 from portal.stripe_client import stripe_client
+from pricing import metadata as pricing_metadata
+from pricing.metadata import ProductMetadata
 
 
 def unique(prefix: str) -> str:
@@ -101,3 +104,44 @@ def hosted_checkout_pay(checkout_url: str, *, card: str = "4242424242424242") ->
 
 def session_id_in(url: str) -> str:
     return parse_qs(urlsplit(url).query)["session_id"][0]
+
+
+def plan_offer(monkeypatch, price: Price, *, per_seat: bool = False) -> ProductMetadata:
+    """List the price's product in pricing.metadata, as a project editing that file would."""
+    offered = ProductMetadata(
+        stripe_id=price.product.id,
+        slug=unique("plan"),
+        name=price.product.name,
+        per_seat=per_seat,
+    )
+    monkeypatch.setattr(pricing_metadata, "ACTIVE_PRODUCTS", [offered])
+    return offered
+
+
+def past_due_subscription_start(*, holder: SubscriptionHolder, price: Price) -> str:
+    """A subscription whose renewal payment failed: a trial on a card that attaches but
+    declines charges, then the customer's test clock moved past the trial's end."""
+    client = stripe_client()
+    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": int(time.time())})
+    customer = client.v1.customers.create(
+        params={
+            "email": holder.billing_email,
+            "test_clock": clock.id,
+            "metadata": {"portal_holder": f"{holder._meta.model_name}:{holder.pk}"},
+        }
+    )
+    holder.customer = Customer.sync_from_stripe_data(djstripe_data(customer))
+    holder.save(update_fields=["customer"])
+    subscription = client.v1.subscriptions.create(
+        params={
+            "customer": customer.id,
+            "items": [{"price": price.id}],
+            "default_payment_method": "pm_card_chargeCustomerFail",
+            "trial_period_days": 1,
+        }
+    )
+    client.v1.test_helpers.test_clocks.advance(
+        clock.id, params={"frozen_time": clock.frozen_time + 2 * 86400}
+    )
+    holder_subscription_sync(holder=holder)
+    return subscription.id

@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.urls import reverse
+
+from portal.stripe_client import stripe_client
+from tests.accounts.billing_helpers import (
+    past_due_subscription_start,
+    plan_offer,
+    plan_price_create,
+    subscription_start,
+)
+
+pytestmark = pytest.mark.django_db
+
+STATUS_PAGE = "/subscription/"
+
+
+def day(timestamp: int) -> str:
+    moment = datetime.fromtimestamp(timestamp, tz=UTC)
+    return f"{moment:%B} {moment.day}, {moment.year}"
+
+
+@pytest.fixture
+def logged_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def test_the_status_page_needs_a_login(client):
+    response = client.get(STATUS_PAGE)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_without_a_subscription_the_page_shows_the_plans(stripe_settings, logged_in, monkeypatch):
+    price = plan_price_create(unit_amount=2500)
+    offered = plan_offer(monkeypatch, price)
+
+    response = logged_in.get(STATUS_PAGE)
+
+    assert response.status_code == 200
+    assert "You have no subscription yet" in response.text
+    assert f'data-subscribe="{offered.slug}"' in response.text
+    assert f'value="{price.id}"' in response.text
+    assert "Manage billing" not in response.text
+
+
+def test_an_active_subscription_shows_plan_amount_renewal_card_and_invoices(
+    stripe_settings, logged_in, user
+):
+    price = plan_price_create(unit_amount=1900, interval="month")
+    subscription_id = subscription_start(holder=user, price=price, quantity=3)
+    subscription = stripe_client().v1.subscriptions.retrieve(subscription_id)
+
+    response = logged_in.get(STATUS_PAGE)
+    page = response.text
+
+    assert response.status_code == 200
+    assert price.product.name in page
+    assert 'data-status="active"' in page
+    assert "Monthly" in page
+    assert '<dd class="font-medium" data-seats>3</dd>' in page
+    assert "$57 per month" in page
+    assert day(subscription.current_period_end) in page
+    assert "Visa ending in 4242" in page
+    assert page.count("data-invoice") == 1
+    assert "$57" in page.split("Latest invoices")[1]
+    assert "Manage billing" in page
+
+
+def test_a_graduated_tiered_price_shows_the_right_amount(stripe_settings, logged_in, user):
+    price = plan_price_create(
+        unit_amount=None,
+        billing_scheme="tiered",
+        tiers_mode="graduated",
+        tiers=[{"up_to": 5, "unit_amount": 1000}, {"up_to": "inf", "unit_amount": 500}],
+    )
+    subscription_start(holder=user, price=price, quantity=8)
+
+    page = logged_in.get(STATUS_PAGE).text
+
+    # 5 seats at $10, then 3 at $5.
+    assert "$65 per month" in page
+
+
+def test_a_yearly_plan_shows_annual(stripe_settings, logged_in, user):
+    price = plan_price_create(unit_amount=19000, interval="year")
+    subscription_start(holder=user, price=price)
+
+    page = logged_in.get(STATUS_PAGE).text
+
+    assert "Annual" in page
+    assert "$190 per year" in page
+
+
+def test_cancel_at_period_end_shows_the_end_date(stripe_settings, logged_in, user):
+    price = plan_price_create()
+    subscription_id = subscription_start(holder=user, price=price)
+    updated = stripe_client().v1.subscriptions.update(
+        subscription_id, params={"cancel_at_period_end": True}
+    )
+
+    page = logged_in.get(f"{STATUS_PAGE}?from=billing-portal").text
+
+    assert 'data-status="cancels"' in page
+    assert f"Cancels on {day(updated.current_period_end)}" in page
+    assert "Renews on" not in page
+
+
+def test_a_trial_shows_trialing_and_its_end(stripe_settings, logged_in, user):
+    price = plan_price_create()
+    subscription_id = subscription_start(holder=user, price=price, trial_period_days=14)
+    subscription = stripe_client().v1.subscriptions.retrieve(subscription_id)
+
+    page = logged_in.get(STATUS_PAGE).text
+
+    assert 'data-status="trialing"' in page
+    assert "Trial ends on" in page
+    assert day(subscription.trial_end) in page
+
+
+def test_a_canceled_subscription_shows_canceled(stripe_settings, logged_in, user):
+    price = plan_price_create()
+    subscription_id = subscription_start(holder=user, price=price)
+    stripe_client().v1.subscriptions.cancel(subscription_id)
+
+    page = logged_in.get(f"{STATUS_PAGE}?from=billing-portal").text
+
+    assert 'data-status="canceled"' in page
+    assert "Renews on" not in page
+
+
+def test_past_due_shows_a_badge_and_a_banner_on_every_page(stripe_settings, logged_in, user):
+    price = plan_price_create()
+    past_due_subscription_start(holder=user, price=price)
+
+    status_page = logged_in.get(STATUS_PAGE).text
+    home = logged_in.get(reverse("home")).text
+    profile = logged_in.get(reverse("accounts:profile")).text
+
+    assert 'data-status="past_due"' in status_page
+    for page in (status_page, home, profile):
+        assert "data-past-due-banner" in page
+        assert f'action="{reverse("accounts:billing_portal")}"' in page
+        assert "Update your payment method" in page
+
+
+def test_no_banner_without_a_past_due_subscription(stripe_settings, logged_in, user, client):
+    price = plan_price_create()
+    subscription_start(holder=user, price=price)
+
+    assert "data-past-due-banner" not in logged_in.get(reverse("home")).text
+    client.logout()
+    assert "data-past-due-banner" not in client.get(reverse("home")).text
+
+
+def test_back_from_the_portal_with_stripe_down_shows_what_we_have(
+    stripe_settings, logged_in, user, settings, caplog
+):
+    from tests.portal.test_stripe_client import closed_port
+
+    price = plan_price_create()
+    subscription_start(holder=user, price=price)
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{closed_port()}"
+
+    response = logged_in.get(f"{STATUS_PAGE}?from=billing-portal")
+
+    assert response.status_code == 200
+    assert "couldn&#x27;t load your latest billing changes" in response.text
+    assert 'data-status="active"' in response.text
+    assert "Stripe unavailable" in caplog.text
