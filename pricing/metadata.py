@@ -1,0 +1,90 @@
+"""The plans your pricing page shows: edit this file to describe your Stripe products.
+
+Prices come from Stripe (synced into the database by `manage.py bootstrap_subscriptions`); this
+file says which products to show, in which order, and the words around them. After you create
+products in Stripe, `bootstrap_subscriptions` prints an `ACTIVE_PRODUCTS = [...]` snippet to
+paste here.
+
+The products shipped below are the demo products `manage.py bootstrap_demo_products` creates
+(with these fixed ids) in whichever Stripe is configured, so the page is full on a fresh machine.
+
+`manage.py check --database default` (and `migrate`) reports a product that is not synced, or
+an interval of `ACTIVE_PLAN_INTERVALS` a product has no active price for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ProductMetadata:
+    """How one Stripe product appears on the pricing page.
+
+    - `stripe_id`: the Stripe product id (`prod_...`).
+    - `slug`: a short, stable name for URLs and templates (`"pro"`).
+    - `name`, `description`, `features`: what the card says.
+    - `price_displays`: optional text that replaces the computed price on the card, per
+      interval (`{"month": "Talk to us"}`); the computed price is used where it is not set.
+    - `is_default`: the plan the page highlights (at most one).
+    - `per_seat`: billed by the number of seats: the page's seat count re-prices this card.
+    - `group`: optional name of a Django `Group` that holders on this plan are put in (and
+      taken out of when they leave it), so `user.has_perm` follows the plan.
+    """
+
+    stripe_id: str
+    slug: str
+    name: str
+    description: str = ""
+    features: list[str] = field(default_factory=list)
+    price_displays: dict[str, str] = field(default_factory=dict)
+    is_default: bool = False
+    per_seat: bool = False
+    group: str | None = None
+
+
+# The intervals the page offers, in the order of its toggle: "month" and/or "year".
+# The first one is shown by default.
+ACTIVE_PLAN_INTERVALS: list[str] = ["month", "year"]
+
+# The products the page shows, in this order.
+ACTIVE_PRODUCTS: list[ProductMetadata] = [
+    ProductMetadata(
+        stripe_id="prod_portal_basic",
+        slug="basic",
+        name="Basic",
+        description="For trying things out on your own.",
+        features=["1 project", "Community support", "Core features"],
+    ),
+    ProductMetadata(
+        stripe_id="prod_portal_starter",
+        slug="starter",
+        name="Starter",
+        description="For small teams getting serious.",
+        features=["10 projects", "Email support", "Integrations", "Usage reports"],
+        is_default=True,
+    ),
+    ProductMetadata(
+        stripe_id="prod_portal_pro",
+        slug="pro",
+        name="Pro",
+        description="For businesses that need more.",
+        features=["Unlimited projects", "Priority support", "Single sign-on", "Audit log"],
+    ),
+    ProductMetadata(
+        stripe_id="prod_portal_team_seats",
+        slug="team",
+        name="Team",
+        description="Pay per seat, cheaper per seat as your team grows.",
+        features=["Everything in Pro", "Shared workspaces", "Roles and permissions"],
+        per_seat=True,
+    ),
+    ProductMetadata(
+        stripe_id="prod_portal_seat_packs",
+        slug="seat-packs",
+        name="Seat packs",
+        description="Buy seats in packs of 10.",
+        features=["Everything in Team", "Add a pack at any time"],
+        per_seat=True,
+    ),
+]

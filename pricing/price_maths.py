@@ -1,0 +1,296 @@
+"""What a Stripe price costs, as pure functions: no Django models, no Stripe calls.
+
+Amounts are in the currency's minor unit (cents for USD), as Stripe gives them. The rules follow
+Stripe's documentation, so the page quotes what the invoice will charge:
+
+- per unit: `unit_amount` x quantity;
+- package (`transform_quantity`): `unit_amount` x (quantity / `divide_by`, rounded up or down);
+- tiered, graduated: each unit at the price of the tier it falls in, plus the flat amount of
+  every tier reached (1-5 at $10 then $8: 7 units = 5 x $10 + 2 x $8 = $66);
+- tiered, volume: every unit at the price of the tier the total falls in, plus that tier's flat
+  amount (1-5 at $10 then $8: 7 units = 7 x $8 = $56).
+
+Decimal amounts (`unit_amount_decimal`) are kept exact and the total is rounded to the minor
+unit once, half up, as Stripe rounds a line item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Literal
+
+BillingScheme = Literal["per_unit", "tiered"]
+TiersMode = Literal["graduated", "volume"]
+Rounding = Literal["up", "down"]
+
+# Currencies Stripe bills in whole units (no cents): https://stripe.com/docs/currencies
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    }
+)
+CURRENCY_SYMBOLS = {
+    "usd": "$",
+    "eur": "€",
+    "gbp": "£",
+    "jpy": "¥",
+    "inr": "₹",
+    "krw": "₩",
+    "aud": "A$",
+    "cad": "CA$",
+    "nzd": "NZ$",
+}
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One tier of a tiered price. `up_to` is None for the last ("inf") tier."""
+
+    up_to: int | None
+    unit_amount: Decimal = Decimal(0)
+    flat_amount: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class PriceTerms:
+    """How a price charges, independent of where it was read from."""
+
+    currency: str
+    billing_scheme: BillingScheme = "per_unit"
+    unit_amount: Decimal | None = None
+    tiers_mode: TiersMode | None = None
+    tiers: tuple[Tier, ...] = ()
+    divide_by: int | None = None
+    round: Rounding | None = None
+    interval: str | None = None
+    interval_count: int = 1
+
+    @property
+    def is_package(self) -> bool:
+        return self.divide_by is not None
+
+    @property
+    def is_tiered(self) -> bool:
+        return self.billing_scheme == "tiered"
+
+
+def _amount(amount: Any, amount_decimal: Any) -> Decimal:
+    if amount_decimal not in (None, ""):
+        return Decimal(str(amount_decimal))
+    return Decimal(amount or 0)
+
+
+def price_terms_from_stripe(*, data: Mapping[str, Any]) -> PriceTerms:
+    """The terms of a price given as Stripe's JSON (a price object, or dj-stripe's stripe_data).
+
+    Tiered prices need their `tiers`, which Stripe returns only with `expand=tiers`.
+    """
+    scheme = data.get("billing_scheme") or "per_unit"
+    transform = data.get("transform_quantity") or {}
+    recurring = data.get("recurring") or {}
+    tiers = tuple(
+        Tier(
+            up_to=None if tier.get("up_to") in (None, "inf") else int(tier["up_to"]),
+            unit_amount=_amount(tier.get("unit_amount"), tier.get("unit_amount_decimal")),
+            flat_amount=_amount(tier.get("flat_amount"), tier.get("flat_amount_decimal")),
+        )
+        for tier in (data.get("tiers") or [])
+    )
+    unit_amount = (
+        None
+        if scheme == "tiered"
+        else _amount(data.get("unit_amount"), data.get("unit_amount_decimal"))
+    )
+    return PriceTerms(
+        currency=str(data.get("currency") or "usd").lower(),
+        billing_scheme=scheme,
+        unit_amount=unit_amount,
+        tiers_mode=data.get("tiers_mode"),
+        tiers=tiers,
+        divide_by=int(transform["divide_by"]) if transform.get("divide_by") else None,
+        round=transform.get("round"),
+        interval=recurring.get("interval"),
+        interval_count=int(recurring.get("interval_count") or 1),
+    )
+
+
+def _to_minor_unit(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _check_quantity(quantity: int) -> None:
+    if quantity < 0:
+        raise ValueError(f"quantity must not be negative, not {quantity}")
+
+
+def per_unit_total(*, unit_amount: Decimal | int, quantity: int) -> int:
+    """`unit_amount` x `quantity`, rounded to the minor unit."""
+    _check_quantity(quantity)
+    return _to_minor_unit(Decimal(unit_amount) * quantity)
+
+
+def package_count(*, quantity: int, divide_by: int, round: Rounding) -> int:
+    """How many packages `quantity` units make: ceil (`up`) or floor (`down`) of the division."""
+    _check_quantity(quantity)
+    if divide_by < 1:
+        raise ValueError(f"divide_by must be at least 1, not {divide_by}")
+    whole, remainder = divmod(quantity, divide_by)
+    return whole + 1 if remainder and round == "up" else whole
+
+
+def package_total(
+    *, unit_amount: Decimal | int, quantity: int, divide_by: int, round: Rounding
+) -> int:
+    """The price of the packages `quantity` units need (`transform_quantity`)."""
+    packages = package_count(quantity=quantity, divide_by=divide_by, round=round)
+    return _to_minor_unit(Decimal(unit_amount) * packages)
+
+
+def _check_tiers(tiers: Sequence[Tier]) -> None:
+    if not tiers or tiers[-1].up_to is not None:
+        raise ValueError("the last tier must have no upper bound (up_to=inf)")
+
+
+def graduated_total(*, tiers: Sequence[Tier], quantity: int) -> int:
+    """Each unit at its own tier's price, plus the flat amount of every tier reached."""
+    _check_quantity(quantity)
+    _check_tiers(tiers)
+    total = Decimal(0)
+    lower = 0
+    for tier in tiers:
+        if quantity <= lower:
+            break
+        upper = quantity if tier.up_to is None else min(quantity, tier.up_to)
+        total += (upper - lower) * tier.unit_amount + tier.flat_amount
+        lower = upper
+    return _to_minor_unit(total)
+
+
+def volume_tier(*, tiers: Sequence[Tier], quantity: int) -> Tier:
+    """The tier whose range holds `quantity`."""
+    _check_quantity(quantity)
+    _check_tiers(tiers)
+    for tier in tiers:
+        if tier.up_to is None or quantity <= tier.up_to:
+            return tier
+    raise AssertionError("unreachable: the last tier is unbounded")
+
+
+def volume_total(*, tiers: Sequence[Tier], quantity: int) -> int:
+    """Every unit at the price of the tier the whole quantity falls in, plus its flat amount."""
+    if quantity == 0:
+        return 0
+    tier = volume_tier(tiers=tiers, quantity=quantity)
+    return _to_minor_unit(quantity * tier.unit_amount + tier.flat_amount)
+
+
+def price_total(*, terms: PriceTerms, quantity: int) -> int:
+    """What `quantity` units of a price cost per billing period, in the minor unit."""
+    if terms.is_tiered:
+        if terms.tiers_mode == "volume":
+            return volume_total(tiers=terms.tiers, quantity=quantity)
+        return graduated_total(tiers=terms.tiers, quantity=quantity)
+    unit_amount = terms.unit_amount or Decimal(0)
+    if terms.divide_by is not None:
+        return package_total(
+            unit_amount=unit_amount,
+            quantity=quantity,
+            divide_by=terms.divide_by,
+            round=terms.round or "up",
+        )
+    return per_unit_total(unit_amount=unit_amount, quantity=quantity)
+
+
+def months_in_period(*, interval: str | None, interval_count: int = 1) -> int | None:
+    """How many months one billing period lasts (None for days, weeks and one-off prices)."""
+    months = {"month": 1, "year": 12}.get(interval or "")
+    return None if months is None else months * interval_count
+
+
+def annual_savings_percent(*, monthly_total: int, yearly_total: int) -> int | None:
+    """How much cheaper a year is on the yearly price than 12 months on the monthly one,
+    as a whole percentage (rounded down, so it never overstates); None when not cheaper."""
+    twelve_months = monthly_total * 12
+    if twelve_months <= 0 or yearly_total >= twelve_months:
+        return None
+    return int((twelve_months - yearly_total) * 100 // twelve_months)
+
+
+def currency_minor_units(*, currency: str) -> int:
+    """How many decimals the currency has in Stripe (0 for JPY, 2 for USD)."""
+    return 0 if currency.lower() in ZERO_DECIMAL_CURRENCIES else 2
+
+
+def amount_format(*, amount: int | Decimal, currency: str, cents: bool | None = None) -> str:
+    """An amount in the minor unit as people read it: 1250 USD -> "$12.50", 1000 -> "$10".
+
+    Whole amounts drop ".00" unless `cents` is True; `cents=False` rounds to whole units.
+    Known currencies get their symbol, others their code ("CHF 12.50").
+    """
+    code = currency.lower()
+    decimals = currency_minor_units(currency=code)
+    major = Decimal(amount) / (10**decimals)
+    if decimals and (cents is False or (cents is None and major == major.to_integral_value())):
+        text = f"{major.quantize(Decimal(1), rounding=ROUND_HALF_UP):,}"
+    elif decimals:
+        text = f"{major.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
+    else:
+        text = f"{major.quantize(Decimal(1), rounding=ROUND_HALF_UP):,}"
+    symbol = CURRENCY_SYMBOLS.get(code)
+    if symbol is None:
+        return f"{code.upper()} {text}"
+    if text.startswith("-"):
+        return f"-{symbol}{text[1:]}"
+    return f"{symbol}{text}"
+
+
+def _plural(count: int, unit: str) -> str:
+    return unit if count == 1 else f"{unit}s"
+
+
+def price_terms_describe(*, terms: PriceTerms, unit: str = "seat") -> list[str]:
+    """How a price charges, one line per rule, for a card ("Seats 1-5: $10 each")."""
+    currency = terms.currency
+    if terms.is_tiered:
+        lines = []
+        lower = 1
+        label = unit.capitalize() + "s"
+        for tier in terms.tiers:
+            span = f"{lower}+" if tier.up_to is None else f"{lower}\N{EN DASH}{tier.up_to}"
+            if tier.up_to == lower:
+                span = str(lower)
+            parts = []
+            if tier.unit_amount:
+                parts.append(f"{amount_format(amount=tier.unit_amount, currency=currency)} each")
+            if tier.flat_amount:
+                parts.append(f"{amount_format(amount=tier.flat_amount, currency=currency)} flat")
+            lines.append(f"{label} {span}: {' + '.join(parts) or 'free'}")
+            lower = (tier.up_to or lower) + 1
+        if terms.tiers_mode == "volume":
+            lines.append(f"Every {unit} is billed at the rate of the tier your total reaches.")
+        return lines
+    amount = amount_format(amount=terms.unit_amount or 0, currency=currency)
+    if terms.divide_by is not None:
+        rounding = "rounded up to" if terms.round != "down" else "rounded down to"
+        return [
+            f"{amount} per {terms.divide_by} {_plural(terms.divide_by, unit)}",
+            f"{unit.capitalize()}s are {rounding} whole packs.",
+        ]
+    return [f"{amount} per {unit}"]

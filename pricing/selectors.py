@@ -1,0 +1,322 @@
+"""Reads for the pricing page: the catalog, built from the local database only.
+
+Prices come from dj-stripe's `Product` and `Price` rows (synced by `bootstrap_subscriptions`),
+words from `pricing.metadata`. Building the catalog costs two queries whatever the number of
+products (the products, and their active prices, prefetched); it never calls Stripe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch
+from djstripe.models import Price, Product, Subscription
+
+from pricing import metadata as pricing_metadata
+from pricing.metadata import ProductMetadata
+from pricing.price_maths import (
+    PriceTerms,
+    amount_format,
+    annual_savings_percent,
+    price_terms_describe,
+    price_terms_from_stripe,
+    price_total,
+)
+
+SEATS_MIN = 1
+SEATS_MAX = 10_000
+INTERVAL_LABELS = {"month": "Monthly", "year": "Yearly"}
+INTERVAL_ADVERBS = {"month": "monthly", "year": "yearly"}
+# Statuses in which a subscription is the holder's plan (as accounts.selectors counts them).
+_CURRENT_STATUSES = frozenset({"active", "trialing", "past_due"})
+
+
+def active_products() -> list[ProductMetadata]:
+    """The products `pricing.metadata` lists, read at call time (so edits and tests apply)."""
+    return list(pricing_metadata.ACTIVE_PRODUCTS)
+
+
+def active_intervals() -> list[str]:
+    """The intervals `pricing.metadata` offers; the first is the page's default."""
+    return list(pricing_metadata.ACTIVE_PLAN_INTERVALS) or ["month"]
+
+
+@dataclass(frozen=True)
+class PlanCard:
+    """One product's card for one interval, ready to render."""
+
+    product: ProductMetadata
+    price_id: str
+    interval: str
+    currency: str
+    total: int
+    price_text: str
+    period_text: str
+    seats: int | None
+    pricing_lines: list[str]
+    monthly_equivalent_text: str | None
+    savings_percent: int | None
+    is_default: bool
+    is_current: bool
+
+    @property
+    def slug(self) -> str:
+        return self.product.slug
+
+    @property
+    def name(self) -> str:
+        return self.product.name
+
+    @property
+    def per_seat(self) -> bool:
+        return self.product.per_seat
+
+    @property
+    def price_is_custom_text(self) -> bool:
+        return self.interval in self.product.price_displays
+
+    @property
+    def total_text(self) -> str:
+        """The computed price for the seats shown, even where `price_displays` replaces it."""
+        return amount_format(amount=self.total, currency=self.currency)
+
+
+@dataclass(frozen=True)
+class IntervalChoice:
+    value: str
+    label: str
+    adverb: str
+    best_savings_percent: int | None
+    selected: bool
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The pricing page for one interval and seat count."""
+
+    interval: str
+    seats: int
+    intervals: list[IntervalChoice]
+    plans: list[PlanCard]
+    unavailable: list[ProductMetadata] = field(default_factory=list)
+
+    @property
+    def has_per_seat(self) -> bool:
+        return any(plan.per_seat for plan in self.plans)
+
+
+@dataclass(frozen=True)
+class _PriceRow:
+    id: str
+    terms: PriceTerms
+    created: Any
+
+
+def prices_by_interval(*, product: Product) -> dict[str, _PriceRow]:
+    """The price to show for each interval, from the product's prefetched (active) `prices`:
+    the product's default price when it bills in that interval, else the newest one.
+
+    Only prices billed every 1 month or year count; a tiered price synced without its tiers
+    cannot be priced and is skipped.
+    """
+    default_price = product.stripe_data.get("default_price")
+    if isinstance(default_price, dict):
+        default_price = default_price.get("id")
+    chosen: dict[str, _PriceRow] = {}
+    rows = sorted(product.prices.all(), key=lambda price: (price.created is None, price.created))
+    for price in rows:
+        terms = price_terms_from_stripe(data=price.stripe_data)
+        if terms.interval is None or terms.interval_count != 1:
+            continue
+        if terms.is_tiered and not terms.tiers:
+            continue
+        current = chosen.get(terms.interval)
+        if current is not None and current.id == default_price:
+            continue
+        chosen[terms.interval] = _PriceRow(id=price.id, terms=terms, created=price.created)
+    return chosen
+
+
+def catalog_products(*, product_ids: Sequence[str], using: str = "default") -> dict[str, Product]:
+    """The synced products with these ids, each with its active prices prefetched (2 queries)."""
+    products = (
+        Product.objects.using(using)
+        .filter(id__in=product_ids)
+        .prefetch_related(
+            Prefetch("prices", queryset=Price.objects.using(using).filter(active=True))
+        )
+    )
+    return {product.id: product for product in products}
+
+
+def subscription_plan_ids(*, subscription: Subscription | None) -> tuple[set[str], set[str]]:
+    """The (price ids, product ids) a live subscription bills, from its synced data."""
+    if subscription is None or subscription.stripe_data.get("status") not in _CURRENT_STATUSES:
+        return set(), set()
+    price_ids: set[str] = set()
+    product_ids: set[str] = set()
+    items = (subscription.stripe_data.get("items") or {}).get("data") or []
+    for item in items:
+        price = item.get("price") or item.get("plan") or {}
+        if isinstance(price, str):
+            price_ids.add(price)
+            continue
+        price_ids.add(price.get("id", ""))
+        product = price.get("product")
+        product_ids.add(product.get("id", "") if isinstance(product, dict) else product or "")
+    return price_ids, product_ids
+
+
+def _card(
+    *,
+    product: ProductMetadata,
+    price: _PriceRow,
+    monthly: _PriceRow | None,
+    interval: str,
+    seats: int,
+    is_current: bool,
+) -> PlanCard:
+    terms = price.terms
+    quantity = seats if product.per_seat else 1
+    total = price_total(terms=terms, quantity=quantity)
+    savings = None
+    monthly_equivalent = None
+    if interval == "year":
+        monthly_equivalent = amount_format(amount=total / 12, currency=terms.currency, cents=True)
+        if monthly is not None and monthly.terms.currency == terms.currency:
+            savings = annual_savings_percent(
+                monthly_total=price_total(terms=monthly.terms, quantity=quantity),
+                yearly_total=total,
+            )
+    custom_text = product.price_displays.get(interval)
+    return PlanCard(
+        product=product,
+        price_id=price.id,
+        interval=interval,
+        currency=terms.currency,
+        total=total,
+        price_text=custom_text or amount_format(amount=total, currency=terms.currency),
+        period_text="" if custom_text else f"/{interval}",
+        seats=quantity if product.per_seat else None,
+        pricing_lines=price_terms_describe(terms=terms) if product.per_seat else [],
+        monthly_equivalent_text=None if custom_text else monthly_equivalent,
+        savings_percent=savings,
+        is_default=product.is_default,
+        is_current=is_current,
+    )
+
+
+def catalog_for_page(
+    *,
+    interval: str,
+    seats: int,
+    subscription: Subscription | None = None,
+    products: Iterable[ProductMetadata] | None = None,
+    intervals: Sequence[str] | None = None,
+) -> Catalog:
+    """The pricing page's catalog for `interval` and `seats`, in two queries.
+
+    `products` and `intervals` default to `pricing.metadata`. A product that is not synced, or
+    has no price for the interval, is left out (and listed in `unavailable`); the system check
+    reports it. `subscription` marks the holder's current plan.
+    """
+    products = list(active_products() if products is None else products)
+    intervals = list(active_intervals() if intervals is None else intervals)
+    rows = catalog_products(product_ids=[product.stripe_id for product in products])
+    current_prices, current_products = subscription_plan_ids(subscription=subscription)
+    plans: list[PlanCard] = []
+    unavailable: list[ProductMetadata] = []
+    best_savings: int | None = None
+    for product in products:
+        row = rows.get(product.stripe_id)
+        offered = row is not None and row.active is not False
+        prices = prices_by_interval(product=row) if offered else {}
+        price = prices.get(interval)
+        if "year" in prices and "month" in prices:
+            yearly = _card(
+                product=product,
+                price=prices["year"],
+                monthly=prices["month"],
+                interval="year",
+                seats=seats,
+                is_current=False,
+            )
+            if yearly.savings_percent is not None:
+                best_savings = max(best_savings or 0, yearly.savings_percent)
+        if price is None:
+            unavailable.append(product)
+            continue
+        plans.append(
+            _card(
+                product=product,
+                price=price,
+                monthly=prices.get("month"),
+                interval=interval,
+                seats=seats,
+                is_current=price.id in current_prices or product.stripe_id in current_products,
+            )
+        )
+    choices = [
+        IntervalChoice(
+            value=value,
+            label=INTERVAL_LABELS.get(value, value.capitalize()),
+            adverb=INTERVAL_ADVERBS.get(value, value),
+            best_savings_percent=best_savings if value == "year" else None,
+            selected=value == interval,
+        )
+        for value in intervals
+    ]
+    return Catalog(
+        interval=interval, seats=seats, intervals=choices, plans=plans, unavailable=unavailable
+    )
+
+
+def active_products_snippet(*, products: Sequence[Product], prices: Sequence[Price]) -> str:
+    """An `ACTIVE_PRODUCTS = [...]` block for `pricing/metadata.py`, from synced products.
+
+    Lists each active product with an active recurring price. Products already in the metadata
+    keep what it says about them (slug, words, default); new ones start from Stripe's name,
+    description and marketing features.
+    """
+    from django.utils.text import slugify
+
+    known = {product.stripe_id: product for product in active_products()}
+    recurring: dict[str, list[PriceTerms]] = {}
+    for price in prices:
+        terms = price_terms_from_stripe(data=price.stripe_data)
+        if price.active and terms.interval is not None:
+            recurring.setdefault(price.product_id, []).append(terms)
+    lines = ["ACTIVE_PRODUCTS = ["]
+    for product in products:
+        if product.active is False or product.id not in recurring:
+            continue
+        data = product.stripe_data
+        metadata = known.get(product.id) or ProductMetadata(
+            stripe_id=product.id,
+            slug=slugify(product.name) or product.id,
+            name=product.name,
+            description=data.get("description") or "",
+            features=[
+                feature.get("name", "")
+                for feature in data.get("marketing_features") or []
+                if feature.get("name")
+            ],
+            per_seat=any(terms.is_tiered or terms.is_package for terms in recurring[product.id]),
+        )
+        lines.append("    ProductMetadata(")
+        lines.append(f"        stripe_id={metadata.stripe_id!r},")
+        lines.append(f"        slug={metadata.slug!r},")
+        lines.append(f"        name={metadata.name!r},")
+        lines.append(f"        description={metadata.description!r},")
+        lines.append(f"        features={metadata.features!r},")
+        if metadata.price_displays:
+            lines.append(f"        price_displays={metadata.price_displays!r},")
+        if metadata.is_default:
+            lines.append("        is_default=True,")
+        if metadata.per_seat:
+            lines.append("        per_seat=True,")
+        lines.append("    ),")
+    lines.append("]")
+    return "\n".join(lines)

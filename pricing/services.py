@@ -1,0 +1,285 @@
+"""Writes for the pricing catalog: demo products in Stripe, and syncing Stripe's catalog in.
+
+The only module of the pricing app that calls Stripe, through `portal.stripe_client`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from djstripe.models import Price, Product
+
+from portal.stripe_client import (
+    StripeRequestError,
+    stripe_api_key,
+    stripe_client,
+    translate_stripe_errors,
+)
+from pricing.price_maths import amount_format, price_terms_describe, price_terms_from_stripe
+
+Progress = Callable[[str], None]
+
+# Stripe accepts at most 10 `lookup_keys` in one price list request.
+_LOOKUP_KEYS_PER_REQUEST = 10
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)  # `*_decimal` fields travel as strings on the wire
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def stripe_json(obj: Any) -> dict[str, Any]:
+    """A Stripe SDK object as the JSON Stripe sent: what dj-stripe's sync expects to store.
+
+    The SDK turns `unit_amount_decimal` and the like into `Decimal`s; they go back to strings.
+    """
+    return json.loads(json.dumps(obj.to_dict(), default=_json_default))
+
+
+@dataclass(frozen=True)
+class DemoPrice:
+    """A price of a demo product, found again by its `lookup_key`."""
+
+    lookup_key: str
+    interval: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DemoProduct:
+    """A demo product, created with a fixed id so `pricing/metadata.py` can name it."""
+
+    id: str
+    name: str
+    description: str
+    features: tuple[str, ...]
+    prices: tuple[DemoPrice, ...]
+
+
+def _flat(key: str, interval: str, cents: int) -> DemoPrice:
+    return DemoPrice(key, interval, {"unit_amount": cents})
+
+
+def _graduated(key: str, interval: str, first_five: int, after: int) -> DemoPrice:
+    tiers = [{"up_to": 5, "unit_amount": first_five}, {"up_to": "inf", "unit_amount": after}]
+    return DemoPrice(
+        key, interval, {"billing_scheme": "tiered", "tiers_mode": "graduated", "tiers": tiers}
+    )
+
+
+def _package(key: str, interval: str, per_pack: int) -> DemoPrice:
+    return DemoPrice(
+        key,
+        interval,
+        {"unit_amount": per_pack, "transform_quantity": {"divide_by": 10, "round": "up"}},
+    )
+
+
+DEMO_PRODUCTS: tuple[DemoProduct, ...] = (
+    DemoProduct(
+        "prod_portal_basic",
+        "Basic",
+        "For trying things out on your own.",
+        ("1 project", "Community support", "Core features"),
+        (_flat("portal_basic_month", "month", 1000), _flat("portal_basic_year", "year", 10000)),
+    ),
+    DemoProduct(
+        "prod_portal_starter",
+        "Starter",
+        "For small teams getting serious.",
+        ("10 projects", "Email support", "Integrations", "Usage reports"),
+        (
+            _flat("portal_starter_month", "month", 2500),
+            _flat("portal_starter_year", "year", 25000),
+        ),
+    ),
+    DemoProduct(
+        "prod_portal_pro",
+        "Pro",
+        "For businesses that need more.",
+        ("Unlimited projects", "Priority support", "Single sign-on", "Audit log"),
+        (_flat("portal_pro_month", "month", 5000), _flat("portal_pro_year", "year", 50000)),
+    ),
+    DemoProduct(
+        "prod_portal_team_seats",
+        "Team",
+        "Pay per seat, cheaper per seat as your team grows.",
+        ("Everything in Pro", "Shared workspaces", "Roles and permissions"),
+        (
+            _graduated("portal_team_seats_month", "month", 1000, 800),
+            _graduated("portal_team_seats_year", "year", 10000, 8000),
+        ),
+    ),
+    DemoProduct(
+        "prod_portal_seat_packs",
+        "Seat packs",
+        "Buy seats in packs of 10.",
+        ("Everything in Team", "Add a pack at any time"),
+        (
+            _package("portal_seat_packs_month", "month", 5000),
+            _package("portal_seat_packs_year", "year", 50000),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class BootstrapItem:
+    """One object `demo_products_bootstrap` made or found."""
+
+    kind: str  # "product" or "price"
+    id: str
+    description: str
+    created: bool
+
+
+def _say(progress: Progress | None, line: str) -> None:
+    if progress is not None:
+        progress(line)
+
+
+def _product_ensure(client: Any, product: DemoProduct) -> tuple[str, bool]:
+    try:
+        with translate_stripe_errors(f"retrieve product {product.id}"):
+            return client.v1.products.retrieve(product.id).id, False
+    except StripeRequestError as error:
+        if error.code != "resource_missing":
+            raise
+    with translate_stripe_errors(f"create product {product.id}"):
+        created = client.v1.products.create(
+            params={
+                "id": product.id,
+                "name": product.name,
+                "description": product.description,
+                "marketing_features": [{"name": feature} for feature in product.features],
+                "metadata": {"portal_demo": "true"},
+            }
+        )
+    return created.id, True
+
+
+def _prices_by_lookup_key(client: Any, lookup_keys: Sequence[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for start in range(0, len(lookup_keys), _LOOKUP_KEYS_PER_REQUEST):
+        batch = list(lookup_keys[start : start + _LOOKUP_KEYS_PER_REQUEST])
+        with translate_stripe_errors("look up the demo prices"):
+            page = client.v1.prices.list(
+                params={"lookup_keys": batch, "limit": 100, "expand": ["data.tiers"]}
+            )
+        for price in page.data:
+            found[price.lookup_key] = price
+    return found
+
+
+def _price_label(price: dict[str, Any]) -> str:
+    terms = price_terms_from_stripe(data=price)
+    interval = (price.get("recurring") or {}).get("interval", "one time")
+    if terms.is_tiered or terms.is_package:
+        rules = "; ".join(price_terms_describe(terms=terms)[:2])
+        return f"{rules}, per {interval}"
+    amount = amount_format(amount=terms.unit_amount or 0, currency=terms.currency)
+    return f"{amount}/{interval}"
+
+
+def demo_products_bootstrap(
+    *, products: Sequence[DemoProduct] = DEMO_PRODUCTS, progress: Progress | None = None
+) -> list[BootstrapItem]:
+    """Create the demo products and their prices in the configured Stripe, unless they exist.
+
+    Products are found by their fixed id, prices by `lookup_key`, so running it again creates
+    nothing. Refuses to run against live mode: demo plans have no place in a live account.
+    """
+    if settings.STRIPE_LIVE_MODE:
+        raise StripeRequestError(
+            "Refusing to create demo products in live mode: unset STRIPE_LIVE_MODE, or create "
+            "your products in the Stripe Dashboard."
+        )
+    client = stripe_client()
+    items: list[BootstrapItem] = []
+    existing = _prices_by_lookup_key(
+        client, [price.lookup_key for product in products for price in product.prices]
+    )
+    for product in products:
+        product_id, created = _product_ensure(client, product)
+        item = BootstrapItem("product", product_id, product.name, created)
+        items.append(item)
+        _say(progress, f"{'Created' if created else 'Found'} product {product_id} ({product.name})")
+        for demo_price in product.prices:
+            price = existing.get(demo_price.lookup_key)
+            created = price is None
+            if price is None:
+                with translate_stripe_errors(f"create the price {demo_price.lookup_key}"):
+                    price = client.v1.prices.create(
+                        params={
+                            "product": product_id,
+                            "currency": "usd",
+                            "lookup_key": demo_price.lookup_key,
+                            "nickname": f"{product.name} ({demo_price.interval}ly)",
+                            "recurring": {"interval": demo_price.interval},
+                            **demo_price.params,
+                        }
+                    )
+            label = f"{demo_price.lookup_key}: {_price_label(stripe_json(price))}"
+            items.append(BootstrapItem("price", price.id, label, created))
+            _say(progress, f"  {'Created' if created else 'Found'} price {price.id} ({label})")
+    return items
+
+
+@dataclass
+class CatalogSyncResult:
+    """What `stripe_catalog_sync` stored."""
+
+    products: list[Product] = field(default_factory=list)
+    prices: list[Price] = field(default_factory=list)
+    deactivated_price_ids: list[str] = field(default_factory=list)
+
+
+def stripe_catalog_sync(*, progress: Progress | None = None) -> CatalogSyncResult:
+    """Copy every product and price from Stripe into dj-stripe's tables.
+
+    Prices are fetched with `expand=tiers`, so tiered prices keep their tiers for the page's
+    price maths. Prices the database holds as active that Stripe no longer lists (a local
+    Stripe server whose data was reset) are marked inactive so the page stops offering them.
+    """
+    client = stripe_client()
+    api_key = stripe_api_key()
+    with translate_stripe_errors("list the products"):
+        stripe_products = [
+            stripe_json(product)
+            for product in client.v1.products.list(params={"limit": 100}).auto_paging_iter()
+        ]
+    with translate_stripe_errors("list the prices"):
+        stripe_prices = [
+            stripe_json(price)
+            for price in client.v1.prices.list(
+                params={"limit": 100, "expand": ["data.tiers"]}
+            ).auto_paging_iter()
+        ]
+    result = CatalogSyncResult()
+    with transaction.atomic():
+        for data in stripe_products:
+            result.products.append(Product.sync_from_stripe_data(data, api_key=api_key))
+            _say(progress, f"Synchronized product {data['id']}")
+        for data in stripe_prices:
+            result.prices.append(Price.sync_from_stripe_data(data, api_key=api_key))
+            _say(progress, f"Synchronized plan {data['id']}")
+        livemode = bool(settings.STRIPE_LIVE_MODE)
+        stale = Price.objects.filter(active=True, livemode=livemode).exclude(
+            id__in=[data["id"] for data in stripe_prices]
+        )
+        result.deactivated_price_ids = list(stale.values_list("id", flat=True))
+        stale.update(active=False)
+    if result.deactivated_price_ids:
+        _say(
+            progress,
+            f"Marked {len(result.deactivated_price_ids)} price(s) inactive: Stripe no longer "
+            "has them.",
+        )
+    return result
