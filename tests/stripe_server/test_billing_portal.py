@@ -386,3 +386,33 @@ def test_update_flow_with_hosted_confirmation_shows_the_message(
 
 def test_unknown_portal_session_page_is_404(local_stripe) -> None:
     assert get_page(f"{local_stripe.api_base}/_hosted/portal/bps_nope").status == 404
+
+
+def test_update_confirm_flow_proposes_the_change_and_applies_it(
+    client: stripe.StripeClient,
+) -> None:
+    setup = _setup(client)
+    item = setup.subscription["items"].data[0]
+    session = _portal(
+        client,
+        setup,
+        flow_data={
+            "type": "subscription_update_confirm",
+            "subscription_update_confirm": {
+                "subscription": setup.subscription.id,
+                "items": [{"id": item.id, "price": setup.annual.id, "quantity": 3}],
+            },
+        },
+    )
+    page = get_page(session.url)
+    assert f'value="{setup.annual.id}" checked' in page.text
+    assert 'name="quantity" min="1" max="9999" value="3"' in page.text
+
+    done = post_form(
+        f"{session.url}/subscriptions/{setup.subscription.id}/update",
+        {"price": setup.annual.id, "quantity": "3"},
+    )
+
+    assert done.status == 303
+    changed = client.v1.subscriptions.retrieve(setup.subscription.id)["items"].data[0]
+    assert (changed.price.id, changed.quantity) == (setup.annual.id, 3)

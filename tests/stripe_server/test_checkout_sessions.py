@@ -338,3 +338,21 @@ def test_djstripe_expands_are_answered(client: stripe.StripeClient) -> None:
     assert fetched.line_items.data[0].discounts == []
     assert fetched.total_details.breakdown.to_dict() == {"discounts": [], "taxes": []}
     assert urlsplit(fetched.url).path == f"/_hosted/checkout/{session.id}"
+
+
+def test_page_escapes_what_it_shows(client: stripe.StripeClient) -> None:
+    product = client.v1.products.create({"name": "<script>alert(1)</script> Pro"})
+    price = client.v1.prices.create(
+        {
+            "product": product.id,
+            "currency": "usd",
+            "unit_amount": 1000,
+            "recurring": {"interval": "month"},
+        }
+    )
+    session = _session(client, price.id)
+
+    page = get_page(session.url)
+
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Pro" in page.text
