@@ -27,5 +27,16 @@ class AppSettings:
             )
         return value  # type: ignore[return-value]
 
+    @property
+    def PAST_DUE_GRACE_DAYS(self) -> int:
+        """Days a past-due subscription still passes feature gates, counted from the start of
+        the unpaid period (0: a past-due subscription fails at once)."""
+        value = self._setting("PAST_DUE_GRACE_DAYS", 7)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ImproperlyConfigured(
+                f"PORTAL_PAST_DUE_GRACE_DAYS must be a whole number of days >= 0, not {value!r}."
+            )
+        return value
+
 
 app_settings = AppSettings()

@@ -230,7 +230,6 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_TIMEZONE = TIME_ZONE
-
 # Task modules outside an app's `tasks.py` (which autodiscovery finds by itself).
 CELERY_IMPORTS = ["accounts.webhooks.tasks"]
 # `celery -A portal beat` runs these; in-process (no broker) there is no beat, and
@@ -249,6 +248,12 @@ CELERY_BEAT_SCHEDULE = {
 STRIPE_PENDING_WEBHOOKS_THRESHOLD = env_int("STRIPE_PENDING_WEBHOOKS_THRESHOLD", 20)
 PORTAL_WEBHOOK_MAX_ATTEMPTS = env_int("PORTAL_WEBHOOK_MAX_ATTEMPTS", 6)
 PORTAL_WEBHOOK_RETRY_BACKOFF = env_int("PORTAL_WEBHOOK_RETRY_BACKOFF", 30)
+
+# --- Feature gating ---------------------------------------------------------------------------
+
+# Days a past-due subscription keeps its features, from the start of the unpaid period.
+PORTAL_PAST_DUE_GRACE_DAYS = env_int("PORTAL_PAST_DUE_GRACE_DAYS", 7)
+
 # --- Logging ----------------------------------------------------------------------------------
 
 LOGGING = {

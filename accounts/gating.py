@@ -1,0 +1,431 @@
+"""Feature gating: who may see what, by the plan and status of the holder's subscription.
+
+- `subscription_gate(holder=..., limit_to_plans=...)`: a `GateResult` (passed, message) for any
+  code path;
+- `@active_subscription_required` for function views, `ValidSubscriptionRequiredMixin` for
+  class-based views: a visitor without the right plan goes to the pricing page with a message;
+- `holder_groups_sync(holder=...)`: put the holder in the Django group its plan names
+  (`ProductMetadata.group`), so `user.has_perm` follows the plan.
+
+Status rules: `active` and `trialing` pass; `past_due` passes for `PORTAL_PAST_DUE_GRACE_DAYS`
+days (default 7) from the start of the unpaid period; `canceled`, `incomplete`,
+`incomplete_expired`, `unpaid` (and anything else) fail. A subscription set to cancel at the
+period's end passes until that moment.
+
+Gating reads the holder's subscription row once (`holder.subscription`, which Django caches on the
+holder, itself cached on the request by `holder_for_request`): at most one query per request.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar, overload
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.models import Group
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django_htmx.http import HttpResponseClientRedirect
+from djstripe.models import Subscription
+
+from accounts.app_settings import app_settings
+from accounts.models import SubscriptionHolder
+from accounts.selectors import holder_for_request
+from pricing import metadata as pricing_metadata
+from pricing.metadata import ProductMetadata
+
+logger = logging.getLogger(__name__)
+
+# Statuses that pass on their own; `past_due` passes only during the grace period.
+PASSING_STATUSES = frozenset({"active", "trialing"})
+
+_STATUS_WORDS = {
+    "canceled": "has ended",
+    "incomplete": "is waiting for its first payment",
+    "incomplete_expired": "expired before its first payment",
+    "unpaid": "is unpaid",
+    "paused": "is paused",
+}
+
+
+# --- Plans ------------------------------------------------------------------------------------
+
+
+def plans_all() -> list[ProductMetadata]:
+    """The plans `pricing.metadata.ACTIVE_PRODUCTS` lists, read at call time."""
+    return list(pricing_metadata.ACTIVE_PRODUCTS)
+
+
+def plans_resolve(names: Iterable[str]) -> list[ProductMetadata]:
+    """The plans `names` refer to, each a metadata slug (`"pro"`) or Stripe product id.
+
+    Raises `ImproperlyConfigured` for a name no plan has: a typo would otherwise lock everyone
+    out (or in) silently.
+    """
+    if isinstance(names, str):
+        names = [names]
+    plans = plans_all()
+    found: list[ProductMetadata] = []
+    for name in names:
+        plan = next((p for p in plans if name in (p.slug, p.stripe_id)), None)
+        if plan is None:
+            known = ", ".join(repr(p.slug) for p in plans) or "none"
+            raise ImproperlyConfigured(
+                f"No plan {name!r} in pricing.metadata.ACTIVE_PRODUCTS (plans: {known})."
+            )
+        if plan not in found:
+            found.append(plan)
+    return found
+
+
+def plan_names_join(plans: Sequence[ProductMetadata]) -> str:
+    """ "Pro", "Pro or Team", "Starter, Pro or Team"."""
+    names = [plan.name for plan in plans]
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+# --- What the holder has -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HolderPlan:
+    """The holder's subscription as gating sees it, read from dj-stripe's row."""
+
+    subscription_id: str
+    status: str
+    product_id: str | None
+    plan: ProductMetadata | None
+    period_start: datetime | None
+    period_end: datetime | None
+    cancel_at_period_end: bool
+    cancel_at: datetime | None
+
+    @property
+    def slug(self) -> str | None:
+        return self.plan.slug if self.plan is not None else None
+
+    @property
+    def name(self) -> str | None:
+        return self.plan.name if self.plan is not None else None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromtimestamp(int(value), tz=UTC)
+
+
+def _items(data: dict[str, Any]) -> list[dict[str, Any]]:
+    items = data.get("items") or {}
+    if isinstance(items, dict):
+        return list(items.get("data") or [])
+    return list(items)
+
+
+def _item_product_id(item: dict[str, Any]) -> str | None:
+    price = item.get("price") or item.get("plan") or {}
+    if not isinstance(price, dict):
+        return None
+    product = price.get("product")
+    if isinstance(product, dict):
+        product = product.get("id")
+    return product or None
+
+
+def holder_plan_from_subscription(*, subscription: Subscription) -> HolderPlan:
+    """Read a dj-stripe `Subscription` (no queries): status, plan, current period.
+
+    The plan is the first item whose product `pricing.metadata` lists. The period is read from
+    that item, where Stripe keeps it since API 2025-03-31, and from the subscription otherwise
+    (older API versions, and what dj-stripe 2.11 reads).
+    """
+    data = subscription.stripe_data or {}
+    plans = plans_all()
+    chosen: dict[str, Any] = {}
+    product_id: str | None = None
+    plan: ProductMetadata | None = None
+    for item in _items(data):
+        item_product = _item_product_id(item)
+        match = next((p for p in plans if p.stripe_id == item_product), None)
+        if match is not None or not chosen:
+            chosen, product_id, plan = item, item_product, match
+        if match is not None:
+            break
+    return HolderPlan(
+        subscription_id=subscription.id,
+        status=data.get("status") or "incomplete",
+        product_id=product_id,
+        plan=plan,
+        period_start=_timestamp(
+            chosen.get("current_period_start") or data.get("current_period_start")
+        ),
+        period_end=_timestamp(chosen.get("current_period_end") or data.get("current_period_end")),
+        cancel_at_period_end=bool(data.get("cancel_at_period_end")),
+        cancel_at=_timestamp(data.get("cancel_at")),
+    )
+
+
+def holder_plan(*, holder: SubscriptionHolder | None) -> HolderPlan | None:
+    """The holder's subscription for gating; None without a holder or a subscription.
+
+    One query the first time (`holder.subscription`), none after: Django caches the related row
+    on the holder, which `holder_for_request` caches on the request.
+    """
+    if holder is None or not holder.subscription_id:
+        return None
+    subscription = holder.subscription
+    if subscription is None:
+        return None
+    return holder_plan_from_subscription(subscription=subscription)
+
+
+# --- The gate ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """Whether a holder passes a gate, and if not, a message that says what to do.
+
+    `reason` is one of "passed", "no_holder", "no_subscription", "status", "grace_ended",
+    "period_ended", "wrong_plan".
+    """
+
+    passed: bool
+    message: str
+    reason: str
+    holder_plan: HolderPlan | None = None
+    grace_ends: datetime | None = None
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+
+def subscription_status_passes(
+    *, holder_plan: HolderPlan, now: datetime | None = None
+) -> tuple[bool, str, datetime | None]:
+    """Apply the status rules to one subscription: (passes, reason, grace end if past due)."""
+    now = now or timezone.now()
+    status = holder_plan.status
+    if status in PASSING_STATUSES:
+        ends = holder_plan.cancel_at
+        if holder_plan.cancel_at_period_end and holder_plan.period_end is not None:
+            ends = min(ends, holder_plan.period_end) if ends else holder_plan.period_end
+        if ends is not None and now >= ends:
+            # Canceled at the period's end and the end has come, before Stripe's update did.
+            return False, "period_ended", None
+        return True, "passed", None
+    if status == "past_due":
+        if holder_plan.period_start is None:
+            return False, "grace_ended", None
+        grace_ends = holder_plan.period_start + timedelta(days=app_settings.PAST_DUE_GRACE_DAYS)
+        return now < grace_ends, ("passed" if now < grace_ends else "grace_ended"), grace_ends
+    return False, "status", None
+
+
+def subscription_gate(
+    *,
+    holder: SubscriptionHolder | None,
+    limit_to_plans: Iterable[str] | None = None,
+    now: datetime | None = None,
+) -> GateResult:
+    """Whether `holder` may use a feature: a live subscription (see the status rules), on one
+    of `limit_to_plans` (metadata slugs or Stripe product ids) when given.
+
+    Costs at most one query per holder instance. Raises `ImproperlyConfigured` for a plan name
+    that `pricing.metadata` does not list.
+    """
+    needed = plans_resolve(limit_to_plans) if limit_to_plans is not None else []
+    needed_words = f"the {plan_names_join(needed)} plan" if needed else "a subscription"
+    if holder is None:
+        return GateResult(False, f"Log in with {needed_words} to continue.", "no_holder")
+    current = holder_plan(holder=holder)
+    if current is None:
+        return GateResult(
+            False, f"This needs {needed_words}. Choose a plan to continue.", "no_subscription"
+        )
+    passes, reason, grace_ends = subscription_status_passes(holder_plan=current, now=now)
+    if not passes:
+        if reason == "grace_ended":
+            message = (
+                "Your payment is overdue, so your plan's features are paused. Update your "
+                "payment method with Manage billing to continue."
+            )
+        elif reason == "period_ended":
+            message = f"Your subscription has ended. This needs {needed_words}."
+        else:
+            words = _STATUS_WORDS.get(current.status, f"is {current.status.replace('_', ' ')}")
+            message = f"Your subscription {words}. This needs {needed_words}."
+        return GateResult(False, message, reason, current, grace_ends)
+    if needed and (current.plan is None or current.plan not in needed):
+        on = f" You are on {current.name}." if current.name else ""
+        return GateResult(
+            False,
+            f"This needs {needed_words}.{on} Upgrade to continue.",
+            "wrong_plan",
+            current,
+            grace_ends,
+        )
+    return GateResult(True, "", "passed", current, grace_ends)
+
+
+def request_gate(
+    request: HttpRequest, *, limit_to_plans: Iterable[str] | None = None
+) -> GateResult:
+    """`subscription_gate` for the holder acting in this request (cached with the request)."""
+    return subscription_gate(holder=holder_for_request(request), limit_to_plans=limit_to_plans)
+
+
+# --- Views ------------------------------------------------------------------------------------
+
+
+def _gate_refused(
+    request: HttpRequest, result: GateResult, redirect_url: str | None
+) -> HttpResponse:
+    messages.warning(request, result.message)
+    url = redirect_url or reverse("pricing:pricing_page")
+    if getattr(request, "htmx", False):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
+
+
+@overload
+def active_subscription_required(view_func: ViewFunc) -> ViewFunc: ...
+
+
+@overload
+def active_subscription_required(
+    view_func: None = None,
+    *,
+    limit_to_plans: Iterable[str] | None = None,
+    redirect_url: str | None = None,
+) -> Callable[[ViewFunc], ViewFunc]: ...
+
+
+def active_subscription_required(
+    view_func: Callable[..., HttpResponse] | None = None,
+    *,
+    limit_to_plans: Iterable[str] | None = None,
+    redirect_url: str | None = None,
+) -> Any:
+    """Let a function view run only for holders with a live subscription (on one of
+    `limit_to_plans`, metadata slugs such as `"pro"`, when given).
+
+    Use it bare or with arguments, below `@login_required`::
+
+        @login_required
+        @active_subscription_required(limit_to_plans=["pro"])
+        def pro_report(request, subscription_holder=None): ...
+
+    The view gets the holder as `subscription_holder`. Anyone else is redirected to the pricing
+    page (or `redirect_url`) with a message naming the plan needed; an htmx request gets
+    `HX-Redirect` instead. An anonymous visitor is sent to log in.
+    """
+    plans = [plan.slug for plan in plans_resolve(limit_to_plans)] if limit_to_plans else None
+
+    def decorator(func: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(func)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            result = request_gate(request, limit_to_plans=plans)
+            if not result.passed:
+                return _gate_refused(request, result, redirect_url)
+            kwargs["subscription_holder"] = holder_for_request(request)
+            return func(request, *args, **kwargs)
+
+        return wrapper
+
+    if view_func is not None:
+        return decorator(view_func)
+    return decorator
+
+
+class ValidSubscriptionRequiredMixin(LoginRequiredMixin):
+    """Let a class-based view run only for logged-in holders with a live subscription.
+
+    - `limit_to_products`: plans that may pass (metadata slugs or Stripe product ids); empty:
+      any plan.
+    - `redirect_url`: where the others go (default: the pricing page), with a message naming
+      the plan needed (`HX-Redirect` for htmx requests).
+
+    The view gets `self.subscription_holder` and `self.gate_result`, and templates get
+    `subscription_holder`.
+    """
+
+    limit_to_products: Sequence[str] = ()
+    redirect_url: str | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.limit_to_products:
+            plans_resolve(cls.limit_to_products)
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        result = request_gate(request, limit_to_plans=list(self.limit_to_products) or None)
+        if not result.passed:
+            return _gate_refused(request, result, self.redirect_url)
+        self.subscription_holder = holder_for_request(request)
+        self.gate_result = result
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)  # type: ignore[misc]
+        context.setdefault("subscription_holder", self.subscription_holder)
+        return context
+
+
+# --- Groups -----------------------------------------------------------------------------------
+
+
+def plan_group_names() -> set[str]:
+    """Every group a plan in `pricing.metadata` names."""
+    return {plan.group for plan in plans_all() if plan.group}
+
+
+@transaction.atomic
+def holder_groups_sync(*, holder: SubscriptionHolder) -> set[str]:
+    """Put the holder in the group its plan names, and take it out of other plans' groups.
+
+    Only while the subscription passes the status rules; groups not named by a plan are left
+    alone. Returns the plan groups the holder is in afterwards. User mode only: a holder
+    without `groups` (a team) is left as it is.
+    """
+    managed = plan_group_names()
+    groups = getattr(holder, "groups", None)
+    if groups is None or not managed:
+        return set()
+    holder_plan_cached = holder_plan(holder=holder)
+    wanted: set[str] = set()
+    if holder_plan_cached is not None and holder_plan_cached.plan is not None:
+        passes, _, _ = subscription_status_passes(holder_plan=holder_plan_cached)
+        if passes and holder_plan_cached.plan.group:
+            wanted.add(holder_plan_cached.plan.group)
+    current = set(groups.filter(name__in=managed).values_list("name", flat=True))
+    for name in wanted - current:
+        group, _ = Group.objects.get_or_create(name=name)
+        groups.add(group)
+    stale = current - wanted
+    if stale:
+        groups.remove(*Group.objects.filter(name__in=stale))
+    if wanted != current:
+        logger.info("Plan groups of %s: %s", holder, sorted(wanted) or "none")
+    return wanted
