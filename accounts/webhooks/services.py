@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.core.mail import mail_admins
@@ -280,6 +281,18 @@ class ReconcileReport:
         return len(self.pending)
 
 
+def _json_default(value: object) -> str:
+    if isinstance(value, Decimal):
+        # The SDK turns `*_decimal` strings into Decimals; on the wire they are strings.
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def stripe_event_payload(event: Any) -> dict[str, Any]:
+    """An SDK event as the plain JSON a webhook delivers."""
+    return json.loads(json.dumps(event.to_dict(), default=_json_default))
+
+
 def _stripe_events(params: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Every event Stripe lists for `params`, oldest page last (Stripe lists newest first)."""
     client = stripe_client()
@@ -287,7 +300,7 @@ def _stripe_events(params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         page = client.v1.events.list(params={"limit": 100, **params})
         while True:
             for event in page.data:
-                yield event.to_dict()
+                yield stripe_event_payload(event)
             if not page.has_more or not page.data:
                 break
             page = client.v1.events.list(
@@ -339,9 +352,10 @@ def webhook_events_reconcile(
             stripe_id__in=list(candidates), status=Status.PROCESSED
         ).values_list("stripe_id", flat=True)
     )
+    # Stripe lists newest first; reversed and stably sorted, that is the order it created them.
     missing = sorted(
-        (payload for event_id, payload in candidates.items() if event_id not in done),
-        key=lambda payload: (payload["created"], payload["id"]),
+        reversed([payload for event_id, payload in candidates.items() if event_id not in done]),
+        key=lambda payload: payload["created"],
     )
     report.pending = [payload["id"] for payload in missing]
     say(f"{report.checked} events checked, {report.pending_count} not processed here")
@@ -405,12 +419,12 @@ def webhook_events_replay(
                 payloads.append(stored[event_id].payload)
                 continue
             with translate_stripe_errors(f"fetch event {event_id}"):
-                payloads.append(client.v1.events.retrieve(event_id).to_dict())
+                payloads.append(stripe_event_payload(client.v1.events.retrieve(event_id)))
     if since is not None:
         say(f"Asking Stripe for events since {since:%Y-%m-%d %H:%M:%S}Z")
         payloads.extend(_stripe_events({"created": {"gte": int(since.timestamp())}}))
     unique = {payload["id"]: payload for payload in payloads}
-    ordered = sorted(unique.values(), key=lambda payload: (payload["created"], payload["id"]))
+    ordered = sorted(reversed(list(unique.values())), key=lambda payload: payload["created"])
     say(f"Replaying {len(ordered)} events")
     counts = {"processed": 0, "failed": 0, "skipped": 0}
     for number, payload in enumerate(ordered, start=1):

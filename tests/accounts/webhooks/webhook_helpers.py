@@ -9,6 +9,7 @@ from typing import Any
 
 from django.test import Client
 
+from accounts.webhooks.services import stripe_event_payload
 from accounts.webhooks.signature import signature_header_build
 from portal.stripe_client import stripe_client
 from stripe_server.testing import LocalStripe
@@ -55,7 +56,7 @@ def events_since(created_gte: int, *, object_ids: set[str] | None = None) -> lis
     events: list[dict[str, Any]] = []
     page = client.v1.events.list(params={"limit": 100, "created": {"gte": created_gte}})
     while True:
-        events.extend(event.to_dict() for event in page.data)
+        events.extend(stripe_event_payload(event) for event in page.data)
         if not page.has_more or not page.data:
             break
         page = client.v1.events.list(
@@ -67,4 +68,5 @@ def events_since(created_gte: int, *, object_ids: set[str] | None = None) -> lis
         )
     if object_ids is not None:
         events = [event for event in events if event["data"]["object"].get("id") in object_ids]
-    return sorted(events, key=lambda event: (event["created"], event["id"]))
+    # Stripe lists newest first; within one second only that order tells which came first.
+    return sorted(reversed(events), key=lambda event: event["created"])
