@@ -162,3 +162,132 @@ class WebhookEvent(models.Model):
     def data_object(self) -> dict[str, Any]:
         """The object the event is about (`data.object`), as it was when the event was sent."""
         return self.payload.get("data", {}).get("object", {})
+
+
+# --- Teams --------------------------------------------------------------------------------------
+
+
+class Team(SubscriptionHolder):
+    """A group of users that can hold one subscription, billed per member (one seat each).
+
+    Written only by `accounts.teams.services`: adding or removing a member stamps
+    `billing_details_last_changed` there, so `sync_subscriptions` pushes the new seat count.
+    """
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=60, unique=True)
+    members = models.ManyToManyField(
+        "accounts.User", through="accounts.Membership", related_name="teams"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "team"
+        verbose_name_plural = "teams"
+        ordering = ("name", "pk")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_quantity(self) -> int:
+        """One seat per member."""
+        return self.memberships.count()
+
+    @property
+    def billing_email(self) -> str:
+        """The email of the team's first admin, who receives Stripe's receipts."""
+        admin = (
+            self.memberships.filter(role=Membership.Role.ADMIN)
+            .select_related("user")
+            .order_by("created_at", "pk")
+            .first()
+        )
+        return admin.user.email if admin is not None else ""
+
+    @property
+    def billing_name(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's place in a team, with their role: admins manage members and billing."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "membership"
+        verbose_name_plural = "memberships"
+        ordering = ("created_at", "pk")
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="membership_unique_team_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+
+class Invitation(models.Model):
+    """An invitation by email to join a team; its token is random, single-use and expires."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Membership.Role.choices, default="member")
+    token = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    canceled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "invitation"
+        verbose_name_plural = "invitations"
+        ordering = ("-created_at", "-pk")
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.team}"
+
+    @property
+    def is_pending(self) -> bool:
+        """Neither accepted, canceled nor expired."""
+        return (
+            self.accepted_at is None
+            and self.canceled_at is None
+            and self.expires_at > timezone.now()
+        )
+
+
+class SubscriptionQuantityUpdate(models.Model):
+    """One quantity change `sync_subscriptions` pushed to Stripe: the history that keeps each
+    subscription under Stripe's limit of quantity updates an hour."""
+
+    holder_reference = models.CharField(max_length=64, db_index=True)
+    subscription_id = models.CharField(max_length=255, db_index=True)
+    quantity_before = models.PositiveIntegerField()
+    quantity = models.PositiveIntegerField()
+    proration_behavior = models.CharField(max_length=32)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = "subscription quantity update"
+        verbose_name_plural = "subscription quantity updates"
+        ordering = ("-created_at", "-pk")
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id}: {self.quantity_before} → {self.quantity}"
