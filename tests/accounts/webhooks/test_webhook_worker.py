@@ -1,0 +1,153 @@
+"""With a broker, a real Celery worker processes the events the endpoint stores.
+
+The test starts `redis-server` (Debian's package, which `make test` installs) on a free port,
+or uses the one at `PORTAL_TEST_REDIS_URL` (`.ci/run` starts one), and a
+`celery -A portal worker` subprocess on the test database and the local Stripe server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from djstripe.models import Product
+
+from accounts.models import WebhookEvent
+from portal.celery import app as celery_app
+from tests.accounts.webhooks.webhook_helpers import unique
+
+WORKER_NAME = "webhooks-test@%h"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    external = os.environ.get("PORTAL_TEST_REDIS_URL")
+    if external:
+        yield external
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail(
+            "redis-server is not installed: `make test` installs Debian's redis-server "
+            "(or run `apt-get install redis-server`)."
+        )
+    port = free_port()
+    log = tmp_path_factory.mktemp("redis") / "redis.log"
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--daemonize", "no", "--logfile", str(log)],
+    )  # fmt: skip
+    try:
+
+        def answers() -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                    sock.sendall(b"PING\r\n")
+                    return sock.recv(16).startswith(b"+PONG")
+            except OSError:
+                return False
+
+        wait_for(answers, timeout=15, what="redis-server to answer PING")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def worker_database_url() -> str:
+    """The test database as a DATABASE_URL, for the worker subprocess."""
+    config = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{config['NAME']}"
+    auth = quote(config["USER"] or "")
+    if config["PASSWORD"]:
+        auth += ":" + quote(config["PASSWORD"])
+    return f"postgres://{auth}@{config['HOST']}:{config['PORT']}/{config['NAME']}"
+
+
+@pytest.fixture
+def celery_worker(redis_url, stripe_settings, tmp_path) -> Iterator[Path]:
+    """A `celery -A portal worker` on the broker, and this process sending tasks to it."""
+    log = tmp_path / "worker.log"
+    environment = {
+        **os.environ,
+        "DATABASE_URL": worker_database_url(),
+        "CELERY_BROKER_URL": redis_url,
+        "STRIPE_API_BASE": stripe_settings.api_base,
+        "STRIPE_TEST_SECRET_KEY": stripe_settings.api_key,
+    }
+    environment.pop("TEST_DB_NAME", None)
+    celery = Path(sys.executable).with_name("celery")
+    with log.open("w") as output:
+        worker = subprocess.Popen(
+            [str(celery), "-A", "portal", "worker", "--pool", "solo", "--loglevel", "INFO",
+             "--hostname", WORKER_NAME, "--without-gossip", "--without-mingle",
+             "--without-heartbeat"],
+            cwd=django_settings.BASE_DIR, env=environment, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    previous = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
+    celery_app.conf.broker_url = redis_url
+    celery_app.conf.task_always_eager = False
+    try:
+        wait_for(
+            lambda: " ready." in log.read_text() or worker.poll() is not None,
+            timeout=60,
+            what="the Celery worker to be ready",
+        )
+        assert worker.poll() is None, log.read_text()
+        yield log
+    finally:
+        celery_app.conf.broker_url, celery_app.conf.task_always_eager = previous
+        celery_app.close()
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_celery_worker_processes_a_delivered_event(poster, make_event, celery_worker):
+    event = make_event(
+        lambda client: client.v1.products.create(params={"name": unique("Worker")}),
+        "product.created",
+    )
+
+    response = poster.post(event)
+
+    assert response.status_code == 200
+    stored = WebhookEvent.objects.get(stripe_id=event["id"])
+    wait_for(
+        lambda: WebhookEvent.objects.get(pk=stored.pk).status == WebhookEvent.Status.PROCESSED,
+        timeout=60,
+        what=f"the worker to process {event['id']}; its log:\n{celery_worker.read_text()}",
+    )
+    stored.refresh_from_db()
+    assert stored.processed_by == f"webhooks-test@{socket.gethostname()}"
+    assert Product.objects.filter(id=event["data"]["object"]["id"]).exists()
+    assert "accounts.webhooks.process" in celery_worker.read_text()
