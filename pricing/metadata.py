@@ -30,6 +30,8 @@ class ProductMetadata:
     - `per_seat`: billed by the number of seats: the page's seat count re-prices this card.
     - `group`: optional name of a Django `Group` that holders on this plan are put in (and
       taken out of when they leave it), so `user.has_perm` follows the plan.
+    - `max_seats`: optional cap on a per-seat plan's seats: a team at the cap must upgrade
+      before it can invite more members.
     """
 
     stripe_id: str
@@ -41,6 +43,7 @@ class ProductMetadata:
     is_default: bool = False
     per_seat: bool = False
     group: str | None = None
+    max_seats: int | None = None
 
 
 # The intervals the page offers, in the order of its toggle: "month" and/or "year".

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.urls import get_resolver
 
 from portal.stripe_client import stripe_client
 from pricing import metadata
@@ -28,7 +29,12 @@ def demo_catalog(stripe_settings: LocalStripe, db: None) -> str:
 
 @pytest.fixture
 def use_products(monkeypatch: pytest.MonkeyPatch) -> Callable[[list[ProductMetadata]], None]:
-    """Make pricing/metadata.py list these products (as a project editing it would)."""
+    """Make pricing/metadata.py list these products (as a project editing it would).
+
+    The URLconf is loaded first: the demo pages' plan gating names the shipped plans when the
+    URLconf is imported.
+    """
+    get_resolver().url_patterns  # noqa: B018
 
     def apply(products: list[ProductMetadata]) -> None:
         monkeypatch.setattr(metadata, "ACTIVE_PRODUCTS", products)

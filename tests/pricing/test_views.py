@@ -1,0 +1,230 @@
+"""/pricing/: the full page, the htmx plans partial, seats, bad input, the current plan."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+import stripe
+from django.test import Client
+
+from accounts.services import holder_customer_ensure, holder_subscription_sync
+from portal.stripe_client import stripe_client
+from pricing import metadata
+from pricing.forms import SEATS_ERROR
+from pricing.metadata import ProductMetadata
+from stripe_server.testing import LocalStripe
+
+pytestmark = pytest.mark.django_db
+URL = "/pricing/"
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def card(html: str, slug: str) -> str:
+    """The HTML of one plan card."""
+    match = re.search(rf'<article data-plan="{slug}".*?</article>', html, re.S)
+    assert match, f"no card for {slug}"
+    return match.group(0)
+
+
+def price_on(html: str, slug: str) -> str:
+    match = re.search(r"data-price>([^<]*)<", card(html, slug))
+    assert match
+    return match.group(1)
+
+
+def test_full_page_shows_a_card_per_product_for_the_default_interval(
+    client: Client, demo_catalog: str
+) -> None:
+    response = client.get(URL)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in html
+    for product in metadata.ACTIVE_PRODUCTS:
+        assert f'data-plan="{product.slug}"' in html
+    assert price_on(html, "basic") == "$10"
+    assert price_on(html, "starter") == "$25"
+    assert price_on(html, "pro") == "$50"
+    assert "/month" in card(html, "pro")
+    assert "Priority support" in card(html, "pro")
+    assert "data-default-plan" in card(html, "starter")
+    assert "data-default-plan" not in card(html, "pro")
+    assert 'id="interval-month"' in html and 'aria-current="true"' in html
+    assert "unknown" not in html.lower()
+    assert "HX-Request" in response["Vary"]
+
+
+def test_yearly_prices_show_savings_computed_from_the_prices(
+    client: Client, demo_catalog: str
+) -> None:
+    html = client.get(URL, {"interval": "year"}).content.decode()
+    assert price_on(html, "starter") == "$250"
+    pro = card(html, "pro")
+    assert "/year" in pro
+    assert "$41.67/month, billed yearly" in pro
+    # $500 a year against 12 x $50: 16.7% cheaper, shown rounded down.
+    assert "Save 16%" in pro
+    assert "save up to 16%" in html
+
+
+def test_htmx_gets_only_the_plans_partial_and_the_toggle_out_of_band(
+    client: Client, demo_catalog: str
+) -> None:
+    response = client.get(URL, {"interval": "year"}, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html and '<nav aria-label="Main"' not in html
+    assert price_on(html, "basic") == "$100"
+    assert 'id="interval-toggle"' in html and 'hx-swap-oob="true"' in html
+    assert re.search(r'id="interval-year"[^>]*aria-current="true"', html, re.S)
+    assert 'name="interval" value="year"' in html
+    assert "HX-Request" in response["Vary"]
+
+
+def test_htmx_history_restore_gets_the_full_page(client: Client, demo_catalog: str) -> None:
+    response = client.get(URL, {"interval": "year"}, HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HTMX)
+    assert "<html" in response.content.decode()
+
+
+def test_the_toggle_links_work_without_javascript(client: Client, demo_catalog: str) -> None:
+    html = client.get(URL).content.decode()
+    link = re.search(r'<a id="interval-year"\s+href="([^"]+)"\s+hx-get="([^"]+)"', html)
+    assert link and link.group(1) == link.group(2)
+    follow = client.get(URL + link.group(1).replace("&amp;", "&"))
+    assert follow.status_code == 200
+    assert "<html" in follow.content.decode()
+    assert price_on(follow.content.decode(), "pro") == "$500"
+
+
+@pytest.mark.parametrize(
+    ("seats", "team", "packs"),
+    [("1", "$10", "$50"), ("5", "$50", "$50"), ("7", "$66", "$50"), ("11", "$98", "$100")],
+)
+def test_seats_reprice_the_per_seat_cards_only(
+    client: Client, demo_catalog: str, seats: str, team: str, packs: str
+) -> None:
+    html = client.get(URL, {"seats": seats}, **HTMX).content.decode()
+    assert price_on(html, "team") == team
+    assert price_on(html, "seat-packs") == packs
+    assert price_on(html, "pro") == "$50"
+    assert f"for {seats} seat" in card(html, "team")
+    assert "Seats 1\N{EN DASH}5: $10 each" in card(html, "team")
+    assert "$50 per 10 seats" in card(html, "seat-packs")
+
+
+def test_yearly_per_seat_savings_use_the_seat_count(client: Client, demo_catalog: str) -> None:
+    html = client.get(URL, {"seats": "7", "interval": "year"}).content.decode()
+    team = card(html, "team")
+    assert price_on(html, "team") == "$660"  # 5 x $100 + 2 x $80
+    assert "Save 16%" in team  # against 12 x $66 = $792
+
+
+@pytest.mark.parametrize("query", [{"interval": "decade"}, {"interval": ""}, {"interval": "<b>"}])
+def test_an_unknown_interval_is_a_400_with_a_message(
+    client: Client, demo_catalog: str, query
+) -> None:
+    if query["interval"] == "":
+        assert client.get(URL, query).status_code == 200  # empty means the default
+        return
+    response = client.get(URL, query)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "The billing interval must be “month” or “year”." in html
+    assert "<b>" not in html.split("<main", 1)[1]  # echoed input is escaped
+    assert price_on(html, "pro") == "$50"
+
+
+@pytest.mark.parametrize("seats", ["0", "-1", "abc", "1000000000", "1e3", "10001"])
+def test_bad_seat_counts_get_a_clear_message_never_a_500(
+    client: Client, demo_catalog: str, seats: str
+) -> None:
+    full = client.get(URL, {"seats": seats})
+    assert full.status_code == 400
+    assert SEATS_ERROR in full.content.decode()
+    partial = client.get(URL, {"seats": seats}, **HTMX)
+    html = partial.content.decode()
+    assert partial.status_code == 200  # so that htmx swaps the message in
+    assert 'role="alert"' in html and SEATS_ERROR in html
+    assert "for 1 seat" in card(html, "team")
+
+
+def test_seats_default_to_the_holders_quantity_and_accept_the_maximum(
+    client: Client, demo_catalog: str, user
+) -> None:
+    client.force_login(user)
+    html = client.get(URL).content.decode()
+    assert 'name="seats" type="number"' in html and 'value="1"' in html
+    html = client.get(URL, {"seats": "10000"}, **HTMX).content.decode()
+    assert price_on(html, "seat-packs") == "$50,000"
+
+
+def test_price_displays_replace_the_computed_price_when_set(
+    client: Client, demo_catalog: str, use_products: Callable[[list[ProductMetadata]], None]
+) -> None:
+    pro = next(product for product in metadata.ACTIVE_PRODUCTS if product.slug == "pro")
+    team = next(product for product in metadata.ACTIVE_PRODUCTS if product.slug == "team")
+    use_products(
+        [
+            ProductMetadata(**{**pro.__dict__, "price_displays": {"year": "Talk to us"}}),
+            ProductMetadata(**{**team.__dict__, "price_displays": {"month": "From $8 a seat"}}),
+        ]
+    )
+    monthly = client.get(URL, {"seats": "7"}).content.decode()
+    assert price_on(monthly, "pro") == "$50"
+    assert price_on(monthly, "team") == "From $8 a seat"
+    assert "for 7 seats: $66" in card(monthly, "team")
+    yearly = client.get(URL, {"interval": "year"}).content.decode()
+    assert price_on(yearly, "pro") == "Talk to us"
+    assert "/year" not in card(yearly, "pro")
+
+
+def test_the_page_is_honest_when_no_plans_are_synced(client: Client, db) -> None:
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert "No plans are published yet" in response.content.decode()
+
+
+def test_the_page_reads_only_the_database(client: Client, demo_catalog: str, settings) -> None:
+    # Stripe is unreachable from here on: the page must not need it.
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"
+    previous, stripe.api_base = stripe.api_base, "http://127.0.0.1:9"
+    try:
+        response = client.get(URL, {"interval": "year", "seats": "3"})
+    finally:
+        stripe.api_base = previous
+    assert response.status_code == 200
+    assert price_on(response.content.decode(), "team") == "$300"
+
+
+def subscribe(user, *, lookup_key: str) -> None:
+    """Subscribe `user` in local Stripe, synced in as a finished checkout would leave it."""
+    client = stripe_client()
+    price = client.v1.prices.list(params={"lookup_keys": [lookup_key]}).data[0]
+    customer = holder_customer_ensure(holder=user)
+    client.v1.subscriptions.create(
+        params={
+            "customer": customer.id,
+            "items": [{"price": price.id}],
+            "default_payment_method": "pm_card_visa",
+        }
+    )
+    holder_subscription_sync(holder=user)
+    user.refresh_from_db()
+    assert user.subscription is not None
+
+
+def test_a_subscribers_current_plan_is_marked(
+    client: Client, demo_catalog: str, user, stripe_settings: LocalStripe
+) -> None:
+    subscribe(user, lookup_key="portal_pro_month")
+    client.force_login(user)
+    html = client.get(URL).content.decode()
+    assert "data-current-plan" in card(html, "pro")
+    assert "Your plan" in card(html, "pro")
+    assert "data-current-plan" not in card(html, "starter")
+    assert "Your plan" not in card(html, "starter")
+
+
+def test_non_get_methods_are_refused(client: Client, db) -> None:
+    assert client.post(URL).status_code == 405
