@@ -11,7 +11,7 @@ PORT ?= 8000
 STRIPE_PORT ?= 12111
 CSS := static/css/dist/styles.css
 
-.PHONY: run test lint format install css chromium stripe migrate pytest clean help
+.PHONY: run test lint format install css chromium redis stripe migrate pytest worker beat clean help
 
 help:
 	@echo "make run    serve Portal on http://$(HOST):$(PORT) (local Stripe when no keys are set)"
@@ -41,6 +41,11 @@ chromium:
 		echo "Installing Chromium (Debian's package) for the browser tests"; \
 		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { \
+		echo "Installing Redis (Debian's package) for the Celery worker test"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
 # --- Running ------------------------------------------------------------------------------------
 
 migrate: $(VENV)/.installed
@@ -49,6 +54,13 @@ migrate: $(VENV)/.installed
 run: install css migrate
 	$(PY) manage.py create_demo_user
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# With CELERY_BROKER_URL set (e.g. redis://127.0.0.1:6379/0), tasks run in these processes.
+worker: $(VENV)/.installed
+	$(VENV)/bin/celery -A portal worker --loglevel INFO
+
+beat: $(VENV)/.installed
+	$(VENV)/bin/celery -A portal beat --loglevel INFO
 
 stripe: $(VENV)/.installed
 	$(PY) -m stripe_server --host 127.0.0.1 --port $(STRIPE_PORT)
@@ -63,7 +75,7 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-pytest: install css chromium
+pytest: install css chromium redis
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: lint pytest
