@@ -25,8 +25,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PIP) install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+# `npm install --no-save` installs exactly the lock file's versions. Not `npm ci`: it insists
+# that the lock list the optional platform builds of Tailwind's engine, which the lock cannot
+# always record (a registry mirror may serve only some platforms).
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-save --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(CSS): node_modules/.installed static_src/styles.css $(shell find templates accounts pricing portal -name '*.html' -o -name '*.py' 2>/dev/null)
@@ -53,7 +56,7 @@ migrate: $(VENV)/.installed
 
 run: install css migrate
 	$(PY) manage.py create_demo_user
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py runlocal $(HOST):$(PORT)
 
 # With CELERY_BROKER_URL set (e.g. redis://127.0.0.1:6379/0), tasks run in these processes.
 worker: $(VENV)/.installed
