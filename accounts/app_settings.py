@@ -38,5 +38,38 @@ class AppSettings:
             )
         return value
 
+    @property
+    def SEAT_SYNC_PRORATION_BEHAVIOR(self) -> str:
+        """How Stripe bills a seat count change that `sync_subscriptions` pushes:
+        "create_prorations" (on the next invoice), "always_invoice" (now) or "none"."""
+        value = self._setting("SEAT_SYNC_PRORATION_BEHAVIOR", "create_prorations")
+        if value not in ("create_prorations", "always_invoice", "none"):
+            raise ImproperlyConfigured(
+                "PORTAL_SEAT_SYNC_PRORATION_BEHAVIOR must be 'create_prorations', "
+                f"'always_invoice' or 'none', not {value!r}."
+            )
+        return value  # type: ignore[return-value]
+
+    @property
+    def SEAT_SYNC_MAX_UPDATES_PER_HOUR(self) -> int:
+        """Most quantity updates pushed to one subscription in any hour (Stripe allows 200);
+        a holder over it stays pending until the next sync."""
+        value = self._setting("SEAT_SYNC_MAX_UPDATES_PER_HOUR", 200)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ImproperlyConfigured(
+                f"PORTAL_SEAT_SYNC_MAX_UPDATES_PER_HOUR must be a whole number >= 1, not {value!r}."
+            )
+        return value
+
+    @property
+    def TEAM_INVITATION_DAYS(self) -> int:
+        """Days a team invitation's link stays valid."""
+        value = self._setting("TEAM_INVITATION_DAYS", 7)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ImproperlyConfigured(
+                f"PORTAL_TEAM_INVITATION_DAYS must be a whole number of days >= 1, not {value!r}."
+            )
+        return value
+
 
 app_settings = AppSettings()
