@@ -123,6 +123,12 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Transactions take the write lock when they begin, and wait for it: a deferred one that
+    # reads, then writes while a concurrent request (a webhook delivery) writes, fails at once
+    # with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
     # A file, not memory, so `pytest --reuse-db` can skip dj-stripe's slow migrations.
     # TEST_DB_NAME lets several checkouts or runs on one machine keep separate test databases.
     DATABASES["default"]["TEST"] = {
