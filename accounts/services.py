@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
-from djstripe.models import Customer, Invoice, PaymentMethod, Subscription
+from djstripe.models import Customer, Invoice, PaymentMethod, Price, Subscription
 
 from accounts.models import SubscriptionHolder
 from accounts.selectors import (
@@ -25,6 +25,7 @@ from accounts.selectors import (
     holder_reference,
 )
 from portal.stripe_client import StripeRequestError, stripe_client, translate_stripe_errors
+from pricing.selectors import active_products
 
 logger = logging.getLogger(__name__)
 
@@ -346,6 +347,65 @@ def holder_subscription_sync(*, holder: SubscriptionHolder) -> None:
 # --- Customer Portal --------------------------------------------------------------------------
 
 
+# The Customer Portal configuration Portal manages is marked with this metadata key.
+PORTAL_CONFIGURATION_KEY = "portal_managed"
+
+
+def _portal_features() -> dict[str, Any]:
+    """What the Customer Portal lets people do: switch between the offered plans' prices (and
+    seats), cancel at the period's end, update the card, see invoices."""
+    products = []
+    for offered in active_products():
+        prices = [
+            price.id
+            for price in Price.objects.filter(product__id=offered.stripe_id, active=True)
+            if price.stripe_data.get("type") == "recurring"
+        ]
+        if prices:
+            products.append({"product": offered.stripe_id, "prices": prices})
+    return {
+        "subscription_update": {
+            "enabled": bool(products),
+            "default_allowed_updates": ["price", "quantity"] if products else [],
+            "products": products,
+            "proration_behavior": "create_prorations",
+        },
+        "subscription_cancel": {"enabled": True, "mode": "at_period_end"},
+        "payment_method_update": {"enabled": True},
+        "invoice_history": {"enabled": True},
+    }
+
+
+def billing_portal_configuration_ensure() -> str:
+    """The id of the Customer Portal configuration for the plans in `pricing.metadata`,
+    created or brought up to date (Stripe's default one allows no plan changes)."""
+    features = _portal_features()
+    client = stripe_client()
+    with translate_stripe_errors("set up billing management"):
+        listed = client.v1.billing_portal.configurations.list(params={"active": True, "limit": 100})
+        ours = next(
+            (c for c in listed.data if (c.metadata or {}).get(PORTAL_CONFIGURATION_KEY) == "true"),
+            None,
+        )
+        if ours is None:
+            ours = client.v1.billing_portal.configurations.create(
+                params={"features": features, "metadata": {PORTAL_CONFIGURATION_KEY: "true"}}
+            )
+        else:
+            current = ours.features.subscription_update
+            products = [
+                {"product": entry.product, "prices": list(entry.prices)}
+                for entry in (current.products or [])
+            ]
+            if products != features["subscription_update"]["products"] or (
+                bool(current.enabled) != features["subscription_update"]["enabled"]
+            ):
+                ours = client.v1.billing_portal.configurations.update(
+                    ours.id, params={"features": features}
+                )
+    return ours.id
+
+
 def billing_portal_session_create(*, holder: SubscriptionHolder, return_url: str) -> str:
     """Open Stripe's Customer Portal for the holder's customer; the portal page's URL.
 
@@ -353,8 +413,13 @@ def billing_portal_session_create(*, holder: SubscriptionHolder, return_url: str
     """
     if holder.customer is None:
         raise NoBillingAccountError("You have no billing account yet. Choose a plan first.")
+    configuration = billing_portal_configuration_ensure()
     with translate_stripe_errors("open billing management"):
         session = stripe_client().v1.billing_portal.sessions.create(
-            params={"customer": holder.customer.id, "return_url": return_url}
+            params={
+                "customer": holder.customer.id,
+                "return_url": return_url,
+                "configuration": configuration,
+            }
         )
     return session.url

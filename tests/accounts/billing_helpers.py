@@ -114,7 +114,9 @@ def plan_offer(monkeypatch, price: Price, *, per_seat: bool = False) -> ProductM
         name=price.product.name,
         per_seat=per_seat,
     )
-    monkeypatch.setattr(pricing_metadata, "ACTIVE_PRODUCTS", [offered])
+    monkeypatch.setattr(
+        pricing_metadata, "ACTIVE_PRODUCTS", [*pricing_metadata.ACTIVE_PRODUCTS, offered]
+    )
     return offered
 
 

@@ -99,4 +99,4 @@ def test_stripe_unreachable_shows_a_retry(client, subscriber, settings, caplog):
     assert response.status_code == 503
     assert "Try again" in response.text
     assert f'action="{MANAGE}"' in response.text
-    assert "Stripe unavailable while trying to open billing management" in caplog.text
+    assert "Stripe unavailable while trying to set up billing management" in caplog.text
