@@ -106,6 +106,16 @@ class Catalog:
     def has_per_seat(self) -> bool:
         return any(plan.per_seat for plan in self.plans)
 
+    @property
+    def flat_plans(self) -> list[PlanCard]:
+        """The plans billed at one price whatever the seat count."""
+        return [plan for plan in self.plans if not plan.per_seat]
+
+    @property
+    def seat_plans(self) -> list[PlanCard]:
+        """The plans the seat count re-prices."""
+        return [plan for plan in self.plans if plan.per_seat]
+
 
 @dataclass(frozen=True)
 class _PriceRow:
