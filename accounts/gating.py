@@ -251,7 +251,8 @@ def subscription_gate(
     needed = plans_resolve(limit_to_plans) if limit_to_plans is not None else []
     needed_words = f"the {plan_names_join(needed)} plan" if needed else "a subscription"
     if holder is None:
-        return GateResult(False, f"Log in with {needed_words} to continue.", "no_holder")
+        # Anonymous, or (with teams) a user acting for no team.
+        return GateResult(False, f"This needs {needed_words}.", "no_holder")
     current = holder_plan(holder=holder)
     if current is None:
         return GateResult(
@@ -264,11 +265,14 @@ def subscription_gate(
                 "Your payment is overdue, so your plan's features are paused. Update your "
                 "payment method with Manage billing to continue."
             )
-        elif reason == "period_ended":
-            message = f"Your subscription has ended. This needs {needed_words}."
         else:
-            words = _STATUS_WORDS.get(current.status, f"is {current.status.replace('_', ' ')}")
-            message = f"Your subscription {words}. This needs {needed_words}."
+            words = (
+                "has ended"
+                if reason == "period_ended"
+                else _STATUS_WORDS.get(current.status, f"is {current.status.replace('_', ' ')}")
+            )
+            then = f"This needs {needed_words}." if needed else "Choose a plan to continue."
+            message = f"Your subscription {words}. {then}"
         return GateResult(False, message, reason, current, grace_ends)
     if needed and (current.plan is None or current.plan not in needed):
         on = f" You are on {current.name}." if current.name else ""

@@ -39,7 +39,9 @@ def plans(stripe_settings):
 
 
 def test_no_holder_and_no_subscription_fail_with_a_message_naming_the_plan(plans):
-    assert not subscription_gate(holder=None).passed
+    assert subscription_gate(holder=None, limit_to_plans=["pro"]).message == (
+        "This needs the Pro plan."
+    )
     user = user_create()
 
     result = subscription_gate(holder=user, limit_to_plans=["pro"])
@@ -151,7 +153,7 @@ def test_an_unpaid_subscription_fails(plans):
     result = subscription_gate(holder=user)
 
     assert not result.passed
-    assert result.message == "Your subscription is unpaid. This needs a subscription."
+    assert result.message == "Your subscription is unpaid. Choose a plan to continue."
 
 
 def test_cancel_at_period_end_passes_until_the_period_ends(plans):
@@ -167,6 +169,7 @@ def test_cancel_at_period_end_passes_until_the_period_ends(plans):
     ended = subscription_gate(holder=user, now=period_end)
     assert not ended.passed
     assert ended.reason == "period_ended"
+    assert ended.message == "Your subscription has ended. Choose a plan to continue."
 
 
 def test_an_unknown_plan_name_is_a_configuration_error(plans):
