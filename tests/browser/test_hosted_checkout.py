@@ -39,7 +39,7 @@ def site() -> Iterator[str]:
 
 
 @pytest.fixture
-def client(local_stripe: LocalStripe) -> stripe.StripeClient:
+def sdk(local_stripe: LocalStripe) -> stripe.StripeClient:
     return stripe.StripeClient(
         local_stripe.api_key, base_addresses={"api": local_stripe.api_base}, max_network_retries=0
     )
@@ -53,9 +53,9 @@ def hosted_page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def _checkout(client: stripe.StripeClient, site: str) -> stripe.checkout.Session:
-    product = client.v1.products.create({"name": "Business"})
-    price = client.v1.prices.create(
+def _checkout(sdk: stripe.StripeClient, site: str) -> stripe.checkout.Session:
+    product = sdk.v1.products.create({"name": "Business"})
+    price = sdk.v1.prices.create(
         {
             "product": product.id,
             "currency": "usd",
@@ -63,7 +63,7 @@ def _checkout(client: stripe.StripeClient, site: str) -> stripe.checkout.Session
             "recurring": {"interval": "month"},
         }
     )
-    return client.v1.checkout.sessions.create(
+    return sdk.v1.checkout.sessions.create(
         {
             "mode": "subscription",
             "line_items": [{"price": price.id, "quantity": 2}],
@@ -74,9 +74,9 @@ def _checkout(client: stripe.StripeClient, site: str) -> stripe.checkout.Session
 
 
 def test_paying_with_a_test_card_redirects_to_the_success_url(
-    hosted_page: Page, client: stripe.StripeClient, site: str
+    hosted_page: Page, sdk: stripe.StripeClient, site: str
 ) -> None:
-    session = _checkout(client, site)
+    session = _checkout(sdk, site)
     email = f"browser-{uuid.uuid4().hex[:8]}@example.com"
     hosted_page.goto(session.url)
     expect(hosted_page.get_by_text("Local test Stripe — no real payments")).to_be_visible()
@@ -88,7 +88,7 @@ def test_paying_with_a_test_card_redirects_to_the_success_url(
     hosted_page.get_by_label("CVC").fill("123")
     hosted_page.get_by_role("button", name="Pay $58.00").click()
     expect(hosted_page.get_by_role("alert")).to_have_text("Your card was declined.")
-    assert client.v1.customers.list({"email": email}).data == []
+    assert sdk.v1.customers.list({"email": email}).data == []
 
     hosted_page.get_by_label("Card number").fill("4242 4242 4242 4242")
     hosted_page.get_by_label("Name on card").fill("Grace Hopper")
@@ -99,19 +99,19 @@ def test_paying_with_a_test_card_redirects_to_the_success_url(
         re.compile(re.escape(f"{site}/billing/success?session_id={session.id}") + "$")
     )
     expect(hosted_page.get_by_role("heading", name="Back on the site")).to_be_visible()
-    done = client.v1.checkout.sessions.retrieve(session.id, {"expand": ["subscription"]})
+    done = sdk.v1.checkout.sessions.retrieve(session.id, {"expand": ["subscription"]})
     assert done.status == "complete"
     assert done.subscription.status == "active"
     assert done.subscription["items"].data[0].quantity == 2
 
 
 def test_back_returns_to_the_cancel_url_without_paying(
-    hosted_page: Page, client: stripe.StripeClient, site: str
+    hosted_page: Page, sdk: stripe.StripeClient, site: str
 ) -> None:
-    session = _checkout(client, site)
+    session = _checkout(sdk, site)
     hosted_page.goto(session.url)
 
     hosted_page.get_by_role("link", name="Back").click()
 
     expect(hosted_page).to_have_url(f"{site}/pricing")
-    assert client.v1.checkout.sessions.retrieve(session.id).status == "open"
+    assert sdk.v1.checkout.sessions.retrieve(session.id).status == "open"

@@ -38,7 +38,7 @@ def site() -> Iterator[str]:
 
 
 @pytest.fixture
-def client(local_stripe: LocalStripe) -> stripe.StripeClient:
+def sdk(local_stripe: LocalStripe) -> stripe.StripeClient:
     return stripe.StripeClient(
         local_stripe.api_key, base_addresses={"api": local_stripe.api_base}, max_network_retries=0
     )
@@ -53,10 +53,10 @@ def hosted_page(browser: Browser) -> Iterator[Page]:
 
 
 def test_customer_switches_to_annual_then_cancels_and_returns(
-    hosted_page: Page, client: stripe.StripeClient, site: str
+    hosted_page: Page, sdk: stripe.StripeClient, site: str
 ) -> None:
-    product = client.v1.products.create({"name": f"Studio {uuid.uuid4().hex[:4]}"})
-    monthly = client.v1.prices.create(
+    product = sdk.v1.products.create({"name": f"Studio {uuid.uuid4().hex[:4]}"})
+    monthly = sdk.v1.prices.create(
         {
             "product": product.id,
             "currency": "usd",
@@ -65,7 +65,7 @@ def test_customer_switches_to_annual_then_cancels_and_returns(
             "nickname": "Monthly",
         }
     )
-    annual = client.v1.prices.create(
+    annual = sdk.v1.prices.create(
         {
             "product": product.id,
             "currency": "usd",
@@ -74,17 +74,17 @@ def test_customer_switches_to_annual_then_cancels_and_returns(
             "nickname": "Annual",
         }
     )
-    customer = client.v1.customers.create(
+    customer = sdk.v1.customers.create(
         {
             "email": f"studio-{uuid.uuid4().hex[:8]}@example.com",
             "payment_method": "pm_card_visa",
             "invoice_settings": {"default_payment_method": "pm_card_visa"},
         }
     )
-    subscription = client.v1.subscriptions.create(
+    subscription = sdk.v1.subscriptions.create(
         {"customer": customer.id, "items": [{"price": monthly.id}]}
     )
-    configuration = client.v1.billing_portal.configurations.create(
+    configuration = sdk.v1.billing_portal.configurations.create(
         {
             "features": {
                 "subscription_update": {
@@ -97,7 +97,7 @@ def test_customer_switches_to_annual_then_cancels_and_returns(
             }
         }
     )
-    session = client.v1.billing_portal.sessions.create(
+    session = sdk.v1.billing_portal.sessions.create(
         {
             "customer": customer.id,
             "return_url": f"{site}/account",
@@ -113,14 +113,14 @@ def test_customer_switches_to_annual_then_cancels_and_returns(
 
     expect(hosted_page.get_by_role("status")).to_have_text("Your plan has been updated.")
     expect(hosted_page.get_by_text("$120.00 every year")).to_be_visible()
-    assert client.v1.subscriptions.retrieve(subscription.id)["items"].data[0].price.id == annual.id
+    assert sdk.v1.subscriptions.retrieve(subscription.id)["items"].data[0].price.id == annual.id
 
     hosted_page.get_by_role("link", name="Cancel plan").click()
     hosted_page.get_by_role("button", name="Cancel plan").click()
 
     expect(hosted_page.get_by_role("status")).to_contain_text("canceled at the end")
     expect(hosted_page.get_by_role("button", name="Renew plan")).to_be_visible()
-    assert client.v1.subscriptions.retrieve(subscription.id).cancel_at_period_end is True
+    assert sdk.v1.subscriptions.retrieve(subscription.id).cancel_at_period_end is True
 
     hosted_page.get_by_role("link", name="Return").click()
     expect(hosted_page).to_have_url(f"{site}/account")

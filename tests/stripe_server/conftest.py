@@ -1,4 +1,7 @@
-"""A local Stripe server for the whole session, and SDK clients pointed at it."""
+"""SDK clients pointed at the session's local Stripe server, and a webhook receiver.
+
+The server itself is `tests/conftest.py`'s `local_stripe`, one per test session.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import stripe
 
-from stripe_server.testing import LocalStripe, running_server
-
-
-@pytest.fixture(scope="session")
-def local_stripe() -> Iterator[LocalStripe]:
-    # Fast retries so the retry test does not wait Stripe-scale backoffs.
-    with running_server(
-        extra_args=["--webhook-retry-delay", "0.2", "--webhook-max-attempts", "4"]
-    ) as server:
-        yield server
+from stripe_server.testing import LocalStripe
 
 
 @pytest.fixture
-def client(local_stripe: LocalStripe) -> stripe.StripeClient:
+def sdk(local_stripe: LocalStripe) -> stripe.StripeClient:
+    """A `stripe.StripeClient` on the session's local Stripe server (`tests/conftest.py`)."""
     return stripe.StripeClient(
         local_stripe.api_key,
         base_addresses={"api": local_stripe.api_base},
@@ -92,7 +87,26 @@ class WebhookReceiver:
 
 
 @pytest.fixture
-def webhook_receiver() -> Iterator[WebhookReceiver]:
+def webhook_receiver(local_stripe: LocalStripe) -> Iterator[WebhookReceiver]:
+    """A receiver, with the server delivering faithfully whatever knobs an earlier test left."""
+    local_stripe.reset_delivery_faults()
     receiver = WebhookReceiver()
     yield receiver
     receiver.close()
+
+
+@pytest.fixture
+def only_new_endpoints(sdk: stripe.StripeClient) -> Iterator[None]:
+    """Disable the webhook endpoints other tests left enabled (the server is shared by the
+    session, e.g. Portal's own `*` endpoint), so delivery counts see only this test's; they are
+    enabled again afterwards."""
+    enabled = [
+        endpoint.id
+        for endpoint in sdk.v1.webhook_endpoints.list({"limit": 100}).auto_paging_iter()
+        if endpoint.status == "enabled"
+    ]
+    for endpoint_id in enabled:
+        sdk.v1.webhook_endpoints.update(endpoint_id, {"disabled": True})
+    yield
+    for endpoint_id in enabled:
+        sdk.v1.webhook_endpoints.update(endpoint_id, {"disabled": False})

@@ -10,8 +10,8 @@ from stripe_server.testing import LocalStripe
 DAY = 86400
 
 
-def _seat_price(client: stripe.StripeClient, **extra: object) -> stripe.Price:
-    product = client.v1.products.create({"name": "Seats"})
+def _seat_price(sdk: stripe.StripeClient, **extra: object) -> stripe.Price:
+    product = sdk.v1.products.create({"name": "Seats"})
     params = {
         "product": product.id,
         "currency": "usd",
@@ -21,19 +21,19 @@ def _seat_price(client: stripe.StripeClient, **extra: object) -> stripe.Price:
         "recurring": {"interval": "month"},
         **extra,
     }
-    return client.v1.prices.create(params)
+    return sdk.v1.prices.create(params)
 
 
-def _flat_price(client: stripe.StripeClient, amount: int = 2000) -> stripe.Price:
-    product = client.v1.products.create({"name": "Plan"})
-    return client.v1.prices.create(
+def _flat_price(sdk: stripe.StripeClient, amount: int = 2000) -> stripe.Price:
+    product = sdk.v1.products.create({"name": "Plan"})
+    return sdk.v1.prices.create(
         {"product": product.id, "currency": "usd", "unit_amount": amount,
          "recurring": {"interval": "month"}}
     )  # fmt: skip
 
 
-def _customer(client: stripe.StripeClient, token: str = "pm_card_visa") -> stripe.Customer:
-    return client.v1.customers.create(
+def _customer(sdk: stripe.StripeClient, token: str = "pm_card_visa") -> stripe.Customer:
+    return sdk.v1.customers.create(
         {
             "email": "ada@example.com",
             "payment_method": token,
@@ -42,39 +42,39 @@ def _customer(client: stripe.StripeClient, token: str = "pm_card_visa") -> strip
     )
 
 
-def test_card_4242_attaches_and_becomes_the_default(client: stripe.StripeClient) -> None:
-    customer = client.v1.customers.create({"email": "ada@example.com"})
-    method = client.v1.payment_methods.create(
+def test_card_4242_attaches_and_becomes_the_default(sdk: stripe.StripeClient) -> None:
+    customer = sdk.v1.customers.create({"email": "ada@example.com"})
+    method = sdk.v1.payment_methods.create(
         {"type": "card", "card": {"number": "4242424242424242", "exp_month": 12,
                                   "exp_year": 2034, "cvc": "123"}}
     )  # fmt: skip
     assert method.card.last4 == "4242"
     assert method.card.brand == "visa"
-    client.v1.payment_methods.attach(method.id, {"customer": customer.id})
-    updated = client.v1.customers.update(
+    sdk.v1.payment_methods.attach(method.id, {"customer": customer.id})
+    updated = sdk.v1.customers.update(
         customer.id, {"invoice_settings": {"default_payment_method": method.id}}
     )
     assert updated.invoice_settings.default_payment_method == method.id
-    listed = client.v1.payment_methods.list({"customer": customer.id})
+    listed = sdk.v1.payment_methods.list({"customer": customer.id})
     assert [m.id for m in listed.data] == [method.id]
 
 
-def test_card_0002_is_declined_when_attached(client: stripe.StripeClient) -> None:
-    customer = client.v1.customers.create({})
-    method = client.v1.payment_methods.create(
+def test_card_0002_is_declined_when_attached(sdk: stripe.StripeClient) -> None:
+    customer = sdk.v1.customers.create({})
+    method = sdk.v1.payment_methods.create(
         {"type": "card", "card": {"number": "4000000000000002", "exp_month": 1,
                                   "exp_year": 2035}}
     )  # fmt: skip
     with pytest.raises(stripe.CardError) as raised:
-        client.v1.payment_methods.attach(method.id, {"customer": customer.id})
+        sdk.v1.payment_methods.attach(method.id, {"customer": customer.id})
     assert raised.value.http_status == 402
     assert raised.value.code == "card_declined"
-    assert client.v1.payment_methods.retrieve(method.id).customer is None
+    assert sdk.v1.payment_methods.retrieve(method.id).customer is None
 
 
-def test_invalid_card_number_is_a_card_error(client: stripe.StripeClient) -> None:
+def test_invalid_card_number_is_a_card_error(sdk: stripe.StripeClient) -> None:
     with pytest.raises(stripe.CardError) as raised:
-        client.v1.payment_methods.create(
+        sdk.v1.payment_methods.create(
             {"type": "card", "card": {"number": "4242424242424241", "exp_month": 1,
                                       "exp_year": 2035}}
         )  # fmt: skip
@@ -82,11 +82,11 @@ def test_invalid_card_number_is_a_card_error(client: stripe.StripeClient) -> Non
 
 
 def test_seven_graduated_seats_are_invoiced_66_dollars_and_paid(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
-    price = _seat_price(client)
-    customer = _customer(client)
-    subscription = client.v1.subscriptions.create(
+    price = _seat_price(sdk)
+    customer = _customer(sdk)
+    subscription = sdk.v1.subscriptions.create(
         {"customer": customer.id, "items": [{"price": price.id, "quantity": 7}],
          "expand": ["latest_invoice"]}
     )  # fmt: skip
@@ -103,11 +103,11 @@ def test_seven_graduated_seats_are_invoiced_66_dollars_and_paid(
 
 
 def test_trial_period_days_gives_trialing_and_a_zero_invoice(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
-    price = _flat_price(client)
-    customer = _customer(client)
-    subscription = client.v1.subscriptions.create(
+    price = _flat_price(sdk)
+    customer = _customer(sdk)
+    subscription = sdk.v1.subscriptions.create(
         {"customer": customer.id, "items": [{"price": price.id}], "trial_period_days": 14,
          "expand": ["latest_invoice"]}
     )  # fmt: skip
@@ -117,57 +117,57 @@ def test_trial_period_days_gives_trialing_and_a_zero_invoice(
 
 
 def test_card_0341_attaches_but_the_first_payment_fails_leaving_incomplete(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
-    price = _flat_price(client)
-    customer = _customer(client, "pm_card_chargeCustomerFail")
-    subscription = client.v1.subscriptions.create(
+    price = _flat_price(sdk)
+    customer = _customer(sdk, "pm_card_chargeCustomerFail")
+    subscription = sdk.v1.subscriptions.create(
         {"customer": customer.id, "items": [{"price": price.id}], "expand": ["latest_invoice"]}
     )
     assert subscription.status == "incomplete"
     assert subscription.latest_invoice.status == "open"
     assert subscription.latest_invoice.attempt_count == 1
-    types = [e.type for e in client.v1.events.list({"types": ["invoice.payment_failed"]}).data]
+    types = [e.type for e in sdk.v1.events.list({"types": ["invoice.payment_failed"]}).data]
     assert "invoice.payment_failed" in types
     # Paying with a good card completes the subscription.
-    good = client.v1.payment_methods.attach("pm_card_visa", {"customer": customer.id})
-    paid = client.v1.invoices.pay(subscription.latest_invoice.id, {"payment_method": good.id})
+    good = sdk.v1.payment_methods.attach("pm_card_visa", {"customer": customer.id})
+    paid = sdk.v1.invoices.pay(subscription.latest_invoice.id, {"payment_method": good.id})
     assert paid.status == "paid"
-    assert client.v1.subscriptions.retrieve(subscription.id).status == "active"
+    assert sdk.v1.subscriptions.retrieve(subscription.id).status == "active"
 
 
 def test_error_if_incomplete_declines_with_402_and_changes_nothing(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
-    price = _flat_price(client)
-    customer = _customer(client, "pm_card_chargeCustomerFail")
-    events_before = client.v1.events.list({"limit": 1}).data[0].id
+    price = _flat_price(sdk)
+    customer = _customer(sdk, "pm_card_chargeCustomerFail")
+    events_before = sdk.v1.events.list({"limit": 1}).data[0].id
     with pytest.raises(stripe.CardError):
-        client.v1.subscriptions.create(
+        sdk.v1.subscriptions.create(
             {"customer": customer.id, "items": [{"price": price.id}],
              "payment_behavior": "error_if_incomplete"}
         )  # fmt: skip
-    listed = client.v1.subscriptions.list({"customer": customer.id, "status": "all"})
+    listed = sdk.v1.subscriptions.list({"customer": customer.id, "status": "all"})
     assert listed.data == []
-    assert client.v1.invoices.list({"customer": customer.id}).data == []
-    assert client.v1.events.list({"limit": 1}).data[0].id == events_before
+    assert sdk.v1.invoices.list({"customer": customer.id}).data == []
+    assert sdk.v1.events.list({"limit": 1}).data[0].id == events_before
 
 
 def test_quantity_change_with_always_invoice_bills_the_proration_now(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
-    price = _seat_price(client)
-    customer = _customer(client)
-    subscription = client.v1.subscriptions.create(
+    price = _seat_price(sdk)
+    customer = _customer(sdk)
+    subscription = sdk.v1.subscriptions.create(
         {"customer": customer.id, "items": [{"price": price.id, "quantity": 5}]}
     )
     item = subscription["items"].data[0]
-    updated = client.v1.subscriptions.update(
+    updated = sdk.v1.subscriptions.update(
         subscription.id,
         {"items": [{"id": item.id, "quantity": 7}], "proration_behavior": "always_invoice"},
     )
     assert updated["items"].data[0].quantity == 7
-    invoice = client.v1.invoices.retrieve(updated.latest_invoice)
+    invoice = sdk.v1.invoices.retrieve(updated.latest_invoice)
     assert invoice.billing_reason == "subscription_update"
     # Almost the whole period remains: about 6600 - 5000 for the added two seats.
     assert 1500 <= invoice.total <= 1600
@@ -175,107 +175,105 @@ def test_quantity_change_with_always_invoice_bills_the_proration_now(
 
 
 def test_price_change_with_create_prorations_waits_for_the_next_invoice(
-    client: stripe.StripeClient, local_stripe: LocalStripe
+    sdk: stripe.StripeClient, local_stripe: LocalStripe
 ) -> None:
-    cheap, dear = _flat_price(client, 1000), _flat_price(client, 3000)
-    customer = _customer(client)
-    subscription = client.v1.subscriptions.create(
+    cheap, dear = _flat_price(sdk, 1000), _flat_price(sdk, 3000)
+    customer = _customer(sdk)
+    subscription = sdk.v1.subscriptions.create(
         {"customer": customer.id, "items": [{"price": cheap.id}]}
     )
     item = subscription["items"].data[0]
-    client.v1.subscriptions.update(
+    sdk.v1.subscriptions.update(
         subscription.id,
         {"items": [{"id": item.id, "price": dear.id}], "proration_behavior": "create_prorations"},
     )
-    pending = client.v1.invoice_items.list({"customer": customer.id, "pending": True}).data
+    pending = sdk.v1.invoice_items.list({"customer": customer.id, "pending": True}).data
     assert len(pending) == 2
     local_stripe.advance_clock(32 * DAY)
-    renewed = client.v1.subscriptions.retrieve(subscription.id)
-    invoice = client.v1.invoices.retrieve(renewed.latest_invoice)
+    renewed = sdk.v1.subscriptions.retrieve(subscription.id)
+    invoice = sdk.v1.invoices.retrieve(renewed.latest_invoice)
     assert invoice.billing_reason == "subscription_cycle"
     assert len(invoice.lines.data) == 3
     assert invoice.total == 3000 + sum(i.amount for i in pending)
 
 
 def test_renewal_with_failing_card_goes_past_due_then_recovers(
-    client: stripe.StripeClient, local_stripe: LocalStripe
+    sdk: stripe.StripeClient, local_stripe: LocalStripe
 ) -> None:
-    price = _flat_price(client)
-    customer = _customer(client)
-    subscription = client.v1.subscriptions.create(
+    price = _flat_price(sdk)
+    customer = _customer(sdk)
+    subscription = sdk.v1.subscriptions.create(
         {"customer": customer.id, "items": [{"price": price.id}]}
     )
-    failing = client.v1.payment_methods.attach(
-        "pm_card_chargeCustomerFail", {"customer": customer.id}
-    )
-    client.v1.customers.update(
+    failing = sdk.v1.payment_methods.attach("pm_card_chargeCustomerFail", {"customer": customer.id})
+    sdk.v1.customers.update(
         customer.id, {"invoice_settings": {"default_payment_method": failing.id}}
     )
     local_stripe.advance_clock(32 * DAY)
-    renewed = client.v1.subscriptions.retrieve(subscription.id)
+    renewed = sdk.v1.subscriptions.retrieve(subscription.id)
     assert renewed.status == "past_due"
     assert renewed.current_period_start == subscription.current_period_end
-    assert client.v1.customers.retrieve(customer.id).delinquent is True
-    invoice = client.v1.invoices.retrieve(renewed.latest_invoice)
+    assert sdk.v1.customers.retrieve(customer.id).delinquent is True
+    invoice = sdk.v1.invoices.retrieve(renewed.latest_invoice)
     assert invoice.status == "open"
-    good = client.v1.payment_methods.attach("pm_card_visa", {"customer": customer.id})
-    client.v1.invoices.pay(invoice.id, {"payment_method": good.id})
-    assert client.v1.subscriptions.retrieve(subscription.id).status == "active"
+    good = sdk.v1.payment_methods.attach("pm_card_visa", {"customer": customer.id})
+    sdk.v1.invoices.pay(invoice.id, {"payment_method": good.id})
+    assert sdk.v1.subscriptions.retrieve(subscription.id).status == "active"
 
 
 def test_cancel_at_period_end_cancels_at_renewal(
-    client: stripe.StripeClient, local_stripe: LocalStripe
+    sdk: stripe.StripeClient, local_stripe: LocalStripe
 ) -> None:
-    price = _flat_price(client)
-    customer = _customer(client)
-    subscription = client.v1.subscriptions.create(
+    price = _flat_price(sdk)
+    customer = _customer(sdk)
+    subscription = sdk.v1.subscriptions.create(
         {"customer": customer.id, "items": [{"price": price.id}]}
     )
-    pending_cancel = client.v1.subscriptions.update(subscription.id, {"cancel_at_period_end": True})
+    pending_cancel = sdk.v1.subscriptions.update(subscription.id, {"cancel_at_period_end": True})
     assert pending_cancel.cancel_at_period_end is True
     assert pending_cancel.status == "active"
     local_stripe.advance_clock(32 * DAY)
-    ended = client.v1.subscriptions.retrieve(subscription.id)
+    ended = sdk.v1.subscriptions.retrieve(subscription.id)
     assert ended.status == "canceled"
     assert ended.ended_at == subscription.current_period_end
 
 
 def test_delete_cancels_immediately_and_hides_from_default_list(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
-    price = _flat_price(client)
-    customer = _customer(client)
-    subscription = client.v1.subscriptions.create(
+    price = _flat_price(sdk)
+    customer = _customer(sdk)
+    subscription = sdk.v1.subscriptions.create(
         {"customer": customer.id, "items": [{"price": price.id}]}
     )
-    canceled = client.v1.subscriptions.cancel(subscription.id)
+    canceled = sdk.v1.subscriptions.cancel(subscription.id)
     assert canceled.status == "canceled"
-    assert client.v1.subscriptions.list({"customer": customer.id}).data == []
-    everything = client.v1.subscriptions.list({"customer": customer.id, "status": "all"})
+    assert sdk.v1.subscriptions.list({"customer": customer.id}).data == []
+    everything = sdk.v1.subscriptions.list({"customer": customer.id, "status": "all"})
     assert [s.id for s in everything.data] == [subscription.id]
 
 
-def test_subscription_items_can_be_listed_added_and_updated(client: stripe.StripeClient) -> None:
-    base, addon = _flat_price(client, 1000), _flat_price(client, 500)
-    customer = _customer(client)
-    subscription = client.v1.subscriptions.create(
+def test_subscription_items_can_be_listed_added_and_updated(sdk: stripe.StripeClient) -> None:
+    base, addon = _flat_price(sdk, 1000), _flat_price(sdk, 500)
+    customer = _customer(sdk)
+    subscription = sdk.v1.subscriptions.create(
         {"customer": customer.id, "items": [{"price": base.id}]}
     )
-    added = client.v1.subscription_items.create(
+    added = sdk.v1.subscription_items.create(
         {"subscription": subscription.id, "price": addon.id, "quantity": 2,
          "proration_behavior": "none"}
     )  # fmt: skip
-    client.v1.subscription_items.update(added.id, {"quantity": 3, "proration_behavior": "none"})
-    listed = client.v1.subscription_items.list({"subscription": subscription.id})
+    sdk.v1.subscription_items.update(added.id, {"quantity": 3, "proration_behavior": "none"})
+    listed = sdk.v1.subscription_items.list({"subscription": subscription.id})
     assert {(i.price.id, i.quantity) for i in listed.data} == {(base.id, 1), (addon.id, 3)}
-    client.v1.subscription_items.delete(added.id, {"proration_behavior": "none"})
-    assert len(client.v1.subscriptions.retrieve(subscription.id)["items"].data) == 1
+    sdk.v1.subscription_items.delete(added.id, {"proration_behavior": "none"})
+    assert len(sdk.v1.subscriptions.retrieve(subscription.id)["items"].data) == 1
 
 
-def test_inactive_price_cannot_start_a_subscription(client: stripe.StripeClient) -> None:
-    price = _flat_price(client)
-    client.v1.prices.update(price.id, {"active": False})
-    customer = _customer(client)
+def test_inactive_price_cannot_start_a_subscription(sdk: stripe.StripeClient) -> None:
+    price = _flat_price(sdk)
+    sdk.v1.prices.update(price.id, {"active": False})
+    customer = _customer(sdk)
     with pytest.raises(stripe.InvalidRequestError) as raised:
-        client.v1.subscriptions.create({"customer": customer.id, "items": [{"price": price.id}]})
+        sdk.v1.subscriptions.create({"customer": customer.id, "items": [{"price": price.id}]})
     assert raised.value.param == "items[0][price]"

@@ -27,10 +27,10 @@ class Setup:
     configuration: stripe.billing_portal.Configuration
 
 
-def _setup(client: stripe.StripeClient, *, cancel_mode: str = "at_period_end") -> Setup:
-    product = client.v1.products.create({"name": f"Team {uuid.uuid4().hex[:6]}"})
+def _setup(sdk: stripe.StripeClient, *, cancel_mode: str = "at_period_end") -> Setup:
+    product = sdk.v1.products.create({"name": f"Team {uuid.uuid4().hex[:6]}"})
     monthly, annual = (
-        client.v1.prices.create(
+        sdk.v1.prices.create(
             {
                 "product": product.id,
                 "currency": "usd",
@@ -40,17 +40,17 @@ def _setup(client: stripe.StripeClient, *, cancel_mode: str = "at_period_end") -
         )
         for amount, interval in ((1000, "month"), (10000, "year"))
     )
-    customer = client.v1.customers.create(
+    customer = sdk.v1.customers.create(
         {
             "email": f"portal-{uuid.uuid4().hex[:8]}@example.com",
             "payment_method": "pm_card_visa",
             "invoice_settings": {"default_payment_method": "pm_card_visa"},
         }
     )
-    subscription = client.v1.subscriptions.create(
+    subscription = sdk.v1.subscriptions.create(
         {"customer": customer.id, "items": [{"price": monthly.id}]}
     )
-    configuration = client.v1.billing_portal.configurations.create(
+    configuration = sdk.v1.billing_portal.configurations.create(
         {
             "features": {
                 "subscription_update": {
@@ -67,8 +67,8 @@ def _setup(client: stripe.StripeClient, *, cancel_mode: str = "at_period_end") -
     return Setup(product, monthly, annual, customer, subscription, configuration)
 
 
-def _portal(client: stripe.StripeClient, setup: Setup, **extra: object):
-    return client.v1.billing_portal.sessions.create(
+def _portal(sdk: stripe.StripeClient, setup: Setup, **extra: object):
+    return sdk.v1.billing_portal.sessions.create(
         {
             "customer": setup.customer.id,
             "return_url": RETURN_URL,
@@ -78,34 +78,34 @@ def _portal(client: stripe.StripeClient, setup: Setup, **extra: object):
     )
 
 
-def _latest_update(client: stripe.StripeClient, subscription_id: str, event_type: str):
-    for event in client.v1.events.list({"type": event_type, "limit": 20}).data:
+def _latest_update(sdk: stripe.StripeClient, subscription_id: str, event_type: str):
+    for event in sdk.v1.events.list({"type": event_type, "limit": 20}).data:
         if event.data.object.id == subscription_id:
             return event
     raise AssertionError(f"no {event_type} for {subscription_id}")
 
 
-def test_a_default_configuration_exists_with_the_fixture_shape(client: stripe.StripeClient) -> None:
-    defaults = client.v1.billing_portal.configurations.list({"is_default": True}).data
+def test_a_default_configuration_exists_with_the_fixture_shape(sdk: stripe.StripeClient) -> None:
+    defaults = sdk.v1.billing_portal.configurations.list({"is_default": True}).data
     assert len(defaults) == 1
     fixture = json.loads(FIXTURES.read_text())["resources"]["billing_portal.configuration"]
     assert set(defaults[0].to_dict()) == set(fixture)
     assert defaults[0].active is True
     with pytest.raises(stripe.InvalidRequestError) as raised:
-        client.v1.billing_portal.configurations.update(defaults[0].id, {"active": False})
+        sdk.v1.billing_portal.configurations.update(defaults[0].id, {"active": False})
     assert raised.value.param == "active"
 
 
-def test_configuration_create_retrieve_update_and_list(client: stripe.StripeClient) -> None:
-    setup = _setup(client)
-    fetched = client.v1.billing_portal.configurations.retrieve(setup.configuration.id)
+def test_configuration_create_retrieve_update_and_list(sdk: stripe.StripeClient) -> None:
+    setup = _setup(sdk)
+    fetched = sdk.v1.billing_portal.configurations.retrieve(setup.configuration.id)
     feature = fetched.features.subscription_update
     assert feature.enabled is True
     assert feature.default_allowed_updates == ["price", "quantity"]
     assert feature.products[0].prices == [setup.monthly.id, setup.annual.id]
     assert fetched.is_default is False
 
-    updated = client.v1.billing_portal.configurations.update(
+    updated = sdk.v1.billing_portal.configurations.update(
         setup.configuration.id,
         {
             "features": {"subscription_cancel": {"mode": "immediately"}},
@@ -116,7 +116,7 @@ def test_configuration_create_retrieve_update_and_list(client: stripe.StripeClie
     assert updated.features.subscription_cancel.mode == "immediately"
     assert updated.features.subscription_cancel.enabled is True
     assert updated.default_return_url == RETURN_URL
-    listed = client.v1.billing_portal.configurations.list({"active": True, "limit": 100})
+    listed = sdk.v1.billing_portal.configurations.list({"active": True, "limit": 100})
     assert setup.configuration.id in [c.id for c in listed.data]
 
 
@@ -136,18 +136,18 @@ def test_configuration_create_retrieve_update_and_list(client: stripe.StripeClie
     ],
 )
 def test_invalid_configuration_is_refused_with_the_param(
-    client: stripe.StripeClient, features: dict, param: str
+    sdk: stripe.StripeClient, features: dict, param: str
 ) -> None:
     with pytest.raises(stripe.InvalidRequestError) as raised:
-        client.v1.billing_portal.configurations.create({"features": features})
+        sdk.v1.billing_portal.configurations.create({"features": features})
     assert raised.value.param == param
 
 
-def test_configuration_price_must_belong_to_its_product(client: stripe.StripeClient) -> None:
-    setup = _setup(client)
-    other = client.v1.products.create({"name": "Other"})
+def test_configuration_price_must_belong_to_its_product(sdk: stripe.StripeClient) -> None:
+    setup = _setup(sdk)
+    other = sdk.v1.products.create({"name": "Other"})
     with pytest.raises(stripe.InvalidRequestError, match="does not belong"):
-        client.v1.billing_portal.configurations.create(
+        sdk.v1.billing_portal.configurations.create(
             {
                 "features": {
                     "subscription_update": {
@@ -161,10 +161,10 @@ def test_configuration_price_must_belong_to_its_product(client: stripe.StripeCli
 
 
 def test_session_has_the_fixture_shape_and_a_hosted_url(
-    client: stripe.StripeClient, local_stripe
+    sdk: stripe.StripeClient, local_stripe
 ) -> None:
-    setup = _setup(client)
-    session = _portal(client, setup)
+    setup = _setup(sdk)
+    session = _portal(sdk, setup)
     fixture = json.loads(FIXTURES.read_text())["resources"]["billing_portal.session"]
     assert set(session.to_dict()) == set(fixture)
     assert session.url == f"{local_stripe.api_base}/_hosted/portal/{session.id}"
@@ -177,17 +177,17 @@ def test_session_has_the_fixture_shape_and_a_hosted_url(
     assert RETURN_URL in home.text
 
 
-def test_session_refusals(client: stripe.StripeClient) -> None:
-    setup = _setup(client)
-    stranger = client.v1.customers.create({"email": "stranger@example.com"})
+def test_session_refusals(sdk: stripe.StripeClient) -> None:
+    setup = _setup(sdk)
+    stranger = sdk.v1.customers.create({"email": "stranger@example.com"})
     with pytest.raises(stripe.InvalidRequestError) as no_return:
-        client.v1.billing_portal.sessions.create({"customer": setup.customer.id})
+        sdk.v1.billing_portal.sessions.create({"customer": setup.customer.id})
     assert no_return.value.param == "return_url"
     with pytest.raises(stripe.InvalidRequestError) as unknown:
-        client.v1.billing_portal.sessions.create({"customer": "cus_nope", "return_url": RETURN_URL})
+        sdk.v1.billing_portal.sessions.create({"customer": "cus_nope", "return_url": RETURN_URL})
     assert unknown.value.param == "customer"
     with pytest.raises(stripe.InvalidRequestError, match="does not belong"):
-        client.v1.billing_portal.sessions.create(
+        sdk.v1.billing_portal.sessions.create(
             {
                 "customer": stranger.id,
                 "return_url": RETURN_URL,
@@ -200,7 +200,7 @@ def test_session_refusals(client: stripe.StripeClient) -> None:
         )
     with pytest.raises(stripe.InvalidRequestError, match="subscription updates are disabled"):
         # The default configuration does not allow plan changes.
-        client.v1.billing_portal.sessions.create(
+        sdk.v1.billing_portal.sessions.create(
             {
                 "customer": setup.customer.id,
                 "return_url": RETURN_URL,
@@ -213,10 +213,10 @@ def test_session_refusals(client: stripe.StripeClient) -> None:
 
 
 def test_switching_to_the_annual_price_emits_updated_with_previous_items(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
-    setup = _setup(client)
-    session = _portal(client, setup)
+    setup = _setup(sdk)
+    session = _portal(sdk, setup)
     url = f"{session.url}/subscriptions/{setup.subscription.id}/update"
     form = get_page(url)
     assert setup.annual.id in form.text
@@ -225,17 +225,17 @@ def test_switching_to_the_annual_price_emits_updated_with_previous_items(
 
     assert done.status == 303
     assert done.location.endswith("/home?notice=updated")
-    after = client.v1.subscriptions.retrieve(setup.subscription.id)
+    after = sdk.v1.subscriptions.retrieve(setup.subscription.id)
     assert after["items"].data[0].price.id == setup.annual.id
-    event = _latest_update(client, setup.subscription.id, "customer.subscription.updated")
+    event = _latest_update(sdk, setup.subscription.id, "customer.subscription.updated")
     previous = event.data.previous_attributes["items"]["data"][0]
     assert previous["price"]["id"] == setup.monthly.id
     assert "Your plan has been updated." in get_page(f"{session.url}/home?notice=updated").text
 
 
-def test_changing_quantity_updates_the_item(client: stripe.StripeClient) -> None:
-    setup = _setup(client)
-    session = _portal(client, setup)
+def test_changing_quantity_updates_the_item(sdk: stripe.StripeClient) -> None:
+    setup = _setup(sdk)
+    session = _portal(sdk, setup)
 
     done = post_form(
         f"{session.url}/subscriptions/{setup.subscription.id}/update",
@@ -243,7 +243,7 @@ def test_changing_quantity_updates_the_item(client: stripe.StripeClient) -> None
     )
 
     assert done.status == 303
-    assert client.v1.subscriptions.retrieve(setup.subscription.id)["items"].data[0].quantity == 4
+    assert sdk.v1.subscriptions.retrieve(setup.subscription.id)["items"].data[0].quantity == 4
 
 
 @pytest.mark.parametrize(
@@ -256,53 +256,53 @@ def test_changing_quantity_updates_the_item(client: stripe.StripeClient) -> None
     ],
 )
 def test_invalid_plan_changes_are_refused_without_changing_anything(
-    client: stripe.StripeClient, fields: dict[str, str], message: str
+    sdk: stripe.StripeClient, fields: dict[str, str], message: str
 ) -> None:
-    setup = _setup(client)
-    session = _portal(client, setup)
+    setup = _setup(sdk)
+    session = _portal(sdk, setup)
 
     answer = post_form(f"{session.url}/subscriptions/{setup.subscription.id}/update", fields)
 
     assert answer.status == 400
     assert message in answer.text
-    item = client.v1.subscriptions.retrieve(setup.subscription.id)["items"].data[0]
+    item = sdk.v1.subscriptions.retrieve(setup.subscription.id)["items"].data[0]
     assert (item.price.id, item.quantity) == (setup.monthly.id, 1)
 
 
-def test_cancel_at_period_end_then_resume(client: stripe.StripeClient) -> None:
-    setup = _setup(client)
-    session = _portal(client, setup)
+def test_cancel_at_period_end_then_resume(sdk: stripe.StripeClient) -> None:
+    setup = _setup(sdk)
+    session = _portal(sdk, setup)
     base = f"{session.url}/subscriptions/{setup.subscription.id}"
     assert "end of your billing period" in get_page(f"{base}/cancel").text
 
     assert post_form(f"{base}/cancel", {}).status == 303
 
-    scheduled = client.v1.subscriptions.retrieve(setup.subscription.id)
+    scheduled = sdk.v1.subscriptions.retrieve(setup.subscription.id)
     assert scheduled.cancel_at_period_end is True
     assert scheduled.status == "active"
-    event = _latest_update(client, setup.subscription.id, "customer.subscription.updated")
+    event = _latest_update(sdk, setup.subscription.id, "customer.subscription.updated")
     assert event.data.previous_attributes["cancel_at_period_end"] is False
     assert "Renew plan" in get_page(f"{session.url}/home").text
 
     assert post_form(f"{base}/resume", {}).status == 303
 
-    assert client.v1.subscriptions.retrieve(setup.subscription.id).cancel_at_period_end is False
+    assert sdk.v1.subscriptions.retrieve(setup.subscription.id).cancel_at_period_end is False
 
 
-def test_cancel_immediately_deletes_the_subscription(client: stripe.StripeClient) -> None:
-    setup = _setup(client, cancel_mode="immediately")
-    session = _portal(client, setup)
+def test_cancel_immediately_deletes_the_subscription(sdk: stripe.StripeClient) -> None:
+    setup = _setup(sdk, cancel_mode="immediately")
+    session = _portal(sdk, setup)
 
     done = post_form(f"{session.url}/subscriptions/{setup.subscription.id}/cancel", {})
 
     assert done.status == 303
-    assert client.v1.subscriptions.retrieve(setup.subscription.id).status == "canceled"
-    _latest_update(client, setup.subscription.id, "customer.subscription.deleted")
+    assert sdk.v1.subscriptions.retrieve(setup.subscription.id).status == "canceled"
+    _latest_update(sdk, setup.subscription.id, "customer.subscription.deleted")
 
 
-def test_replacing_the_card_sets_the_customers_default(client: stripe.StripeClient) -> None:
-    setup = _setup(client)
-    session = _portal(client, setup)
+def test_replacing_the_card_sets_the_customers_default(sdk: stripe.StripeClient) -> None:
+    setup = _setup(sdk)
+    session = _portal(sdk, setup)
     url = f"{session.url}/payment-method"
 
     declined = post_form(
@@ -310,36 +310,36 @@ def test_replacing_the_card_sets_the_customers_default(client: stripe.StripeClie
     )
     assert declined.status == 402
     assert "Your card was declined." in declined.text
-    before = client.v1.customers.retrieve(setup.customer.id).invoice_settings
+    before = sdk.v1.customers.retrieve(setup.customer.id).invoice_settings
 
     saved = post_form(
         url, {"card_number": "5555 5555 5555 4444", "card_expiry": "12/34", "card_cvc": "123"}
     )
 
     assert saved.status == 303
-    after = client.v1.customers.retrieve(setup.customer.id).invoice_settings
+    after = sdk.v1.customers.retrieve(setup.customer.id).invoice_settings
     assert after.default_payment_method != before.default_payment_method
-    card = client.v1.payment_methods.retrieve(after.default_payment_method).card
+    card = sdk.v1.payment_methods.retrieve(after.default_payment_method).card
     assert (card.brand, card.last4) == ("mastercard", "4444")
 
 
-def test_another_customers_subscription_is_not_found(client: stripe.StripeClient) -> None:
-    mine, theirs = _setup(client), _setup(client)
-    session = _portal(client, mine)
+def test_another_customers_subscription_is_not_found(sdk: stripe.StripeClient) -> None:
+    mine, theirs = _setup(sdk), _setup(sdk)
+    session = _portal(sdk, mine)
 
     answer = post_form(f"{session.url}/subscriptions/{theirs.subscription.id}/cancel", {})
 
     assert answer.status == 404
-    assert client.v1.subscriptions.retrieve(theirs.subscription.id).cancel_at_period_end is False
+    assert sdk.v1.subscriptions.retrieve(theirs.subscription.id).cancel_at_period_end is False
 
 
 def test_cancel_flow_opens_on_the_cancel_screen_and_redirects_after(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
-    setup = _setup(client)
+    setup = _setup(sdk)
     after_url = "http://127.0.0.1:9/account/billing?canceled=1"
     session = _portal(
-        client,
+        sdk,
         setup,
         flow_data={
             "type": "subscription_cancel",
@@ -358,11 +358,11 @@ def test_cancel_flow_opens_on_the_cancel_screen_and_redirects_after(
 
 
 def test_update_flow_with_hosted_confirmation_shows_the_message(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
-    setup = _setup(client)
+    setup = _setup(sdk)
     session = _portal(
-        client,
+        sdk,
         setup,
         flow_data={
             "type": "subscription_update",
@@ -389,12 +389,12 @@ def test_unknown_portal_session_page_is_404(local_stripe) -> None:
 
 
 def test_update_confirm_flow_proposes_the_change_and_applies_it(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
-    setup = _setup(client)
+    setup = _setup(sdk)
     item = setup.subscription["items"].data[0]
     session = _portal(
-        client,
+        sdk,
         setup,
         flow_data={
             "type": "subscription_update_confirm",
@@ -414,5 +414,5 @@ def test_update_confirm_flow_proposes_the_change_and_applies_it(
     )
 
     assert done.status == 303
-    changed = client.v1.subscriptions.retrieve(setup.subscription.id)["items"].data[0]
+    changed = sdk.v1.subscriptions.retrieve(setup.subscription.id)["items"].data[0]
     assert (changed.price.id, changed.quantity) == (setup.annual.id, 3)

@@ -22,9 +22,9 @@ def _email() -> str:
     return f"buyer-{uuid.uuid4().hex[:10]}@example.com"
 
 
-def _monthly_price(client: stripe.StripeClient, amount: int = 1500) -> stripe.Price:
-    product = client.v1.products.create({"name": f"Pro {uuid.uuid4().hex[:6]}"})
-    return client.v1.prices.create(
+def _monthly_price(sdk: stripe.StripeClient, amount: int = 1500) -> stripe.Price:
+    product = sdk.v1.products.create({"name": f"Pro {uuid.uuid4().hex[:6]}"})
+    return sdk.v1.prices.create(
         {
             "product": product.id,
             "currency": "usd",
@@ -34,9 +34,7 @@ def _monthly_price(client: stripe.StripeClient, amount: int = 1500) -> stripe.Pr
     )
 
 
-def _session(
-    client: stripe.StripeClient, price_id: str, **extra: object
-) -> stripe.checkout.Session:
+def _session(sdk: stripe.StripeClient, price_id: str, **extra: object) -> stripe.checkout.Session:
     params: dict = {
         "mode": "subscription",
         "line_items": [{"price": price_id, "quantity": 1}],
@@ -44,15 +42,15 @@ def _session(
         "cancel_url": CANCEL,
         **extra,
     }
-    return client.v1.checkout.sessions.create(params)
+    return sdk.v1.checkout.sessions.create(params)
 
 
 def test_created_session_is_open_with_a_hosted_url_and_fixture_shape(
-    client: stripe.StripeClient, local_stripe
+    sdk: stripe.StripeClient, local_stripe
 ) -> None:
-    price = _monthly_price(client)
+    price = _monthly_price(sdk)
     session = _session(
-        client,
+        sdk,
         price.id,
         customer_email=_email(),
         client_reference_id="user-42",
@@ -74,13 +72,13 @@ def test_created_session_is_open_with_a_hosted_url_and_fixture_shape(
 
 
 def test_paying_with_a_test_card_completes_the_session_and_redirects(
-    client: stripe.StripeClient, webhook_receiver
+    sdk: stripe.StripeClient, webhook_receiver
 ) -> None:
-    client.v1.webhook_endpoints.create({"url": webhook_receiver.url, "enabled_events": ["*"]})
-    price = _monthly_price(client, 2000)
+    sdk.v1.webhook_endpoints.create({"url": webhook_receiver.url, "enabled_events": ["*"]})
+    price = _monthly_price(sdk, 2000)
     email = _email()
     session = _session(
-        client,
+        sdk,
         price.id,
         customer_email=email,
         subscription_data={"metadata": {"source": "checkout"}},
@@ -96,19 +94,17 @@ def test_paying_with_a_test_card_completes_the_session_and_redirects(
 
     assert paid.status == 303
     assert paid.location == SUCCESS.replace("{CHECKOUT_SESSION_ID}", session.id)
-    done = client.v1.checkout.sessions.retrieve(
-        session.id, {"expand": ["subscription", "line_items"]}
-    )
+    done = sdk.v1.checkout.sessions.retrieve(session.id, {"expand": ["subscription", "line_items"]})
     assert done.status == "complete"
     assert done.payment_status == "paid"
     assert done.subscription.status == "active"
     assert done.subscription.metadata.to_dict() == {"source": "checkout"}
     assert done.subscription.customer == done.customer
     assert done.line_items.data[0].price.id == price.id
-    customer = client.v1.customers.retrieve(done.customer)
+    customer = sdk.v1.customers.retrieve(done.customer)
     assert customer.email == email
     assert customer.name == "Ada Lovelace"
-    invoice = client.v1.invoices.retrieve(done.invoice)
+    invoice = sdk.v1.invoices.retrieve(done.invoice)
     assert invoice.status == "paid"
     assert invoice.amount_paid == 2000
 
@@ -129,10 +125,10 @@ def test_paying_with_a_test_card_completes_the_session_and_redirects(
 
 
 def test_tiered_and_package_prices_total_with_the_price_maths(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
-    product = client.v1.products.create({"name": "Seats"})
-    graduated = client.v1.prices.create(
+    product = sdk.v1.products.create({"name": "Seats"})
+    graduated = sdk.v1.prices.create(
         {
             "product": product.id,
             "currency": "usd",
@@ -145,7 +141,7 @@ def test_tiered_and_package_prices_total_with_the_price_maths(
             ],
         }
     )
-    package = client.v1.prices.create(
+    package = sdk.v1.prices.create(
         {
             "product": product.id,
             "currency": "usd",
@@ -155,11 +151,9 @@ def test_tiered_and_package_prices_total_with_the_price_maths(
         }
     )
     tiered_session = _session(
-        client, graduated.id, line_items=[{"price": graduated.id, "quantity": 7}]
+        sdk, graduated.id, line_items=[{"price": graduated.id, "quantity": 7}]
     )
-    package_session = _session(
-        client, package.id, line_items=[{"price": package.id, "quantity": 11}]
-    )
+    package_session = _session(sdk, package.id, line_items=[{"price": package.id, "quantity": 11}])
 
     assert tiered_session.amount_total == 6600  # 5 x $10 + 2 x $8
     assert package_session.amount_total == 5000  # 11 units bill as 2 packages of 10
@@ -168,11 +162,11 @@ def test_tiered_and_package_prices_total_with_the_price_maths(
 
 
 def test_declined_card_shows_the_decline_and_creates_nothing(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
-    price = _monthly_price(client)
+    price = _monthly_price(sdk)
     email = _email()
-    session = _session(client, price.id)
+    session = _session(sdk, price.id)
 
     declined = post_form(
         session.url, {**VISA, "card_number": "4000 0000 0000 0002", "email": email}
@@ -181,17 +175,17 @@ def test_declined_card_shows_the_decline_and_creates_nothing(
     assert declined.status == 402
     assert "Your card was declined." in declined.text
     assert 'role="alert"' in declined.text
-    assert client.v1.customers.list({"email": email}).data == []
-    assert client.v1.checkout.sessions.retrieve(session.id).status == "open"
+    assert sdk.v1.customers.list({"email": email}).data == []
+    assert sdk.v1.checkout.sessions.retrieve(session.id).status == "open"
 
 
 def test_existing_customer_with_a_trial_starts_trialing_without_payment(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
-    price = _monthly_price(client)
-    customer = client.v1.customers.create({"email": _email()})
+    price = _monthly_price(sdk)
+    customer = sdk.v1.customers.create({"email": _email()})
     session = _session(
-        client, price.id, customer=customer.id, subscription_data={"trial_period_days": 14}
+        sdk, price.id, customer=customer.id, subscription_data={"trial_period_days": 14}
     )
     assert session.amount_total == 0
     page = get_page(session.url)
@@ -201,7 +195,7 @@ def test_existing_customer_with_a_trial_starts_trialing_without_payment(
     paid = post_form(session.url, {**VISA, "card_number": "4000000000000341"})
 
     assert paid.status == 303
-    done = client.v1.checkout.sessions.retrieve(session.id, {"expand": ["subscription"]})
+    done = sdk.v1.checkout.sessions.retrieve(session.id, {"expand": ["subscription"]})
     assert done.customer == customer.id
     assert done.payment_status == "no_payment_required"
     assert done.subscription.status == "trialing"
@@ -209,12 +203,12 @@ def test_existing_customer_with_a_trial_starts_trialing_without_payment(
 
 
 def test_expired_session_refuses_payment_and_shows_a_clear_page(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
-    price = _monthly_price(client)
-    session = _session(client, price.id)
+    price = _monthly_price(sdk)
+    session = _session(sdk, price.id)
 
-    expired = client.v1.checkout.sessions.expire(session.id)
+    expired = sdk.v1.checkout.sessions.expire(session.id)
 
     assert expired.status == "expired"
     page = get_page(session.url)
@@ -223,13 +217,13 @@ def test_expired_session_refuses_payment_and_shows_a_clear_page(
     paid = post_form(session.url, {**VISA, "email": _email()})
     assert paid.status == 410
     with pytest.raises(stripe.InvalidRequestError) as raised:
-        client.v1.checkout.sessions.expire(session.id)
+        sdk.v1.checkout.sessions.expire(session.id)
     assert 'status of "expired"' in str(raised.value.user_message)
 
 
-def test_completed_session_page_says_so(client: stripe.StripeClient) -> None:
-    price = _monthly_price(client)
-    session = _session(client, price.id)
+def test_completed_session_page_says_so(sdk: stripe.StripeClient) -> None:
+    price = _monthly_price(sdk)
+    session = _session(sdk, price.id)
     assert post_form(session.url, {**VISA, "email": _email()}).status == 303
 
     again = get_page(session.url)
@@ -252,23 +246,23 @@ def test_completed_session_page_says_so(client: stripe.StripeClient) -> None:
     ],
 )
 def test_invalid_card_form_answers_400_with_the_reason(
-    client: stripe.StripeClient, fields: dict[str, str], message: str
+    sdk: stripe.StripeClient, fields: dict[str, str], message: str
 ) -> None:
-    price = _monthly_price(client)
-    session = _session(client, price.id)
+    price = _monthly_price(sdk)
+    session = _session(sdk, price.id)
 
     answer = post_form(session.url, fields)
 
     assert answer.status == 400
     assert message in answer.text
-    assert client.v1.checkout.sessions.retrieve(session.id).status == "open"
+    assert sdk.v1.checkout.sessions.retrieve(session.id).status == "open"
 
 
 def test_unknown_session_is_404_for_the_api_and_the_page(
-    client: stripe.StripeClient, local_stripe
+    sdk: stripe.StripeClient, local_stripe
 ) -> None:
     with pytest.raises(stripe.InvalidRequestError) as raised:
-        client.v1.checkout.sessions.retrieve("cs_test_nope")
+        sdk.v1.checkout.sessions.retrieve("cs_test_nope")
     assert raised.value.http_status == 404
     assert get_page(f"{local_stripe.api_base}/_hosted/checkout/cs_test_nope").status == 404
 
@@ -286,52 +280,48 @@ def test_unknown_session_is_404_for_the_api_and_the_page(
     ],
 )
 def test_invalid_session_parameters_are_refused_with_the_param(
-    client: stripe.StripeClient, change: dict, param: str
+    sdk: stripe.StripeClient, change: dict, param: str
 ) -> None:
-    price = _monthly_price(client)
+    price = _monthly_price(sdk)
     with pytest.raises(stripe.InvalidRequestError) as raised:
-        _session(client, price.id, **change)
+        _session(sdk, price.id, **change)
     assert raised.value.http_status == 400
     assert raised.value.param == param
 
 
-def test_customer_and_customer_email_together_are_refused(client: stripe.StripeClient) -> None:
-    price = _monthly_price(client)
-    customer = client.v1.customers.create({"email": _email()})
+def test_customer_and_customer_email_together_are_refused(sdk: stripe.StripeClient) -> None:
+    price = _monthly_price(sdk)
+    customer = sdk.v1.customers.create({"email": _email()})
     with pytest.raises(stripe.InvalidRequestError, match="only specify one"):
-        _session(client, price.id, customer=customer.id, customer_email=_email())
+        _session(sdk, price.id, customer=customer.id, customer_email=_email())
 
 
-def test_one_time_price_is_refused_in_subscription_mode(client: stripe.StripeClient) -> None:
-    product = client.v1.products.create({"name": "Setup fee"})
-    one_time = client.v1.prices.create(
-        {"product": product.id, "currency": "usd", "unit_amount": 500}
-    )
+def test_one_time_price_is_refused_in_subscription_mode(sdk: stripe.StripeClient) -> None:
+    product = sdk.v1.products.create({"name": "Setup fee"})
+    one_time = sdk.v1.prices.create({"product": product.id, "currency": "usd", "unit_amount": 500})
     with pytest.raises(stripe.InvalidRequestError) as raised:
-        _session(client, one_time.id)
+        _session(sdk, one_time.id)
     assert raised.value.param == "line_items[0][price]"
 
 
-def test_line_items_and_list_filters(client: stripe.StripeClient) -> None:
-    price = _monthly_price(client, 900)
-    customer = client.v1.customers.create({"email": _email()})
+def test_line_items_and_list_filters(sdk: stripe.StripeClient) -> None:
+    price = _monthly_price(sdk, 900)
+    customer = sdk.v1.customers.create({"email": _email()})
     session = _session(
-        client, price.id, customer=customer.id, line_items=[{"price": price.id, "quantity": 2}]
+        sdk, price.id, customer=customer.id, line_items=[{"price": price.id, "quantity": 2}]
     )
 
-    items = client.v1.checkout.sessions.line_items.list(session.id)
+    items = sdk.v1.checkout.sessions.line_items.list(session.id)
     assert [(i.price.id, i.quantity, i.amount_total) for i in items.data] == [(price.id, 2, 1800)]
-    listed = client.v1.checkout.sessions.list({"customer": customer.id, "status": "open"})
+    listed = sdk.v1.checkout.sessions.list({"customer": customer.id, "status": "open"})
     assert [s.id for s in listed.data] == [session.id]
-    assert (
-        client.v1.checkout.sessions.list({"customer": customer.id, "status": "complete"}).data == []
-    )
+    assert sdk.v1.checkout.sessions.list({"customer": customer.id, "status": "complete"}).data == []
 
 
-def test_djstripe_expands_are_answered(client: stripe.StripeClient) -> None:
-    price = _monthly_price(client)
-    session = _session(client, price.id)
-    fetched = client.v1.checkout.sessions.retrieve(
+def test_djstripe_expands_are_answered(sdk: stripe.StripeClient) -> None:
+    price = _monthly_price(sdk)
+    session = _session(sdk, price.id)
+    fetched = sdk.v1.checkout.sessions.retrieve(
         session.id,
         {"expand": ["line_items", "total_details.breakdown", "line_items.data.discounts"]},
     )
@@ -340,9 +330,9 @@ def test_djstripe_expands_are_answered(client: stripe.StripeClient) -> None:
     assert urlsplit(fetched.url).path == f"/_hosted/checkout/{session.id}"
 
 
-def test_page_escapes_what_it_shows(client: stripe.StripeClient) -> None:
-    product = client.v1.products.create({"name": "<script>alert(1)</script> Pro"})
-    price = client.v1.prices.create(
+def test_page_escapes_what_it_shows(sdk: stripe.StripeClient) -> None:
+    product = sdk.v1.products.create({"name": "<script>alert(1)</script> Pro"})
+    price = sdk.v1.prices.create(
         {
             "product": product.id,
             "currency": "usd",
@@ -350,7 +340,7 @@ def test_page_escapes_what_it_shows(client: stripe.StripeClient) -> None:
             "recurring": {"interval": "month"},
         }
     )
-    session = _session(client, price.id)
+    session = _session(sdk, price.id)
 
     page = get_page(session.url)
 

@@ -74,44 +74,38 @@ def _assert_conforms(resource: str, obj: dict[str, Any], fixtures: dict[str, Any
 @pytest.fixture(scope="module")
 def sample(local_stripe: LocalStripe) -> dict[str, Any]:
     """One of each served resource, made through the API."""
-    client = stripe.StripeClient(
-        local_stripe.api_key, base_addresses={"api": local_stripe.api_base}
-    )
-    product = client.v1.products.create({"name": "Conformance"})
-    price = client.v1.prices.create(
+    sdk = stripe.StripeClient(local_stripe.api_key, base_addresses={"api": local_stripe.api_base})
+    product = sdk.v1.products.create({"name": "Conformance"})
+    price = sdk.v1.prices.create(
         {"product": product.id, "currency": "usd", "unit_amount": 1200,
          "recurring": {"interval": "month"}, "transform_quantity": {"divide_by": 5,
                                                                     "round": "up"}}
     )  # fmt: skip
-    customer = client.v1.customers.create(
+    customer = sdk.v1.customers.create(
         {"email": "shape@example.com", "payment_method": "pm_card_visa",
          "invoice_settings": {"default_payment_method": "pm_card_visa"}}
     )  # fmt: skip
-    subscription = client.v1.subscriptions.create(
+    subscription = sdk.v1.subscriptions.create(
         {"customer": customer.id, "items": [{"price": price.id, "quantity": 2}]}
     )
-    endpoint = client.v1.webhook_endpoints.create(
+    endpoint = sdk.v1.webhook_endpoints.create(
         {"url": "http://127.0.0.1:9/never", "enabled_events": ["invoice.paid"]}
     )
-    client.v1.webhook_endpoints.delete(endpoint.id)
-    invoice = client.v1.invoices.retrieve(subscription.latest_invoice)
+    sdk.v1.webhook_endpoints.delete(endpoint.id)
+    invoice = sdk.v1.invoices.retrieve(subscription.latest_invoice)
     return {
-        "account": client.v1.accounts.retrieve_current(),
-        "product": client.v1.products.retrieve(product.id),
-        "price": client.v1.prices.retrieve(price.id),
-        "customer": client.v1.customers.retrieve(customer.id),
-        "payment_method": client.v1.payment_methods.list({"customer": customer.id}).data[0],
-        "subscription": client.v1.subscriptions.retrieve(subscription.id),
-        "subscription_item": client.v1.subscription_items.retrieve(
-            subscription["items"].data[0].id
-        ),
+        "account": sdk.v1.accounts.retrieve_current(),
+        "product": sdk.v1.products.retrieve(product.id),
+        "price": sdk.v1.prices.retrieve(price.id),
+        "customer": sdk.v1.customers.retrieve(customer.id),
+        "payment_method": sdk.v1.payment_methods.list({"customer": customer.id}).data[0],
+        "subscription": sdk.v1.subscriptions.retrieve(subscription.id),
+        "subscription_item": sdk.v1.subscription_items.retrieve(subscription["items"].data[0].id),
         "invoice": invoice,
         "line_item": invoice.lines.data[0],
-        "event": client.v1.events.list({"limit": 1}).data[0],
+        "event": sdk.v1.events.list({"limit": 1}).data[0],
         "webhook_endpoint": {k: v for k, v in endpoint.to_dict().items() if k != "secret"},
-        "deleted_product": client.v1.products.delete(
-            client.v1.products.create({"name": "Gone"}).id
-        ),
+        "deleted_product": sdk.v1.products.delete(sdk.v1.products.create({"name": "Gone"}).id),
     }
 
 

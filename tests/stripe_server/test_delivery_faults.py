@@ -24,17 +24,17 @@ def faults(local_stripe: LocalStripe) -> Iterator[LocalStripe]:
 
 
 @pytest.fixture
-def endpoint(client: stripe.StripeClient, webhook_receiver) -> Iterator[str]:
-    created = client.v1.webhook_endpoints.create(
+def endpoint(sdk: stripe.StripeClient, webhook_receiver) -> Iterator[str]:
+    created = sdk.v1.webhook_endpoints.create(
         {"url": webhook_receiver.url, "enabled_events": ["product.created"]}
     )
     yield created.id
-    client.v1.webhook_endpoints.delete(created.id)
+    sdk.v1.webhook_endpoints.delete(created.id)
 
 
-def _products(client: stripe.StripeClient, count: int) -> list[str]:
+def _products(sdk: stripe.StripeClient, count: int) -> list[str]:
     tag = uuid.uuid4().hex[:8]
-    return [client.v1.products.create({"name": f"Fault {tag} {n}"}).id for n in range(count)]
+    return [sdk.v1.products.create({"name": f"Fault {tag} {n}"}).id for n in range(count)]
 
 
 def _received_for(receiver, product_ids: list[str]) -> list[str]:
@@ -44,18 +44,18 @@ def _received_for(receiver, product_ids: list[str]) -> list[str]:
     ]
 
 
-def _event_id(client: stripe.StripeClient, product_id: str) -> str:
-    for event in client.v1.events.list({"type": "product.created", "limit": 100}).data:
+def _event_id(sdk: stripe.StripeClient, product_id: str) -> str:
+    for event in sdk.v1.events.list({"type": "product.created", "limit": 100}).data:
         if event.data.object.id == product_id:
             return event.id
     raise AssertionError(f"no product.created event for {product_id}")
 
 
 def test_duplicate_sends_the_same_event_twice(
-    client: stripe.StripeClient, faults: LocalStripe, endpoint: str, webhook_receiver
+    sdk: stripe.StripeClient, faults: LocalStripe, endpoint: str, webhook_receiver
 ) -> None:
     faults.set_delivery_faults(duplicate=1, seed=7)
-    [product] = _products(client, 1)
+    [product] = _products(sdk, 1)
 
     events = webhook_receiver.wait_for(
         lambda got: len(_received_for(webhook_receiver, [product])) >= 2
@@ -69,11 +69,11 @@ def test_duplicate_sends_the_same_event_twice(
 
 
 def test_drop_loses_the_delivery_for_good_and_records_it(
-    client: stripe.StripeClient, faults: LocalStripe, endpoint: str, webhook_receiver
+    sdk: stripe.StripeClient, faults: LocalStripe, endpoint: str, webhook_receiver
 ) -> None:
     faults.set_delivery_faults(drop=1)
-    [product] = _products(client, 1)
-    event_id = _event_id(client, product)
+    [product] = _products(sdk, 1)
+    event_id = _event_id(sdk, product)
 
     deadline = time.monotonic() + 5
     state: list[dict] = []
@@ -92,10 +92,10 @@ def test_drop_loses_the_delivery_for_good_and_records_it(
 
 
 def test_pause_holds_deliveries_until_resume(
-    client: stripe.StripeClient, faults: LocalStripe, endpoint: str, webhook_receiver
+    sdk: stripe.StripeClient, faults: LocalStripe, endpoint: str, webhook_receiver
 ) -> None:
     faults.admin("POST", "/_local/webhooks/pause")
-    products = _products(client, 3)
+    products = _products(sdk, 3)
     time.sleep(0.6)
     assert _received_for(webhook_receiver, products) == []
 
@@ -105,10 +105,10 @@ def test_pause_holds_deliveries_until_resume(
 
 
 def test_shuffle_reorders_a_batch_released_by_resume(
-    client: stripe.StripeClient, faults: LocalStripe, endpoint: str, webhook_receiver
+    sdk: stripe.StripeClient, faults: LocalStripe, endpoint: str, webhook_receiver
 ) -> None:
     faults.set_delivery_faults(paused=True)
-    products = _products(client, 8)
+    products = _products(sdk, 8)
     faults.set_delivery_faults(shuffle=True, seed=1234)
 
     faults.admin("POST", "/_local/webhooks/resume")
@@ -120,11 +120,11 @@ def test_shuffle_reorders_a_batch_released_by_resume(
 
 
 def test_delay_holds_each_send_back(
-    client: stripe.StripeClient, faults: LocalStripe, endpoint: str, webhook_receiver
+    sdk: stripe.StripeClient, faults: LocalStripe, endpoint: str, webhook_receiver
 ) -> None:
     faults.set_delivery_faults(delay=0.7)
     started = time.monotonic()
-    [product] = _products(client, 1)
+    [product] = _products(sdk, 1)
 
     webhook_receiver.wait_for(lambda got: len(_received_for(webhook_receiver, [product])) == 1)
 

@@ -24,18 +24,18 @@ def _client(local_stripe: LocalStripe) -> stripe.StripeClient:
 
 @pytest.fixture
 def billing_objects(stripe_settings: LocalStripe) -> dict[str, str]:
-    client = _client(stripe_settings)
-    product = client.v1.products.create({"name": "dj-stripe plan"})
-    price = client.v1.prices.create(
+    sdk = _client(stripe_settings)
+    product = sdk.v1.products.create({"name": "dj-stripe plan"})
+    price = sdk.v1.prices.create(
         {"product": product.id, "currency": "usd", "billing_scheme": "tiered",
          "tiers_mode": "volume", "recurring": {"interval": "month"},
          "tiers": [{"up_to": 10, "unit_amount": 900}, {"up_to": "inf", "unit_amount": 700}]}
     )  # fmt: skip
-    customer = client.v1.customers.create(
+    customer = sdk.v1.customers.create(
         {"email": "dj@example.com", "payment_method": "pm_card_visa",
          "invoice_settings": {"default_payment_method": "pm_card_visa"}}
     )  # fmt: skip
-    subscription = client.v1.subscriptions.create(
+    subscription = sdk.v1.subscriptions.create(
         {"customer": customer.id, "items": [{"price": price.id, "quantity": 3}]}
     )
     return {

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import stripe
 
 from stripe_server.testing import LocalStripe
 
 
-def _endpoint(client: stripe.StripeClient, url: str, events: list[str]) -> stripe.WebhookEndpoint:
-    return client.v1.webhook_endpoints.create({"url": url, "enabled_events": events})
+def _endpoint(sdk: stripe.StripeClient, url: str, events: list[str]) -> stripe.WebhookEndpoint:
+    return sdk.v1.webhook_endpoints.create({"url": url, "enabled_events": events})
 
 
-def test_deliveries_are_signed_as_stripe_signs(
-    client: stripe.StripeClient, webhook_receiver
-) -> None:
-    endpoint = _endpoint(client, webhook_receiver.url, ["customer.created"])
+def test_deliveries_are_signed_as_stripe_signs(sdk: stripe.StripeClient, webhook_receiver) -> None:
+    endpoint = _endpoint(sdk, webhook_receiver.url, ["customer.created"])
     assert endpoint.secret.startswith("whsec_")
-    customer = client.v1.customers.create({"email": "signed@example.com"})
+    customer = sdk.v1.customers.create({"email": "signed@example.com"})
     webhook_receiver.wait_for(
         lambda events: any(e["data"]["object"]["id"] == customer.id for e in events)
     )
@@ -28,13 +27,13 @@ def test_deliveries_are_signed_as_stripe_signs(
         )
         assert event.type == "customer.created"
         assert event.livemode is False
-    client.v1.webhook_endpoints.delete(endpoint.id)
+    sdk.v1.webhook_endpoints.delete(endpoint.id)
 
 
-def test_enabled_events_filter_and_wildcard(client: stripe.StripeClient, webhook_receiver) -> None:
-    everything = _endpoint(client, webhook_receiver.url, ["*"])
-    product = client.v1.products.create({"name": "Filtered"})
-    client.v1.products.update(product.id, {"name": "Renamed"})
+def test_enabled_events_filter_and_wildcard(sdk: stripe.StripeClient, webhook_receiver) -> None:
+    everything = _endpoint(sdk, webhook_receiver.url, ["*"])
+    product = sdk.v1.products.create({"name": "Filtered"})
+    sdk.v1.products.update(product.id, {"name": "Renamed"})
     received = webhook_receiver.wait_for(
         lambda events: (
             {"product.created", "product.updated"}
@@ -43,72 +42,72 @@ def test_enabled_events_filter_and_wildcard(client: stripe.StripeClient, webhook
     )
     updated = next(e for e in received if e["type"] == "product.updated")
     assert updated["data"]["previous_attributes"]["name"] == "Filtered"
-    client.v1.webhook_endpoints.update(everything.id, {"enabled_events": ["price.created"]})
-    client.v1.products.create({"name": "Not delivered"})
-    client.v1.prices.create({"product": product.id, "currency": "usd", "unit_amount": 1})
+    sdk.v1.webhook_endpoints.update(everything.id, {"enabled_events": ["price.created"]})
+    sdk.v1.products.create({"name": "Not delivered"})
+    sdk.v1.prices.create({"product": product.id, "currency": "usd", "unit_amount": 1})
     received = webhook_receiver.wait_for(
         lambda events: any(e["type"] == "price.created" for e in events)
     )
     assert not any(e["data"]["object"].get("name") == "Not delivered" for e in received)
-    client.v1.webhook_endpoints.delete(everything.id)
+    sdk.v1.webhook_endpoints.delete(everything.id)
 
 
-def test_failed_delivery_is_retried_and_tracked(
-    client: stripe.StripeClient, webhook_receiver
-) -> None:
+@pytest.mark.usefixtures("only_new_endpoints")
+def test_failed_delivery_is_retried_and_tracked(sdk: stripe.StripeClient, webhook_receiver) -> None:
     webhook_receiver.answers = [500, 503]
-    endpoint = _endpoint(client, webhook_receiver.url, ["customer.created"])
-    customer = client.v1.customers.create({"email": "retry@example.com"})
+    endpoint = _endpoint(sdk, webhook_receiver.url, ["customer.created"])
+    customer = sdk.v1.customers.create({"email": "retry@example.com"})
     webhook_receiver.wait_for(lambda events: len(events) >= 3)
-    event = client.v1.events.list({"type": "customer.created", "limit": 1}).data[0]
+    event = sdk.v1.events.list({"type": "customer.created", "limit": 1}).data[0]
     assert event.data.object.id == customer.id
     deadline = time.monotonic() + 5
-    while client.v1.events.retrieve(event.id).pending_webhooks and time.monotonic() < deadline:
+    while sdk.v1.events.retrieve(event.id).pending_webhooks and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert client.v1.events.retrieve(event.id).pending_webhooks == 0
-    delivered = client.v1.events.list({"delivery_success": True, "limit": 100}).data
+    assert sdk.v1.events.retrieve(event.id).pending_webhooks == 0
+    delivered = sdk.v1.events.list({"delivery_success": True, "limit": 100}).data
     assert event.id in [e.id for e in delivered]
-    client.v1.webhook_endpoints.delete(endpoint.id)
+    sdk.v1.webhook_endpoints.delete(endpoint.id)
 
 
+@pytest.mark.usefixtures("only_new_endpoints")
 def test_failing_endpoint_leaves_event_pending_and_not_delivered(
-    client: stripe.StripeClient, webhook_receiver
+    sdk: stripe.StripeClient, webhook_receiver
 ) -> None:
     webhook_receiver.answers = [500] * 10
-    endpoint = _endpoint(client, webhook_receiver.url, ["customer.created"])
-    client.v1.customers.create({"email": "fails@example.com"})
+    endpoint = _endpoint(sdk, webhook_receiver.url, ["customer.created"])
+    sdk.v1.customers.create({"email": "fails@example.com"})
     webhook_receiver.wait_for(lambda events: len(events) >= 1)
-    event = client.v1.events.list({"type": "customer.created", "limit": 1}).data[0]
+    event = sdk.v1.events.list({"type": "customer.created", "limit": 1}).data[0]
     assert event.pending_webhooks == 1
-    undelivered = client.v1.events.list({"delivery_success": False, "limit": 100}).data
+    undelivered = sdk.v1.events.list({"delivery_success": False, "limit": 100}).data
     assert event.id in [e.id for e in undelivered]
-    client.v1.webhook_endpoints.delete(endpoint.id)
+    sdk.v1.webhook_endpoints.delete(endpoint.id)
 
 
 def test_event_list_filters_by_type_wildcard_types_and_created(
-    client: stripe.StripeClient, local_stripe: LocalStripe
+    sdk: stripe.StripeClient, local_stripe: LocalStripe
 ) -> None:
-    customer = client.v1.customers.create({"name": "Events"})
-    client.v1.customers.update(customer.id, {"name": "Events 2"})
-    wildcard = client.v1.events.list({"type": "customer.*", "limit": 100}).data
+    customer = sdk.v1.customers.create({"name": "Events"})
+    sdk.v1.customers.update(customer.id, {"name": "Events 2"})
+    wildcard = sdk.v1.events.list({"type": "customer.*", "limit": 100}).data
     assert {"customer.created", "customer.updated"} <= {e.type for e in wildcard}
     assert all(e.type.startswith("customer.") for e in wildcard)
-    only = client.v1.events.list({"types": ["customer.updated"], "limit": 100}).data
+    only = sdk.v1.events.list({"types": ["customer.updated"], "limit": 100}).data
     assert {e.type for e in only} == {"customer.updated"}
     newest = only[0]
     assert newest.data.previous_attributes.name == "Events"
-    later = client.v1.events.list({"created": {"gt": newest.created}}).data
+    later = sdk.v1.events.list({"created": {"gt": newest.created}}).data
     assert newest.id not in [e.id for e in later]
-    assert client.v1.events.retrieve(newest.id).id == newest.id
+    assert sdk.v1.events.retrieve(newest.id).id == newest.id
 
 
 def test_webhook_endpoint_secret_only_on_create_and_list_update_delete(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
-    endpoint = _endpoint(client, "http://127.0.0.1:9/hook", ["invoice.paid"])
-    fetched = client.v1.webhook_endpoints.retrieve(endpoint.id)
+    endpoint = _endpoint(sdk, "http://127.0.0.1:9/hook", ["invoice.paid"])
+    fetched = sdk.v1.webhook_endpoints.retrieve(endpoint.id)
     assert "secret" not in fetched
-    disabled = client.v1.webhook_endpoints.update(endpoint.id, {"disabled": True})
+    disabled = sdk.v1.webhook_endpoints.update(endpoint.id, {"disabled": True})
     assert disabled.status == "disabled"
-    assert endpoint.id in [e.id for e in client.v1.webhook_endpoints.list({"limit": 100})]
-    assert client.v1.webhook_endpoints.delete(endpoint.id).deleted is True
+    assert endpoint.id in [e.id for e in sdk.v1.webhook_endpoints.list({"limit": 100})]
+    assert sdk.v1.webhook_endpoints.delete(endpoint.id).deleted is True

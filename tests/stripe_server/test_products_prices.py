@@ -12,41 +12,41 @@ def _unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def test_product_create_retrieve_update_and_list(client: stripe.StripeClient) -> None:
-    product = client.v1.products.create({"name": "Team", "metadata": {"tier": "team"}})
+def test_product_create_retrieve_update_and_list(sdk: stripe.StripeClient) -> None:
+    product = sdk.v1.products.create({"name": "Team", "metadata": {"tier": "team"}})
     assert product.id.startswith("prod_")
     assert product.object == "product"
     assert product.active is True
 
-    fetched = client.v1.products.retrieve(product.id)
+    fetched = sdk.v1.products.retrieve(product.id)
     assert fetched.name == "Team"
     assert fetched.metadata.to_dict() == {"tier": "team"}
 
-    updated = client.v1.products.update(
+    updated = sdk.v1.products.update(
         product.id, {"name": "Team plan", "metadata": {"tier": ""}, "active": False}
     )
     assert updated.name == "Team plan"
     assert updated.metadata.to_dict() == {}
     assert updated.active is False
 
-    inactive_ids = [p.id for p in client.v1.products.list({"active": False, "limit": 100})]
+    inactive_ids = [p.id for p in sdk.v1.products.list({"active": False, "limit": 100})]
     assert product.id in inactive_ids
 
 
-def test_product_with_custom_id_and_duplicate_is_refused(client: stripe.StripeClient) -> None:
+def test_product_with_custom_id_and_duplicate_is_refused(sdk: stripe.StripeClient) -> None:
     product_id = f"prod_{uuid.uuid4().hex[:12]}"
-    client.v1.products.create({"id": product_id, "name": "Custom"})
+    sdk.v1.products.create({"id": product_id, "name": "Custom"})
     with pytest.raises(stripe.InvalidRequestError) as raised:
-        client.v1.products.create({"id": product_id, "name": "Again"})
+        sdk.v1.products.create({"id": product_id, "name": "Again"})
     assert raised.value.code == "resource_already_exists"
 
 
 def test_recurring_price_with_lookup_key_filters_by_lookup_keys(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
-    product = client.v1.products.create({"name": "Pro"})
+    product = sdk.v1.products.create({"name": "Pro"})
     key = _unique("pro_monthly")
-    monthly = client.v1.prices.create(
+    monthly = sdk.v1.prices.create(
         {
             "product": product.id,
             "currency": "usd",
@@ -55,7 +55,7 @@ def test_recurring_price_with_lookup_key_filters_by_lookup_keys(
             "lookup_key": key,
         }
     )
-    client.v1.prices.create(
+    sdk.v1.prices.create(
         {
             "product": product.id,
             "currency": "usd",
@@ -67,27 +67,27 @@ def test_recurring_price_with_lookup_key_filters_by_lookup_keys(
     assert monthly.recurring.interval == "month"
     assert str(monthly.unit_amount_decimal) == "1500"
 
-    found = client.v1.prices.list({"lookup_keys": [key], "expand": ["data.product"]})
+    found = sdk.v1.prices.list({"lookup_keys": [key], "expand": ["data.product"]})
     assert [p.id for p in found.data] == [monthly.id]
     assert found.data[0].product.name == "Pro"
 
 
-def test_lookup_key_conflict_and_transfer(client: stripe.StripeClient) -> None:
-    product = client.v1.products.create({"name": "Seats"})
+def test_lookup_key_conflict_and_transfer(sdk: stripe.StripeClient) -> None:
+    product = sdk.v1.products.create({"name": "Seats"})
     key = _unique("seats")
     base = {"product": product.id, "currency": "usd", "unit_amount": 100, "lookup_key": key}
-    first = client.v1.prices.create(base)
+    first = sdk.v1.prices.create(base)
     with pytest.raises(stripe.InvalidRequestError) as raised:
-        client.v1.prices.create(base)
+        sdk.v1.prices.create(base)
     assert raised.value.param == "lookup_key"
-    second = client.v1.prices.create({**base, "transfer_lookup_key": True})
-    assert client.v1.prices.retrieve(first.id).lookup_key is None
-    assert client.v1.prices.retrieve(second.id).lookup_key == key
+    second = sdk.v1.prices.create({**base, "transfer_lookup_key": True})
+    assert sdk.v1.prices.retrieve(first.id).lookup_key is None
+    assert sdk.v1.prices.retrieve(second.id).lookup_key == key
 
 
-def test_tiered_price_returns_tiers_only_when_expanded(client: stripe.StripeClient) -> None:
-    product = client.v1.products.create({"name": "Tiered"})
-    price = client.v1.prices.create(
+def test_tiered_price_returns_tiers_only_when_expanded(sdk: stripe.StripeClient) -> None:
+    product = sdk.v1.products.create({"name": "Tiered"})
+    price = sdk.v1.prices.create(
         {
             "product": product.id,
             "currency": "usd",
@@ -102,7 +102,7 @@ def test_tiered_price_returns_tiers_only_when_expanded(client: stripe.StripeClie
     )
     assert "tiers" not in price
     assert price.unit_amount is None
-    expanded = client.v1.prices.retrieve(price.id, {"expand": ["tiers"]})
+    expanded = sdk.v1.prices.retrieve(price.id, {"expand": ["tiers"]})
     assert [tier.up_to for tier in expanded.tiers] == [5, None]
     assert expanded.tiers[0].unit_amount == 1000
 
@@ -139,39 +139,39 @@ def test_tiered_price_returns_tiers_only_when_expanded(client: stripe.StripeClie
     ],
 )
 def test_invalid_price_is_a_stripe_400_naming_the_param(
-    client: stripe.StripeClient, params: dict, param: str
+    sdk: stripe.StripeClient, params: dict, param: str
 ) -> None:
     if param != "product":
-        params = {**params, "product": client.v1.products.create({"name": "P"}).id}
+        params = {**params, "product": sdk.v1.products.create({"name": "P"}).id}
     with pytest.raises(stripe.InvalidRequestError) as raised:
-        client.v1.prices.create(params)
+        sdk.v1.prices.create(params)
     assert raised.value.http_status == 400
     assert raised.value.param == param
 
 
-def test_missing_product_is_404_resource_missing(client: stripe.StripeClient) -> None:
+def test_missing_product_is_404_resource_missing(sdk: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as raised:
-        client.v1.products.retrieve("prod_doesnotexist")
+        sdk.v1.products.retrieve("prod_doesnotexist")
     assert raised.value.http_status == 404
     assert raised.value.code == "resource_missing"
 
 
 def test_product_with_prices_cannot_be_deleted_but_bare_product_can(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
-    with_price = client.v1.products.create({"name": "Priced"})
-    client.v1.prices.create({"product": with_price.id, "currency": "usd", "unit_amount": 5})
+    with_price = sdk.v1.products.create({"name": "Priced"})
+    sdk.v1.prices.create({"product": with_price.id, "currency": "usd", "unit_amount": 5})
     with pytest.raises(stripe.InvalidRequestError):
-        client.v1.products.delete(with_price.id)
-    bare = client.v1.products.create({"name": "Bare"})
-    deleted = client.v1.products.delete(bare.id)
+        sdk.v1.products.delete(with_price.id)
+    bare = sdk.v1.products.create({"name": "Bare"})
+    deleted = sdk.v1.products.delete(bare.id)
     assert deleted.deleted is True
     with pytest.raises(stripe.InvalidRequestError):
-        client.v1.products.retrieve(bare.id)
+        sdk.v1.products.retrieve(bare.id)
 
 
-def test_default_price_data_creates_the_default_price(client: stripe.StripeClient) -> None:
-    product = client.v1.products.create(
+def test_default_price_data_creates_the_default_price(sdk: stripe.StripeClient) -> None:
+    product = sdk.v1.products.create(
         {
             "name": "Starter",
             "default_price_data": {
@@ -181,6 +181,6 @@ def test_default_price_data_creates_the_default_price(client: stripe.StripeClien
             },
         }
     )
-    price = client.v1.prices.retrieve(product.default_price)
+    price = sdk.v1.prices.retrieve(product.default_price)
     assert price.product == product.id
     assert price.unit_amount == 900

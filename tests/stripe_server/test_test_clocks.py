@@ -14,9 +14,9 @@ FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "stripe" / "fixtures
 DAY = 86400
 
 
-def _price(client: stripe.StripeClient, interval: str = "month") -> stripe.Price:
-    product = client.v1.products.create({"name": f"Clocked {uuid.uuid4().hex[:6]}"})
-    return client.v1.prices.create(
+def _price(sdk: stripe.StripeClient, interval: str = "month") -> stripe.Price:
+    product = sdk.v1.products.create({"name": f"Clocked {uuid.uuid4().hex[:6]}"})
+    return sdk.v1.prices.create(
         {
             "product": product.id,
             "currency": "usd",
@@ -27,9 +27,9 @@ def _price(client: stripe.StripeClient, interval: str = "month") -> stripe.Price
 
 
 def _customer_on_clock(
-    client: stripe.StripeClient, clock_id: str, card: str = "pm_card_visa"
+    sdk: stripe.StripeClient, clock_id: str, card: str = "pm_card_visa"
 ) -> stripe.Customer:
-    return client.v1.customers.create(
+    return sdk.v1.customers.create(
         {
             "email": f"clock-{uuid.uuid4().hex[:8]}@example.com",
             "test_clock": clock_id,
@@ -39,40 +39,40 @@ def _customer_on_clock(
     )
 
 
-def _events_about(client: stripe.StripeClient, object_id: str, event_type: str) -> list:
-    listed = client.v1.events.list({"type": event_type, "limit": 100})
+def _events_about(sdk: stripe.StripeClient, object_id: str, event_type: str) -> list:
+    listed = sdk.v1.events.list({"type": event_type, "limit": 100})
     return [e for e in listed.data if e.data.object.get("id") == object_id]
 
 
-def test_clock_create_retrieve_list_delete_with_fixture_shape(client: stripe.StripeClient) -> None:
+def test_clock_create_retrieve_list_delete_with_fixture_shape(sdk: stripe.StripeClient) -> None:
     frozen = int(time.time())
-    clock = client.v1.test_helpers.test_clocks.create({"frozen_time": frozen, "name": "Renewals"})
+    clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": frozen, "name": "Renewals"})
     assert clock.id.startswith("clock_")
     assert clock.status == "ready"
     assert clock.frozen_time == frozen
     assert clock.name == "Renewals"
     fixture = json.loads(FIXTURES.read_text())["resources"]["test_helpers.test_clock"]
     assert set(clock.to_dict()) == set(fixture)
-    assert client.v1.test_helpers.test_clocks.retrieve(clock.id).frozen_time == frozen
-    listed = client.v1.test_helpers.test_clocks.list({"limit": 100})
+    assert sdk.v1.test_helpers.test_clocks.retrieve(clock.id).frozen_time == frozen
+    listed = sdk.v1.test_helpers.test_clocks.list({"limit": 100})
     assert clock.id in [c.id for c in listed.data]
 
-    customer = _customer_on_clock(client, clock.id)
-    deleted = client.v1.test_helpers.test_clocks.delete(clock.id)
+    customer = _customer_on_clock(sdk, clock.id)
+    deleted = sdk.v1.test_helpers.test_clocks.delete(clock.id)
 
     assert deleted.deleted is True
     with pytest.raises(stripe.InvalidRequestError):
-        client.v1.test_helpers.test_clocks.retrieve(clock.id)
+        sdk.v1.test_helpers.test_clocks.retrieve(clock.id)
     with pytest.raises(stripe.InvalidRequestError):
-        client.v1.customers.retrieve(customer.id)
+        sdk.v1.customers.retrieve(customer.id)
 
 
-def test_customer_on_a_clock_subscribes_at_the_frozen_time(client: stripe.StripeClient) -> None:
+def test_customer_on_a_clock_subscribes_at_the_frozen_time(sdk: stripe.StripeClient) -> None:
     frozen = int(time.time()) - 40 * DAY
-    clock = client.v1.test_helpers.test_clocks.create({"frozen_time": frozen})
-    customer = _customer_on_clock(client, clock.id)
-    subscription = client.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": _price(client).id}]}
+    clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": frozen})
+    customer = _customer_on_clock(sdk, clock.id)
+    subscription = sdk.v1.subscriptions.create(
+        {"customer": customer.id, "items": [{"price": _price(sdk).id}]}
     )
     assert customer.test_clock == clock.id
     assert customer.created == frozen
@@ -80,26 +80,26 @@ def test_customer_on_a_clock_subscribes_at_the_frozen_time(client: stripe.Stripe
     assert subscription.test_clock == clock.id
 
 
-def test_advancing_renews_with_a_new_invoice_and_period(client: stripe.StripeClient) -> None:
+def test_advancing_renews_with_a_new_invoice_and_period(sdk: stripe.StripeClient) -> None:
     frozen = int(time.time())
-    clock = client.v1.test_helpers.test_clocks.create({"frozen_time": frozen})
-    customer = _customer_on_clock(client, clock.id)
-    subscription = client.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": _price(client).id}]}
+    clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": frozen})
+    customer = _customer_on_clock(sdk, clock.id)
+    subscription = sdk.v1.subscriptions.create(
+        {"customer": customer.id, "items": [{"price": _price(sdk).id}]}
     )
     first_period_end = subscription.current_period_end
 
-    advanced = client.v1.test_helpers.test_clocks.advance(
+    advanced = sdk.v1.test_helpers.test_clocks.advance(
         clock.id, {"frozen_time": first_period_end + DAY}
     )
 
     assert advanced.status == "ready"
     assert advanced.frozen_time == first_period_end + DAY
-    renewed = client.v1.subscriptions.retrieve(subscription.id)
+    renewed = sdk.v1.subscriptions.retrieve(subscription.id)
     assert renewed.status == "active"
     assert renewed.current_period_start == first_period_end
     assert renewed.current_period_end > first_period_end
-    invoices = client.v1.invoices.list({"subscription": subscription.id}).data
+    invoices = sdk.v1.invoices.list({"subscription": subscription.id}).data
     assert sorted(i.billing_reason for i in invoices) == [
         "subscription_create",
         "subscription_cycle",
@@ -107,7 +107,7 @@ def test_advancing_renews_with_a_new_invoice_and_period(client: stripe.StripeCli
     cycle = next(i for i in invoices if i.billing_reason == "subscription_cycle")
     assert cycle.status == "paid"
     assert cycle.period_start == first_period_end
-    updated = _events_about(client, subscription.id, "customer.subscription.updated")
+    updated = _events_about(sdk, subscription.id, "customer.subscription.updated")
     assert any(
         e.data.previous_attributes.get("current_period_start") == subscription.current_period_start
         for e in updated
@@ -115,102 +115,102 @@ def test_advancing_renews_with_a_new_invoice_and_period(client: stripe.StripeCli
     )
 
 
-def test_advancing_past_the_trial_starts_paying(client: stripe.StripeClient) -> None:
+def test_advancing_past_the_trial_starts_paying(sdk: stripe.StripeClient) -> None:
     frozen = int(time.time())
-    clock = client.v1.test_helpers.test_clocks.create({"frozen_time": frozen})
-    customer = _customer_on_clock(client, clock.id)
-    subscription = client.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": _price(client).id}], "trial_period_days": 7}
+    clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": frozen})
+    customer = _customer_on_clock(sdk, clock.id)
+    subscription = sdk.v1.subscriptions.create(
+        {"customer": customer.id, "items": [{"price": _price(sdk).id}], "trial_period_days": 7}
     )
     assert subscription.status == "trialing"
 
-    client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": frozen + 8 * DAY})
+    sdk.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": frozen + 8 * DAY})
 
-    after = client.v1.subscriptions.retrieve(subscription.id)
+    after = sdk.v1.subscriptions.retrieve(subscription.id)
     assert after.status == "active"
     assert after.current_period_start == frozen + 7 * DAY
     paid = [
         i
-        for i in client.v1.invoices.list({"subscription": subscription.id}).data
+        for i in sdk.v1.invoices.list({"subscription": subscription.id}).data
         if i.amount_paid == 1200
     ]
     assert len(paid) == 1
 
 
 def test_advancing_past_the_period_ends_a_subscription_set_to_cancel(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
     frozen = int(time.time())
-    clock = client.v1.test_helpers.test_clocks.create({"frozen_time": frozen})
-    customer = _customer_on_clock(client, clock.id)
-    subscription = client.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": _price(client).id}]}
+    clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": frozen})
+    customer = _customer_on_clock(sdk, clock.id)
+    subscription = sdk.v1.subscriptions.create(
+        {"customer": customer.id, "items": [{"price": _price(sdk).id}]}
     )
-    client.v1.subscriptions.update(subscription.id, {"cancel_at_period_end": True})
-    assert client.v1.subscriptions.retrieve(subscription.id).canceled_at == frozen
+    sdk.v1.subscriptions.update(subscription.id, {"cancel_at_period_end": True})
+    assert sdk.v1.subscriptions.retrieve(subscription.id).canceled_at == frozen
 
-    client.v1.test_helpers.test_clocks.advance(
+    sdk.v1.test_helpers.test_clocks.advance(
         clock.id, {"frozen_time": subscription.current_period_end + 60}
     )
 
-    ended = client.v1.subscriptions.retrieve(subscription.id)
+    ended = sdk.v1.subscriptions.retrieve(subscription.id)
     assert ended.status == "canceled"
     assert ended.ended_at == subscription.current_period_end
-    assert len(_events_about(client, subscription.id, "customer.subscription.deleted")) == 1
+    assert len(_events_about(sdk, subscription.id, "customer.subscription.deleted")) == 1
 
 
 def test_advancing_with_a_failing_card_makes_the_renewal_past_due(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
     frozen = int(time.time())
-    clock = client.v1.test_helpers.test_clocks.create({"frozen_time": frozen})
-    customer = _customer_on_clock(client, clock.id, card="pm_card_chargeCustomerFail")
-    subscription = client.v1.subscriptions.create(
+    clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": frozen})
+    customer = _customer_on_clock(sdk, clock.id, card="pm_card_chargeCustomerFail")
+    subscription = sdk.v1.subscriptions.create(
         {
             "customer": customer.id,
-            "items": [{"price": _price(client).id}],
+            "items": [{"price": _price(sdk).id}],
             "trial_period_days": 3,
         }
     )
 
-    client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": frozen + 4 * DAY})
+    sdk.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": frozen + 4 * DAY})
 
-    after = client.v1.subscriptions.retrieve(subscription.id)
+    after = sdk.v1.subscriptions.retrieve(subscription.id)
     assert after.status == "past_due"
-    failed = client.v1.invoices.retrieve(after.latest_invoice)
+    failed = sdk.v1.invoices.retrieve(after.latest_invoice)
     assert failed.status == "open"
     assert failed.attempt_count == 1
-    assert len(_events_about(client, failed.id, "invoice.payment_failed")) == 1
+    assert len(_events_about(sdk, failed.id, "invoice.payment_failed")) == 1
 
 
 def test_the_server_billing_pass_leaves_test_clock_subscriptions_alone(
-    client: stripe.StripeClient, local_stripe
+    sdk: stripe.StripeClient, local_stripe
 ) -> None:
     # The clock is frozen 40 days ago, so by the wall clock the first period has ended.
     frozen = int(time.time()) - 40 * DAY
-    clock = client.v1.test_helpers.test_clocks.create({"frozen_time": frozen})
-    customer = _customer_on_clock(client, clock.id)
-    subscription = client.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": _price(client).id}]}
+    clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": frozen})
+    customer = _customer_on_clock(sdk, clock.id)
+    subscription = sdk.v1.subscriptions.create(
+        {"customer": customer.id, "items": [{"price": _price(sdk).id}]}
     )
 
     local_stripe.admin("POST", "/_local/billing/run")
 
-    after = client.v1.subscriptions.retrieve(subscription.id)
+    after = sdk.v1.subscriptions.retrieve(subscription.id)
     assert after.current_period_start == subscription.current_period_start
-    assert len(client.v1.invoices.list({"subscription": subscription.id}).data) == 1
+    assert len(sdk.v1.invoices.list({"subscription": subscription.id}).data) == 1
 
 
-def test_invalid_clock_requests_are_refused(client: stripe.StripeClient) -> None:
+def test_invalid_clock_requests_are_refused(sdk: stripe.StripeClient) -> None:
     frozen = int(time.time())
-    clock = client.v1.test_helpers.test_clocks.create({"frozen_time": frozen})
+    clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": frozen})
     with pytest.raises(stripe.InvalidRequestError) as backwards:
-        client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": frozen - 1})
+        sdk.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": frozen - 1})
     assert backwards.value.param == "frozen_time"
     with pytest.raises(stripe.InvalidRequestError) as missing:
-        client.v1.customers.create({"test_clock": "clock_missing"})
+        sdk.v1.customers.create({"test_clock": "clock_missing"})
     assert missing.value.param == "test_clock"
     assert missing.value.http_status == 400
     with pytest.raises(stripe.InvalidRequestError) as no_time:
-        client.v1.test_helpers.test_clocks.create({"name": "no time"})
+        sdk.v1.test_helpers.test_clocks.create({"name": "no time"})
     assert no_time.value.param == "frozen_time"

@@ -56,38 +56,38 @@ def test_form_decoding_handles_nested_brackets_and_lists() -> None:
     }
 
 
-def test_pagination_with_starting_after_and_ending_before(client: stripe.StripeClient) -> None:
-    product = client.v1.products.create({"name": "Paged"})
+def test_pagination_with_starting_after_and_ending_before(sdk: stripe.StripeClient) -> None:
+    product = sdk.v1.products.create({"name": "Paged"})
     ids = [
-        client.v1.prices.create({"product": product.id, "currency": "usd", "unit_amount": n}).id
+        sdk.v1.prices.create({"product": product.id, "currency": "usd", "unit_amount": n}).id
         for n in range(5)
     ]
     newest_first = list(reversed(ids))
-    first = client.v1.prices.list({"product": product.id, "limit": 2})
+    first = sdk.v1.prices.list({"product": product.id, "limit": 2})
     assert [p.id for p in first.data] == newest_first[:2]
     assert first.has_more is True
-    second = client.v1.prices.list(
+    second = sdk.v1.prices.list(
         {"product": product.id, "limit": 2, "starting_after": first.data[-1].id}
     )
     assert [p.id for p in second.data] == newest_first[2:4]
-    back = client.v1.prices.list(
+    back = sdk.v1.prices.list(
         {"product": product.id, "limit": 2, "ending_before": second.data[0].id}
     )
     assert [p.id for p in back.data] == newest_first[:2]
-    everything = [p.id for p in client.v1.prices.list({"product": product.id, "limit": 2})
+    everything = [p.id for p in sdk.v1.prices.list({"product": product.id, "limit": 2})
                   .auto_paging_iter()]  # fmt: skip
     assert everything == newest_first
 
 
 def test_idempotency_key_replays_and_rejects_other_parameters(
-    client: stripe.StripeClient,
+    sdk: stripe.StripeClient,
 ) -> None:
     key = str(uuid.uuid4())
-    first = client.v1.products.create({"name": "Once"}, {"idempotency_key": key})
-    again = client.v1.products.create({"name": "Once"}, {"idempotency_key": key})
+    first = sdk.v1.products.create({"name": "Once"}, {"idempotency_key": key})
+    again = sdk.v1.products.create({"name": "Once"}, {"idempotency_key": key})
     assert again.id == first.id
     with pytest.raises(stripe.IdempotencyError):
-        client.v1.products.create({"name": "Other"}, {"idempotency_key": key})
+        sdk.v1.products.create({"name": "Other"}, {"idempotency_key": key})
 
 
 def test_unexpected_exception_becomes_a_logged_500_api_error(tmp_path: Path) -> None:
