@@ -13,6 +13,7 @@ from stripe_server.resources.subscriptions import (
     subscription_apply_item_changes,
     subscription_save,
 )
+from stripe_server.resources.test_clocks import clock_context
 from stripe_server.routing import route
 from stripe_server.wire import Params, invalid_request, missing_param
 
@@ -27,6 +28,8 @@ def _item_params(ctx: Context, item_id: str | None = None) -> Params:
 def _change_subscription(ctx: Context, subscription: dict[str, Any], change: dict) -> None:
     if subscription["status"] in ("canceled", "incomplete_expired"):
         raise invalid_request("A canceled subscription's items cannot be changed.")
+    # A test clock's subscription changes at that clock's time, as through the subscription.
+    ctx = clock_context(ctx, subscription.get("test_clock"))
     before = copy.deepcopy(subscription)
     subscription_apply_item_changes(
         ctx,

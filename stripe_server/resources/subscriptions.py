@@ -385,15 +385,11 @@ def subscription_update(ctx: Context) -> dict[str, Any]:
         }
     if params.has("default_payment_method"):
         subscription["default_payment_method"] = _default_payment_method(ctx, params, customer)
-    if params.has("trial_end"):
-        if params.string("trial_end") != "now":
-            raise invalid_request(
-                "Only `trial_end=now` is emulated for existing subscriptions.", param="trial_end"
-            )
-        if subscription["status"] == "trialing":
-            subscription["trial_end"] = ctx.now()
-            subscription["current_period_end"] = ctx.now()
-            subscription_renew(ctx, subscription)
+    if params.has("trial_end") and params.string("trial_end") != "now":
+        raise invalid_request(
+            "Only `trial_end=now` is emulated for existing subscriptions.", param="trial_end"
+        )
+    # Items change first, so ending a trial in the same request bills the new prices once.
     item_params = params.items("items")
     if item_params:
         changes = [_item_change(ctx, subscription, entry) for entry in item_params]
@@ -404,6 +400,10 @@ def subscription_update(ctx: Context) -> dict[str, Any]:
             proration_behavior=proration or "create_prorations",
             payment_behavior=payment_behavior or "allow_incomplete",
         )
+    if params.has("trial_end") and subscription["status"] == "trialing":
+        subscription["trial_end"] = ctx.now()
+        subscription["current_period_end"] = ctx.now()
+        subscription_renew(ctx, subscription)
     subscription_save(ctx, subscription)
     if subscription != before:
         events.emit(
@@ -443,7 +443,13 @@ def subscription_apply_item_changes(
     proration_behavior: str,
     payment_behavior: str,
 ) -> None:
-    """Add, change or remove items; prorate per `proration_behavior` (Stripe's three modes)."""
+    """Add, change or remove items; prorate per `proration_behavior` (Stripe's three modes).
+
+    A change of billing interval (`month` to `year`, or another `interval_count`) on an active
+    or past-due subscription restarts the period now and invoices it at once, as Stripe does;
+    other changes keep the period and bill through pending prorations.
+    """
+    old_items = copy.deepcopy(subscription["items"]["data"])
     items = {item["id"]: item for item in subscription["items"]["data"]}
     order = [item["id"] for item in subscription["items"]["data"]]
     prorations: list[tuple[dict[str, Any] | None, dict[str, Any] | None]] = []
@@ -484,7 +490,18 @@ def subscription_apply_item_changes(
     new_items = [items[item_id] for item_id in order]
     _check_items_compatible(new_items)
     subscription["items"]["data"] = new_items
-    if proration_behavior == "none" or subscription["status"] not in ("active", "past_due"):
+    if subscription["status"] not in ("active", "past_due"):
+        return
+    if _billing_interval(old_items) != _billing_interval(new_items):
+        _restart_period(
+            ctx,
+            subscription,
+            old_items,
+            proration_behavior=proration_behavior,
+            payment_behavior=payment_behavior,
+        )
+        return
+    if proration_behavior == "none":
         return
     for old, new in prorations:
         billing.proration_items(ctx, subscription, old, new)
@@ -499,12 +516,69 @@ def subscription_apply_item_changes(
             end=subscription["current_period_end"],
             bill_items=False,
         )
-        payment_method_id = billing.payment_method_for(ctx, subscription, customer)
-        decline = billing.invoice_attempt_payment(ctx, invoice, payment_method_id)
-        if decline is not None:
-            if payment_behavior == "error_if_incomplete":
-                raise _payment_error(decline)
-            subscription["status"] = "past_due"
+        _charge_update_invoice(ctx, subscription, customer, invoice, payment_behavior)
+
+
+def _billing_interval(items: list[dict[str, Any]]) -> tuple[str, int]:
+    recurring = items[0]["price"]["recurring"]
+    return recurring["interval"], recurring["interval_count"]
+
+
+def _restart_period(
+    ctx: Context,
+    subscription: dict[str, Any],
+    old_items: list[dict[str, Any]],
+    *,
+    proration_behavior: str,
+    payment_behavior: str,
+) -> None:
+    """A new billing interval: the cycle re-anchors now and the new period is invoiced now.
+
+    Unless `proration_behavior` is `none`, the invoice credits the unused time left on every
+    old item (new prices are billed in full for the new period, so nothing is charged pro rata).
+    """
+    customer = ctx.require("customer", subscription["customer"])
+    if proration_behavior != "none":
+        for old in old_items:
+            billing.proration_items(ctx, subscription, old, None)
+    now = ctx.now()
+    subscription["billing_cycle_anchor"] = now
+    subscription["current_period_start"] = now
+    subscription["current_period_end"] = billing.next_period_end(subscription, now)
+    invoice = billing.invoice_for_period(
+        ctx,
+        subscription,
+        customer,
+        billing_reason="subscription_update",
+        start=now,
+        end=subscription["current_period_end"],
+    )
+    _charge_update_invoice(ctx, subscription, customer, invoice, payment_behavior)
+
+
+def _charge_update_invoice(
+    ctx: Context,
+    subscription: dict[str, Any],
+    customer: dict[str, Any],
+    invoice: dict[str, Any],
+    payment_behavior: str,
+) -> None:
+    """Charge an invoice an update created; a failed charge leaves it open and `past_due`.
+
+    `error_if_incomplete` refuses the whole update instead (402, nothing changed), and
+    `default_incomplete` leaves a non-zero invoice open for the client to pay.
+    """
+    if payment_behavior == "default_incomplete" and invoice["amount_due"] > 0:
+        subscription["status"] = "past_due"
+        return
+    payment_method_id = billing.payment_method_for(ctx, subscription, customer)
+    decline = billing.invoice_attempt_payment(ctx, invoice, payment_method_id)
+    if decline is None:
+        return
+    if payment_behavior == "error_if_incomplete":
+        raise _payment_error(decline)
+    subscription["status"] = "past_due"
+    _set_delinquent(ctx, customer, True)
 
 
 def subscription_renew(ctx: Context, subscription: dict[str, Any]) -> None:
