@@ -145,13 +145,13 @@ def _say(progress: Progress | None, line: str) -> None:
         progress(line)
 
 
-def _product_ensure(client: Any, product: DemoProduct) -> tuple[str, bool]:
-    try:
-        with translate_stripe_errors(f"retrieve product {product.id}"):
-            return client.v1.products.retrieve(product.id).id, False
-    except StripeRequestError as error:
-        if error.code != "resource_missing":
-            raise
+def _products_existing(client: Any, product_ids: Sequence[str]) -> set[str]:
+    with translate_stripe_errors("look up the demo products"):
+        page = client.v1.products.list(params={"ids": list(product_ids), "limit": 100})
+    return {product.id for product in page.data}
+
+
+def _product_create(client: Any, product: DemoProduct) -> str:
     with translate_stripe_errors(f"create product {product.id}"):
         created = client.v1.products.create(
             params={
@@ -162,7 +162,7 @@ def _product_ensure(client: Any, product: DemoProduct) -> tuple[str, bool]:
                 "metadata": {"portal_demo": "true"},
             }
         )
-    return created.id, True
+    return created.id
 
 
 def _prices_by_lookup_key(client: Any, lookup_keys: Sequence[str]) -> dict[str, Any]:
@@ -206,8 +206,10 @@ def demo_products_bootstrap(
     existing = _prices_by_lookup_key(
         client, [price.lookup_key for product in products for price in product.prices]
     )
+    existing_products = _products_existing(client, [product.id for product in products])
     for product in products:
-        product_id, created = _product_ensure(client, product)
+        created = product.id not in existing_products
+        product_id = _product_create(client, product) if created else product.id
         item = BootstrapItem("product", product_id, product.name, created)
         items.append(item)
         _say(progress, f"{'Created' if created else 'Found'} product {product_id} ({product.name})")
