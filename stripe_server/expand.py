@@ -20,6 +20,8 @@ from stripe_server.wire import list_object
 INCLUDABLE: dict[str, frozenset[str]] = {
     "price": frozenset({"tiers", "currency_options"}),
     "customer": frozenset({"sources", "subscriptions", "tax_ids"}),
+    # A Checkout Session's line items.
+    "item": frozenset({"discounts", "taxes"}),
 }
 
 # Stripe refuses to expand deeper than this; it also bounds work on hostile input.

@@ -100,6 +100,8 @@ def _line_item(ctx: Context, entry: Params) -> dict[str, Any]:
         "price": strip_includables(price),
         "quantity": quantity,
         "taxes": [],
+        "adjustable_quantity": None,
+        "metadata": {},
     }
 
 

@@ -93,7 +93,51 @@ def sample(local_stripe: LocalStripe) -> dict[str, Any]:
     )
     sdk.v1.webhook_endpoints.delete(endpoint.id)
     invoice = sdk.v1.invoices.retrieve(subscription.latest_invoice)
+    dearer = sdk.v1.prices.create(
+        {"product": product.id, "currency": "usd", "unit_amount": 2400,
+         "recurring": {"interval": "month"}}
+    )  # fmt: skip
+    changed = sdk.v1.subscriptions.update(
+        subscription.id,
+        {"items": [{"id": subscription["items"].data[0].id, "price": dearer.id}],
+         "proration_behavior": "create_prorations"},
+    )  # fmt: skip
+    addon = sdk.v1.subscription_items.create(
+        {"subscription": subscription.id, "price": price.id, "proration_behavior": "none"}
+    )
+    checkout = sdk.v1.checkout.sessions.create(
+        {"mode": "subscription", "line_items": [{"price": price.id, "quantity": 1}],
+         "success_url": "http://127.0.0.1:9/ok", "cancel_url": "http://127.0.0.1:9/back"}
+    )  # fmt: skip
+    clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": changed.created})
+    gone_price = sdk.v1.prices.create({"product": product.id, "currency": "usd", "unit_amount": 1})
     return {
+        "invoiceitem": sdk.v1.invoice_items.list({"customer": customer.id, "pending": True}).data[
+            0
+        ],
+        "plan": changed["items"].data[0].plan,
+        "deleted_subscription_item": sdk.v1.subscription_items.delete(
+            addon.id, {"proration_behavior": "none"}
+        ),
+        "checkout.session": sdk.v1.checkout.sessions.retrieve(checkout.id),
+        "item": sdk.v1.checkout.sessions.line_items.list(checkout.id).data[0],
+        "billing_portal.configuration": sdk.v1.billing_portal.configurations.list(
+            {"is_default": True}
+        ).data[0],
+        "billing_portal.session": sdk.v1.billing_portal.sessions.create(
+            {"customer": customer.id, "return_url": "http://127.0.0.1:9/account"}
+        ),
+        "test_helpers.test_clock": sdk.v1.test_helpers.test_clocks.retrieve(clock.id),
+        "deleted_test_helpers.test_clock": sdk.v1.test_helpers.test_clocks.delete(clock.id),
+        "deleted_customer": sdk.v1.customers.delete(
+            sdk.v1.customers.create({"email": "gone@example.com"}).id
+        ),
+        "deleted_webhook_endpoint": sdk.v1.webhook_endpoints.delete(
+            sdk.v1.webhook_endpoints.create(
+                {"url": "http://127.0.0.1:9/gone", "enabled_events": ["invoice.paid"]}
+            ).id
+        ),
+        "deleted_price": local_stripe.admin("DELETE", f"/_local/prices/{gone_price.id}"),
         "account": sdk.v1.accounts.retrieve_current(),
         "product": sdk.v1.products.retrieve(product.id),
         "price": sdk.v1.prices.retrieve(price.id),
@@ -124,6 +168,18 @@ def sample(local_stripe: LocalStripe) -> dict[str, Any]:
         "event",
         "webhook_endpoint",
         "deleted_product",
+        "invoiceitem",
+        "plan",
+        "deleted_subscription_item",
+        "checkout.session",
+        "item",
+        "billing_portal.configuration",
+        "billing_portal.session",
+        "test_helpers.test_clock",
+        "deleted_test_helpers.test_clock",
+        "deleted_customer",
+        "deleted_webhook_endpoint",
+        "deleted_price",
     ],
 )
 def test_served_object_matches_fixture_shape(
