@@ -9,7 +9,14 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from accounts.forms import AdminUserChangeForm, SignupForm
-from accounts.models import User, WebhookEvent
+from accounts.models import (
+    Invitation,
+    Membership,
+    SubscriptionQuantityUpdate,
+    Team,
+    User,
+    WebhookEvent,
+)
 from accounts.webhooks.services import webhook_events_retry
 
 
@@ -78,3 +85,71 @@ class WebhookEventAdmin(admin.ModelAdmin):
     def retry_events(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
         count = webhook_events_retry(events=queryset)
         self.message_user(request, f"{count} events queued for processing.", messages.SUCCESS)
+
+
+# --- Teams ------------------------------------------------------------------------------------
+# Members change through the team pages (accounts.teams.services stamps the seat change there),
+# so the admin shows teams' members and invitations without editing them.
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class MembershipInline(_ReadOnlyInline):
+    model = Membership
+    fields = ("user", "role", "created_at")
+    readonly_fields = fields
+
+
+class InvitationInline(_ReadOnlyInline):
+    model = Invitation
+    fields = ("email", "role", "created_at", "expires_at", "accepted_at", "canceled_at")
+    readonly_fields = fields
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "member_count", "subscription", "last_synced_with_stripe")
+    search_fields = ("name", "slug")
+    readonly_fields = (
+        "customer",
+        "subscription",
+        "billing_details_last_changed",
+        "last_synced_with_stripe",
+        "created_at",
+    )
+    inlines = (MembershipInline, InvitationInline)
+
+    @admin.display(description="Members")
+    def member_count(self, obj: Team) -> int:
+        return obj.get_quantity()
+
+
+@admin.register(SubscriptionQuantityUpdate)
+class SubscriptionQuantityUpdateAdmin(admin.ModelAdmin):
+    """The seat counts `sync_subscriptions` pushed to Stripe."""
+
+    list_display = (
+        "created_at",
+        "holder_reference",
+        "subscription_id",
+        "quantity_before",
+        "quantity",
+        "proration_behavior",
+    )
+    search_fields = ("holder_reference", "subscription_id")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import include, path, reverse_lazy
 
 from accounts import views
 
@@ -19,6 +19,7 @@ urlpatterns = [
         views.SubscriptionDemoMembersView.as_view(),
         name="subscription_demo_members",
     ),
+    path("", include("accounts.teams.urls")),
     path("accounts/signup/", views.signup, name="signup"),
     path(
         "accounts/login/",

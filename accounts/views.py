@@ -38,6 +38,7 @@ from accounts.services import (
     checkout_session_sync,
     holder_subscription_sync,
 )
+from accounts.teams.selectors import billing_manageable
 from portal.stripe_client import StripeRequestError, StripeUnavailableError
 from pricing.selectors import SEATS_MAX, SEATS_MIN, active_intervals, catalog_for_page
 
@@ -142,6 +143,7 @@ def _billing_error(
     )
 
 
+_ADMINS_ONLY = "Only your team's admins can manage its plan and billing."
 _STRIPE_DOWN = "We couldn't reach our payment provider. Nothing was charged; please try again."
 
 
@@ -191,6 +193,8 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
             "accounts/subscription_checkout.html",
             {"price": price, "seats": seats, "choice": choice},
         )
+    if not billing_manageable(request=request):
+        return _billing_error(request, message=_ADMINS_ONLY, status=403)
     if not price_is_per_seat(price=price):
         seats = None
     elif app_settings.SUBSCRIPTION_HOLDER == "team":
@@ -279,6 +283,8 @@ def billing_portal(request: HttpRequest) -> HttpResponse:
     holder = holder_for_request(request)
     if holder is None:
         return _billing_error(request, message="There is no account to manage.", status=403)
+    if not billing_manageable(request=request):
+        return _billing_error(request, message=_ADMINS_ONLY, status=403)
     return_path = f"{reverse('accounts:subscription')}?from=billing-portal"
     try:
         portal_url = billing_portal_session_create(

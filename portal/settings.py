@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "accounts.middleware.TeamMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -111,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.billing",
+                "accounts.teams.context_processors.teams",
             ],
         },
     },
@@ -246,6 +248,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0 * env_int("PORTAL_WEBHOOK_RECONCILE_MINUTES", 15),
     },
     "webhooks-retry-due": {"task": "accounts.webhooks.retry_due", "schedule": 60.0},
+    # Push changed seat counts to Stripe (`manage.py sync_subscriptions` by hand or cron).
+    "subscriptions-sync": {
+        "task": "accounts.subscriptions_sync",
+        "schedule": 60.0 * env_int("PORTAL_SEAT_SYNC_INTERVAL_MINUTES", 60),
+    },
 }
 
 # --- Webhooks ---------------------------------------------------------------------------------
@@ -259,6 +266,18 @@ PORTAL_WEBHOOK_RETRY_BACKOFF = env_int("PORTAL_WEBHOOK_RETRY_BACKOFF", 30)
 
 # Days a past-due subscription keeps its features, from the start of the unpaid period.
 PORTAL_PAST_DUE_GRACE_DAYS = env_int("PORTAL_PAST_DUE_GRACE_DAYS", 7)
+
+# --- Teams and seats ---------------------------------------------------------------------------
+
+# Who holds a subscription: "user" (each user) or "team" (each team, billed per member).
+PORTAL_SUBSCRIPTION_HOLDER = env_str("PORTAL_SUBSCRIPTION_HOLDER", "user")
+# How Stripe bills a seat change pushed by the sync: create_prorations, always_invoice or none.
+PORTAL_SEAT_SYNC_PRORATION_BEHAVIOR = env_str(
+    "PORTAL_SEAT_SYNC_PRORATION_BEHAVIOR", "create_prorations"
+)
+# Most quantity updates pushed to one subscription in an hour (Stripe allows 200).
+PORTAL_SEAT_SYNC_MAX_UPDATES_PER_HOUR = env_int("PORTAL_SEAT_SYNC_MAX_UPDATES_PER_HOUR", 200)
+PORTAL_TEAM_INVITATION_DAYS = env_int("PORTAL_TEAM_INVITATION_DAYS", 7)
 
 # --- Logging ----------------------------------------------------------------------------------
 

@@ -1,0 +1,164 @@
+"""Reads about teams: who is in which team with which role, invitations, seats and the plan's
+seat cap, and which subscription holders have a seat count to push to Stripe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import F, Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from djstripe.models import Subscription
+
+from accounts.app_settings import app_settings
+from accounts.models import Invitation, Membership, SubscriptionHolder, Team, User
+from accounts.selectors import SUBSCRIPTION_CURRENT_STATUSES, holder_models
+from pricing.metadata import ProductMetadata
+from pricing.selectors import active_products
+
+# The session key of the team a user last switched to.
+SESSION_TEAM_KEY = "portal_team_pk"
+
+
+# --- Teams and roles --------------------------------------------------------------------------
+
+
+def memberships_for_user(*, user: User) -> QuerySet[Membership]:
+    """The user's memberships, with their teams, by team name."""
+    return Membership.objects.filter(user=user).select_related("team").order_by("team__name", "pk")
+
+
+def membership_for(*, team: Team, user: User) -> Membership | None:
+    """The user's membership of the team, or None for a non-member."""
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(team=team, user=user).select_related("team").first()
+
+
+def membership_for_slug(*, slug: str, user: User) -> Membership | None:
+    """The user's membership of the team with this slug; None when there is no such team or
+    the user is not in it (both look the same from outside: a 404)."""
+    if not user.is_authenticated or not slug:
+        return None
+    return Membership.objects.filter(team__slug=slug, user=user).select_related("team").first()
+
+
+def team_members(*, team: Team) -> QuerySet[Membership]:
+    return team.memberships.select_related("user").order_by("created_at", "pk")
+
+
+def team_admin_count(*, team: Team) -> int:
+    return team.memberships.filter(role=Membership.Role.ADMIN).count()
+
+
+def billing_manageable(*, request: HttpRequest) -> bool:
+    """Whether the user may act on the acting holder's billing (checkout, Manage billing).
+
+    With users as holders everyone manages their own; with teams, only the team's admins.
+    """
+    if not request.user.is_authenticated:
+        return False
+    if app_settings.SUBSCRIPTION_HOLDER == "user":
+        return True
+    membership = getattr(request, "team_membership", None)
+    return membership is not None and membership.is_admin
+
+
+# --- Invitations --------------------------------------------------------------------------------
+
+
+def invitations_pending(*, team: Team) -> QuerySet[Invitation]:
+    """The team's invitations that can still be accepted, newest first."""
+    return team.invitations.filter(
+        accepted_at__isnull=True, canceled_at__isnull=True, expires_at__gt=timezone.now()
+    ).order_by("-created_at", "-pk")
+
+
+def invitation_for_token(*, token: str) -> Invitation | None:
+    """The invitation this link's token names (accepted, canceled and expired ones included)."""
+    if not token or len(token) > 64:
+        return None
+    return Invitation.objects.select_related("team").filter(token=token).first()
+
+
+# --- Seats and the plan's cap -------------------------------------------------------------------
+
+
+def subscription_product_id(*, subscription: Subscription | None) -> str | None:
+    """The product a live subscription's (first) item bills; None when it is not live."""
+    if subscription is None or subscription.status not in SUBSCRIPTION_CURRENT_STATUSES:
+        return None
+    items = (subscription.stripe_data.get("items") or {}).get("data") or []
+    if not items:
+        return None
+    price = items[0].get("price") or {}
+    product = price.get("product") if isinstance(price, dict) else None
+    if isinstance(product, dict):
+        product = product.get("id")
+    return product or None
+
+
+def holder_plan_metadata(*, holder: SubscriptionHolder) -> ProductMetadata | None:
+    """How `pricing.metadata` describes the plan of the holder's live subscription, if at all."""
+    if not holder.subscription_id:
+        return None
+    product_id = subscription_product_id(subscription=holder.subscription)
+    return next((entry for entry in active_products() if entry.stripe_id == product_id), None)
+
+
+@dataclass(frozen=True)
+class TeamSeats:
+    """A team's seats: members, invitations waiting, and the plan's cap (None: no cap)."""
+
+    members: int
+    invited: int
+    max_seats: int | None
+    plan_name: str | None
+
+    @property
+    def used(self) -> int:
+        """Seats taken or promised: members plus pending invitations."""
+        return self.members + self.invited
+
+    @property
+    def at_cap(self) -> bool:
+        return self.max_seats is not None and self.used >= self.max_seats
+
+
+def team_seats(*, team: Team) -> TeamSeats:
+    plan = holder_plan_metadata(holder=team)
+    return TeamSeats(
+        members=team.get_quantity(),
+        invited=invitations_pending(team=team).count(),
+        max_seats=plan.max_seats if plan is not None and plan.per_seat else None,
+        plan_name=plan.name if plan is not None else None,
+    )
+
+
+# --- Seat sync ----------------------------------------------------------------------------------
+
+
+def holder_counts_seats(*, model: type[SubscriptionHolder]) -> bool:
+    """Whether the holder model counts its own seats (overrides `get_quantity()`), so that
+    `sync_subscriptions` manages its quantity. A plain user keeps the seats they bought."""
+    return model.get_quantity is not SubscriptionHolder.get_quantity
+
+
+def holders_pending_sync() -> list[tuple[type[SubscriptionHolder], int]]:
+    """(model, pk) of every holder with a subscription whose billing details changed since it
+    was last synced with Stripe (or was never synced), for the models that count seats."""
+    pending: list[tuple[type[SubscriptionHolder], int]] = []
+    for model in holder_models().values():
+        if not holder_counts_seats(model=model):
+            continue
+        pks = (
+            model._default_manager.filter(subscription__isnull=False)
+            .filter(
+                Q(last_synced_with_stripe__isnull=True)
+                | Q(billing_details_last_changed__gt=F("last_synced_with_stripe"))
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        pending.extend((model, pk) for pk in pks)
+    return pending
