@@ -161,7 +161,7 @@ def main() -> None:
             "CELERY_BROKER_URL": args.broker_url,
         }
         print(f"Migrating {database} (about a minute the first time)...", flush=True)
-        manage(env, "migrate", "--no-input", "-v", "0")
+        manage(env, "migrate", "--no-input", "-v", "0", "--skip-checks")
         endpoint_uuid = str(uuid.uuid4())
         manage(
             env,

@@ -89,6 +89,15 @@ def worker_database_url() -> str:
     return f"postgres://{auth}@{config['HOST']}:{config['PORT']}/{config['NAME']}"
 
 
+def broker_pools_reset() -> None:
+    """Forget the connection pools made for the previous broker: even eager calls open one
+    (lazily) for the default broker, and Celery keeps it when `broker_url` changes."""
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def celery_worker(redis_url, stripe_settings, tmp_path) -> Iterator[Path]:
     """A `celery -A portal worker` on the broker, and this process sending tasks to it."""
@@ -110,6 +119,7 @@ def celery_worker(redis_url, stripe_settings, tmp_path) -> Iterator[Path]:
             cwd=django_settings.BASE_DIR, env=environment, stdout=output, stderr=subprocess.STDOUT,
         )  # fmt: skip
     previous = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
+    broker_pools_reset()
     celery_app.conf.broker_url = redis_url
     celery_app.conf.task_always_eager = False
     try:
@@ -122,7 +132,7 @@ def celery_worker(redis_url, stripe_settings, tmp_path) -> Iterator[Path]:
         yield log
     finally:
         celery_app.conf.broker_url, celery_app.conf.task_always_eager = previous
-        celery_app.close()
+        broker_pools_reset()
         worker.terminate()
         try:
             worker.wait(timeout=20)
