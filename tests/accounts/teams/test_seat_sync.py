@@ -4,12 +4,13 @@ unchanged holders cost no Stripe call; syncs are idempotent, debounced, and race
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from accounts.models import Membership, SubscriptionQuantityUpdate, Team
@@ -262,3 +263,50 @@ def test_syncs_at_once_update_stripe_once(seat_price):
     assert stripe_quantity(subscription_id) == 3
     assert subscription_updated_events(subscription_id) == before + 1
     assert SubscriptionQuantityUpdate.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_syncs_that_read_the_holder_together_update_stripe_once(seat_price):
+    """Both syncs see the team pending before either claims it (a writer holds the team's row
+    meanwhile); the conditional claim lets only one of them push."""
+    admin = user_create()
+    team = team_with_members(admin=admin)
+    subscription_id = team_subscribe(team, seat_price)
+    member_join(team=team, invited_by=admin)
+    before = subscription_updated_events(subscription_id)
+    row_held, release = threading.Event(), threading.Event()
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            with transaction.atomic():
+                Team.objects.filter(pk=team.pk).update(name="Acme, renamed")
+                row_held.set()
+                release.wait(10)
+        finally:
+            close_old_connections()
+
+    def sync() -> None:
+        try:
+            outcomes.append(holder_quantity_sync(model=Team, pk=team.pk)[0])
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+        finally:
+            close_old_connections()
+
+    holding = threading.Thread(target=writer)
+    holding.start()
+    assert row_held.wait(10)
+    syncs = [threading.Thread(target=sync) for _ in range(2)]
+    for thread in syncs:
+        thread.start()
+    time.sleep(0.5)  # both have read the row and wait for the writer's lock to claim it
+    release.set()
+    for thread in [holding, *syncs]:
+        thread.join(30)
+
+    assert errors == []
+    assert sorted(outcomes) == [SyncOutcome.BUSY, SyncOutcome.UPDATED]
+    assert stripe_quantity(subscription_id) == 2
+    assert subscription_updated_events(subscription_id) == before + 1
