@@ -142,6 +142,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="parallel senders (max 16)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--broker-url", default="", help="e.g. redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--database-url", default="", help="default: a SQLite file in the temp directory"
+    )
     args = parser.parse_args()
     count = max(1, min(args.events, 2000))
     concurrency = max(1, min(args.concurrency, 16))
@@ -151,7 +154,7 @@ def main() -> None:
         client_base = server.api_base
         env = {
             **os.environ,
-            "DATABASE_URL": f"sqlite:///{database}",
+            "DATABASE_URL": args.database_url or f"sqlite:///{database}",
             "STRIPE_API_BASE": server.api_base,
             "STRIPE_TEST_SECRET_KEY": server.api_key,
             "DJSTRIPE_WEBHOOK_SECRET": SECRET,
@@ -160,7 +163,7 @@ def main() -> None:
             "LOG_LEVEL": "WARNING",
             "CELERY_BROKER_URL": args.broker_url,
         }
-        print(f"Migrating {database} (about a minute the first time)...", flush=True)
+        print("Migrating the database (about a minute the first time)...", flush=True)
         manage(env, "migrate", "--no-input", "-v", "0", "--skip-checks")
         endpoint_uuid = str(uuid.uuid4())
         manage(
