@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 
 
@@ -47,7 +48,9 @@ def signature_verify(
             timestamps.append(value)
         elif key == "v1":
             signatures.append(value)
-    if len(timestamps) != 1 or not timestamps[0].isdigit():
+    # ASCII digits, at most 12 of them: a longer number (or another script's digits) is no
+    # Unix time, and would overflow the float arithmetic below.
+    if len(timestamps) != 1 or not re.fullmatch(r"[0-9]{1,12}", timestamps[0]):
         raise SignatureError("Stripe-Signature header has no valid timestamp (t=).")
     if not signatures:
         raise SignatureError("Stripe-Signature header has no v1 signature.")
