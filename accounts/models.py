@@ -130,9 +130,7 @@ class WebhookEvent(models.Model):
     livemode = models.BooleanField(default=False)
     api_version = models.CharField(max_length=64, blank=True)
     payload = models.JSONField(help_text="The event as Stripe sent it.")
-    stripe_created = models.DateTimeField(
-        db_index=True, help_text="When Stripe created the event."
-    )
+    stripe_created = models.DateTimeField(db_index=True, help_text="When Stripe created the event.")
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.WEBHOOK)
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     status = models.CharField(
