@@ -46,7 +46,11 @@ from pricing.selectors import SEATS_MAX, SEATS_MIN, active_intervals, catalog_fo
 def safe_next_url(request: HttpRequest, fallback: str) -> str:
     """The `next` parameter when it points at this site, else `fallback` (no open redirects)."""
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
+    # A path ("/pricing/") or an absolute URL on this host; a bare word ("-1") is neither, and
+    # `redirect()` would try to reverse it as a URL name.
+    if not candidate.startswith("/") and "://" not in candidate:
+        return fallback
+    if url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate
