@@ -11,7 +11,12 @@ from accounts.models import WebhookEvent
 from accounts.webhooks import webhook_handler
 from accounts.webhooks.handlers import webhook_handler_unregister
 from portal.stripe_client import stripe_client
-from tests.accounts.webhooks.webhook_helpers import events_since, server_now, unique
+from tests.accounts.webhooks.webhook_helpers import (
+    events_since,
+    fresh_second,
+    server_now,
+    unique,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +96,7 @@ def test_replay_due_retries_failed_events_whose_time_has_come(poster, make_event
 
 
 def test_check_pending_webhooks_under_the_threshold_succeeds_and_reports(poster, stripe_settings):
-    since = server_now(stripe_settings)
+    since = fresh_second(stripe_settings)
     product = stripe_client().v1.products.create(params={"name": unique("Pending")})
 
     output = run("check_pending_webhooks", "--since", str(since))

@@ -18,7 +18,12 @@ from djstripe.models import Customer, Price, Product, Subscription, Subscription
 
 from accounts.models import WebhookEvent
 from portal.stripe_client import stripe_client
-from tests.accounts.webhooks.webhook_helpers import events_since, server_now, unique
+from tests.accounts.webhooks.webhook_helpers import (
+    events_since,
+    fresh_second,
+    server_now,
+    unique,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -155,7 +160,7 @@ def test_with_a_fifth_dropped_reconciliation_restores_stripes_state_and_warns(
     poster, stripe_settings, settings
 ):
     settings.ADMINS = [("ops", "ops@example.com")]
-    since = server_now(stripe_settings)
+    since = fresh_second(stripe_settings)
     history, events = history_make(stripe_settings, events=EVENTS)
     rng = random.Random(  # noqa: S311 - a reproducible order, not a secret
         80

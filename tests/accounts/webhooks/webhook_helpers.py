@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -70,3 +71,11 @@ def events_since(created_gte: int, *, object_ids: set[str] | None = None) -> lis
         events = [event for event in events if event["data"]["object"].get("id") in object_ids]
     # Stripe lists newest first; within one second only that order tells which came first.
     return sorted(reversed(events), key=lambda event: event["created"])
+
+
+def fresh_second(local_stripe: LocalStripe) -> int:
+    """Wait for the server's next second and return it: no earlier test's event shares it."""
+    start = server_now(local_stripe) + 1
+    while server_now(local_stripe) < start:
+        time.sleep(0.05)
+    return start
