@@ -252,16 +252,21 @@ def _holder_subscription_link(
     ):
         # Two checkouts finished for one holder (two tabs, say). Keep the first; end the
         # second at once so the holder is never billed twice, and tell the admins to refund.
-        logger.error(
-            "Holder %s paid a second subscription %s while %s is live; canceling %s, refund it",
-            holder_reference(holder=locked),
-            subscription.id,
-            current.id,
-            subscription.id,
-        )
+        # The confirm page and the webhook may both get here with data read before the lock:
+        # re-read it under the lock, so only one of them cancels (Stripe refuses a second).
         with translate_stripe_errors("cancel a duplicate subscription"):
-            canceled = stripe_client().v1.subscriptions.cancel(subscription.id)
-            Subscription.sync_from_stripe_data(djstripe_data(canceled))
+            fresh = stripe_client().v1.subscriptions.retrieve(subscription.id)
+            if fresh.status in SUBSCRIPTION_CURRENT_STATUSES:
+                logger.error(
+                    "Holder %s paid a second subscription %s while %s is live; canceling %s, "
+                    "refund it",
+                    holder_reference(holder=locked),
+                    subscription.id,
+                    current.id,
+                    subscription.id,
+                )
+                fresh = stripe_client().v1.subscriptions.cancel(subscription.id)
+            Subscription.sync_from_stripe_data(djstripe_data(fresh))
     elif _subscription_preferred(current, subscription):
         locked.subscription = subscription
     locked.customer = customer
