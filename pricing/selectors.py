@@ -1,16 +1,22 @@
 """Reads for the pricing page: the catalog, built from the local database only.
 
 Prices come from dj-stripe's `Product` and `Price` rows (synced by `bootstrap_subscriptions`),
-words from `pricing.metadata`. Building the catalog costs two queries whatever the number of
-products (the products, and their active prices, prefetched); it never calls Stripe.
+words from `pricing.metadata`. Building the catalog costs three queries whatever the number of
+products (the catalog's stamp, the products, and their active prices, prefetched), and one once
+cached; it never calls Stripe. The cache is keyed by the stamp, which changes whenever a product
+or price row is added, changed or deleted (by a webhook, a sync or the admin), so a cached
+catalog is never stale, in any process.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
+from django.db import connections
 from django.db.models import Prefetch
 from djstripe.models import Price, Product, Subscription
 
@@ -161,6 +167,53 @@ def catalog_products(*, product_ids: Sequence[str], using: str = "default") -> d
     return {product.id: product for product in products}
 
 
+# Cached catalogs are keyed by the catalog's stamp, so this only bounds how long a superseded
+# one takes up memory.
+CATALOG_CACHE_SECONDS = 600
+
+
+def catalog_stamp(*, using: str = "default") -> str:
+    """A short hash of how many synced products and prices there are and when the latest
+    changed, in one query: it changes with every product or price written or deleted."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    # Table and column names come from the models, never from input.
+    columns = []
+    for model in (Product, Price):
+        table = quote(model._meta.db_table)
+        updated = quote(model._meta.get_field("djstripe_updated").column)
+        columns += [
+            f"(SELECT COUNT(*) FROM {table})",  # noqa: S608
+            f"(SELECT MAX({updated}) FROM {table})",  # noqa: S608
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(columns))
+        row = cursor.fetchone()
+    return hashlib.sha256(repr(row).encode()).hexdigest()[:20]
+
+
+def catalog_offers(
+    *, product_ids: Sequence[str], using: str = "default"
+) -> dict[str, dict[str, _PriceRow]]:
+    """The price to show per interval of each of these products that is synced and active,
+    cached under the catalog's stamp (one query when cached, three when not)."""
+    stamp = catalog_stamp(using=using)
+    key = (
+        "pricing:offers:"
+        + hashlib.sha256("|".join([using, stamp, *product_ids]).encode()).hexdigest()
+    )
+    offers = cache.get(key)
+    if offers is None:
+        rows = catalog_products(product_ids=product_ids, using=using)
+        offers = {
+            product_id: prices_by_interval(product=row)
+            for product_id, row in rows.items()
+            if row.active is not False
+        }
+        cache.set(key, offers, CATALOG_CACHE_SECONDS)
+    return offers
+
+
 def subscription_plan_ids(*, subscription: Subscription | None) -> tuple[set[str], set[str]]:
     """The (price ids, product ids) a live subscription bills, from its synced data."""
     if subscription is None or subscription.stripe_data.get("status") not in _CURRENT_STATUSES:
@@ -226,7 +279,7 @@ def catalog_for_page(
     products: Iterable[ProductMetadata] | None = None,
     intervals: Sequence[str] | None = None,
 ) -> Catalog:
-    """The pricing page's catalog for `interval` and `seats`, in two queries.
+    """The pricing page's catalog for `interval` and `seats`, in three queries (one cached).
 
     `products` and `intervals` default to `pricing.metadata`. A product that is not synced, or
     has no price for the interval, is left out (and listed in `unavailable`); the system check
@@ -234,15 +287,13 @@ def catalog_for_page(
     """
     products = list(active_products() if products is None else products)
     intervals = list(active_intervals() if intervals is None else intervals)
-    rows = catalog_products(product_ids=[product.stripe_id for product in products])
+    offers = catalog_offers(product_ids=[product.stripe_id for product in products])
     current_prices, current_products = subscription_plan_ids(subscription=subscription)
     plans: list[PlanCard] = []
     unavailable: list[ProductMetadata] = []
     best_savings: int | None = None
     for product in products:
-        row = rows.get(product.stripe_id)
-        offered = row is not None and row.active is not False
-        prices = prices_by_interval(product=row) if offered else {}
+        prices = offers.get(product.stripe_id, {})
         price = prices.get(interval)
         if "year" in prices and "month" in prices:
             yearly = _card(

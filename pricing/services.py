@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from djstripe.models import Price, Product
 
 from portal.stripe_client import (
@@ -277,7 +278,8 @@ def stripe_catalog_sync(*, progress: Progress | None = None) -> CatalogSyncResul
             id__in=[data["id"] for data in stripe_prices]
         )
         result.deactivated_price_ids = list(stale.values_list("id", flat=True))
-        stale.update(active=False)
+        # Stamped as changed, so cached catalogs (pricing.selectors.catalog_stamp) see it.
+        stale.update(active=False, djstripe_updated=timezone.now())
     if result.deactivated_price_ids:
         _say(
             progress,

@@ -30,9 +30,11 @@ def test_the_page_costs_the_same_bounded_queries_for_3_or_12_products(
     count: int,
 ) -> None:
     use_products(make_plans(count))
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):  # the catalog's stamp, the products, their prices
         catalog = catalog_for_page(interval="year", seats=3)
     assert len(catalog.plans) == count
+    with django_assert_num_queries(1):  # cached under the stamp
+        assert catalog_for_page(interval="year", seats=3) == catalog
     with django_assert_max_num_queries(PAGE_QUERY_BOUND):
         response = client.get("/pricing/", {"interval": "year"}, HTTP_HX_REQUEST="true")
     assert response.content.decode().count("<article data-plan=") == count
