@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import F
 from djstripe.models import Customer, Invoice, PaymentMethod, Price, Subscription
 
@@ -207,7 +207,7 @@ def checkout_session_sync(
             customer = djstripe_data(stripe_client().v1.customers.retrieve(customer))
         if isinstance(subscription, str):
             subscription = djstripe_data(stripe_client().v1.subscriptions.retrieve(subscription))
-    linked = _holder_subscription_link(
+    linked = _holder_subscription_link_retrying(
         holder=owner, customer_data=customer, subscription_data=subscription
     )
     if holder is not None:
@@ -227,6 +227,31 @@ def _subscription_preferred(current: Subscription | None, candidate: Subscriptio
     if current_live != candidate_live:
         return candidate_live
     return not current_live and candidate.created >= current.created
+
+
+# PostgreSQL's code for "deadlock detected".
+_DEADLOCK = "40P01"
+
+
+def _holder_subscription_link_retrying(**kwargs: Any) -> SubscriptionHolder:
+    """`_holder_subscription_link`, tried again when PostgreSQL ends it to break a deadlock.
+
+    The webhook's dj-stripe sync writes the session's customer and subscription before its
+    handler locks the holder, so it can wait on the confirm page (which holds the lock) while
+    the confirm page waits on the same rows. PostgreSQL ends one of them; the work is
+    idempotent, so the confirm page tries again instead of showing an error. Inside an outer
+    transaction (the webhook's), the error goes up: that event is retried as a whole.
+    """
+    attempts = 1 if transaction.get_connection().in_atomic_block else 3
+    for attempt in range(1, attempts + 1):
+        try:
+            return _holder_subscription_link(**kwargs)
+        except OperationalError as error:
+            deadlock = getattr(error.__cause__, "sqlstate", None) == _DEADLOCK
+            if not deadlock or attempt == attempts:
+                raise
+            logger.info("Linking a subscription hit a deadlock; trying again (%d)", attempt)
+    raise AssertionError("unreachable")
 
 
 @transaction.atomic
