@@ -11,7 +11,7 @@ PORT ?= 8000
 STRIPE_PORT ?= 12111
 CSS := static/css/dist/styles.css
 
-.PHONY: run test lint format install css chromium redis stripe migrate pytest worker beat clean help
+.PHONY: run test lint format install css chromium redis stripe migrate pytest worker beat bench clean help
 
 help:
 	@echo "make run    serve Portal on http://$(HOST):$(PORT) (local Stripe when no keys are set)"
@@ -82,6 +82,11 @@ pytest: install css chromium redis
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: lint pytest
+
+# Pages, webhooks, SQL and memory under gunicorn on 127.0.0.1; prints a table and writes
+# bench/results.json. BENCH_ARGS="--requests 600" for more requests per page.
+bench: install css
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf staticfiles static/css/dist test-artifacts
