@@ -10,11 +10,24 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 import pytest
 import stripe
 
 from stripe_server.testing import LocalStripe
+
+# Stripe's example object of every resource, kept outside the project (never copied into it).
+STRIPE_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "stripe" / "fixtures3.json"
+
+
+@pytest.fixture(scope="session")
+def stripe_fixtures() -> dict[str, Any]:
+    """`fixtures3.json`'s resources by name; tests of shape skip, saying why, without it."""
+    if not STRIPE_FIXTURES.exists():
+        pytest.skip(f"Stripe's fixtures3.json is not at {STRIPE_FIXTURES}; shape unchecked")
+    return json.loads(STRIPE_FIXTURES.read_text())["resources"]
 
 
 @pytest.fixture

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
@@ -13,7 +11,6 @@ import stripe
 
 from tests.stripe_server.hosted_pages import get_page, post_form
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "stripe" / "fixtures3.json"
 RETURN_URL = "http://127.0.0.1:9/account/billing"
 
 
@@ -85,10 +82,12 @@ def _latest_update(sdk: stripe.StripeClient, subscription_id: str, event_type: s
     raise AssertionError(f"no {event_type} for {subscription_id}")
 
 
-def test_a_default_configuration_exists_with_the_fixture_shape(sdk: stripe.StripeClient) -> None:
+def test_a_default_configuration_exists_with_the_fixture_shape(
+    stripe_fixtures, sdk: stripe.StripeClient
+) -> None:
     defaults = sdk.v1.billing_portal.configurations.list({"is_default": True}).data
     assert len(defaults) == 1
-    fixture = json.loads(FIXTURES.read_text())["resources"]["billing_portal.configuration"]
+    fixture = stripe_fixtures["billing_portal.configuration"]
     assert set(defaults[0].to_dict()) == set(fixture)
     assert defaults[0].active is True
     with pytest.raises(stripe.InvalidRequestError) as raised:
@@ -161,11 +160,11 @@ def test_configuration_price_must_belong_to_its_product(sdk: stripe.StripeClient
 
 
 def test_session_has_the_fixture_shape_and_a_hosted_url(
-    sdk: stripe.StripeClient, local_stripe
+    stripe_fixtures, sdk: stripe.StripeClient, local_stripe
 ) -> None:
     setup = _setup(sdk)
     session = _portal(sdk, setup)
-    fixture = json.loads(FIXTURES.read_text())["resources"]["billing_portal.session"]
+    fixture = stripe_fixtures["billing_portal.session"]
     assert set(session.to_dict()) == set(fixture)
     assert session.url == f"{local_stripe.api_base}/_hosted/portal/{session.id}"
     assert session.return_url == RETURN_URL

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,7 +10,6 @@ import stripe
 
 from tests.stripe_server.hosted_pages import get_page, post_form
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "stripe" / "fixtures3.json"
 SUCCESS = "http://127.0.0.1:9/billing/success?session_id={CHECKOUT_SESSION_ID}"
 CANCEL = "http://127.0.0.1:9/pricing"
 VISA = {"card_number": "4242 4242 4242 4242", "card_expiry": "12 / 34", "card_cvc": "123"}
@@ -46,7 +43,7 @@ def _session(sdk: stripe.StripeClient, price_id: str, **extra: object) -> stripe
 
 
 def test_created_session_is_open_with_a_hosted_url_and_fixture_shape(
-    sdk: stripe.StripeClient, local_stripe
+    stripe_fixtures, sdk: stripe.StripeClient, local_stripe
 ) -> None:
     price = _monthly_price(sdk)
     session = _session(
@@ -67,7 +64,7 @@ def test_created_session_is_open_with_a_hosted_url_and_fixture_shape(
     assert session.allow_promotion_codes is True
     assert session.metadata.to_dict() == {"plan": "pro"}
     assert session.url == f"{local_stripe.api_base}/_hosted/checkout/{session.id}"
-    fixture = json.loads(FIXTURES.read_text())["resources"]["checkout.session"]
+    fixture = stripe_fixtures["checkout.session"]
     assert set(session.to_dict()) == set(fixture)
 
 

@@ -6,17 +6,13 @@ project at `../shared/stripe/fixtures3.json`; these tests skip, saying so, when 
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 import stripe
 
 from stripe_server.testing import LocalStripe
-
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "stripe" / "fixtures3.json"
 
 # Keys Stripe dropped in API 2025+ that dj-stripe 2.11 still reads (see stripe_server/README.md).
 COMPAT_EXTRAS = {
@@ -44,10 +40,8 @@ def _json_type(value: Any) -> str:
 
 
 @pytest.fixture(scope="module")
-def fixtures() -> dict[str, Any]:
-    if not FIXTURES.exists():
-        pytest.skip(f"Stripe's fixtures3.json is not at {FIXTURES}; shape conformance unchecked")
-    return json.loads(FIXTURES.read_text())["resources"]
+def fixtures(stripe_fixtures: dict[str, Any]) -> dict[str, Any]:
+    return stripe_fixtures
 
 
 def _assert_conforms(resource: str, obj: dict[str, Any], fixtures: dict[str, Any]) -> None:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import stripe
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "stripe" / "fixtures3.json"
 DAY = 86400
 
 
@@ -44,14 +41,16 @@ def _events_about(sdk: stripe.StripeClient, object_id: str, event_type: str) -> 
     return [e for e in listed.data if e.data.object.get("id") == object_id]
 
 
-def test_clock_create_retrieve_list_delete_with_fixture_shape(sdk: stripe.StripeClient) -> None:
+def test_clock_create_retrieve_list_delete_with_fixture_shape(
+    stripe_fixtures, sdk: stripe.StripeClient
+) -> None:
     frozen = int(time.time())
     clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": frozen, "name": "Renewals"})
     assert clock.id.startswith("clock_")
     assert clock.status == "ready"
     assert clock.frozen_time == frozen
     assert clock.name == "Renewals"
-    fixture = json.loads(FIXTURES.read_text())["resources"]["test_helpers.test_clock"]
+    fixture = stripe_fixtures["test_helpers.test_clock"]
     assert set(clock.to_dict()) == set(fixture)
     assert sdk.v1.test_helpers.test_clocks.retrieve(clock.id).frozen_time == frozen
     listed = sdk.v1.test_helpers.test_clocks.list({"limit": 100})
