@@ -43,7 +43,9 @@ def stripe_settings(local_stripe: LocalStripe, settings) -> Iterator[LocalStripe
     """Point Portal (its services, and dj-stripe's module-level SDK) at the local Stripe server.
 
     The server's state lives for the whole session: tests create what they need and must not
-    assume an empty Stripe.
+    assume an empty Stripe. What would reach into other tests is undone afterwards: webhook
+    endpoints the test registered are deleted (their URLs die with the test) and the delivery
+    fault knobs are reset.
     """
     settings.STRIPE_API_BASE = local_stripe.api_base
     settings.STRIPE_API_HOST = local_stripe.api_base
@@ -51,5 +53,15 @@ def stripe_settings(local_stripe: LocalStripe, settings) -> Iterator[LocalStripe
     settings.STRIPE_LIVE_MODE = False
     previous = stripe.api_base
     stripe.api_base = local_stripe.api_base
+    sdk = stripe.StripeClient(local_stripe.api_key, base_addresses={"api": local_stripe.api_base})
+    endpoints_before = {endpoint.id for endpoint in _webhook_endpoints(sdk)}
     yield local_stripe
     stripe.api_base = previous
+    for endpoint in _webhook_endpoints(sdk):
+        if endpoint.id not in endpoints_before:
+            sdk.v1.webhook_endpoints.delete(endpoint.id)
+    local_stripe.reset_delivery_faults()
+
+
+def _webhook_endpoints(sdk: stripe.StripeClient) -> list[stripe.WebhookEndpoint]:
+    return list(sdk.v1.webhook_endpoints.list({"limit": 100}).auto_paging_iter())
