@@ -39,6 +39,16 @@ def local_stripe() -> Iterator[LocalStripe]:
 
 
 @pytest.fixture
+def sdk(local_stripe: LocalStripe) -> stripe.StripeClient:
+    """A `stripe.StripeClient` on the session's local Stripe server."""
+    return stripe.StripeClient(
+        local_stripe.api_key,
+        base_addresses={"api": local_stripe.api_base},
+        max_network_retries=0,
+    )
+
+
+@pytest.fixture
 def stripe_settings(local_stripe: LocalStripe, settings) -> Iterator[LocalStripe]:
     """Point Portal (its services, and dj-stripe's module-level SDK) at the local Stripe server.
 

@@ -3,54 +3,10 @@
 from __future__ import annotations
 
 import re
-import threading
 import uuid
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 import stripe
-from playwright.sync_api import Browser, Page, expect
-
-from stripe_server.testing import LocalStripe
-
-
-@pytest.fixture
-def site() -> Iterator[str]:
-    """A tiny stand-in for the site that sent the customer to Checkout."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = b"<!doctype html><title>Site</title><h1>Back on the site</h1>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def sdk(local_stripe: LocalStripe) -> stripe.StripeClient:
-    return stripe.StripeClient(
-        local_stripe.api_key, base_addresses={"api": local_stripe.api_base}, max_network_retries=0
-    )
-
-
-@pytest.fixture
-def hosted_page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
+from playwright.sync_api import Page, expect
 
 
 def _checkout(sdk: stripe.StripeClient, site: str) -> stripe.checkout.Session:

@@ -31,16 +31,6 @@ def stripe_fixtures() -> dict[str, Any]:
 
 
 @pytest.fixture
-def sdk(local_stripe: LocalStripe) -> stripe.StripeClient:
-    """A `stripe.StripeClient` on the session's local Stripe server (`tests/conftest.py`)."""
-    return stripe.StripeClient(
-        local_stripe.api_key,
-        base_addresses={"api": local_stripe.api_base},
-        max_network_retries=0,
-    )
-
-
-@pytest.fixture
 def legacy_stripe(local_stripe: LocalStripe) -> Iterator[None]:
     """Point the module-level SDK (what dj-stripe uses) at the server for one test."""
     previous = (stripe.api_base, stripe.api_key)
