@@ -34,6 +34,9 @@ Status = WebhookEvent.Status
 Progress = Callable[[str], None]
 
 IN_PROCESS = "in-process"
+# Without a worker or beat (tasks in-process), each received event also retries this many
+# events that are due, so failures are retried with backoff as long as Stripe keeps sending.
+IN_PROCESS_SWEEP = 5
 
 
 class MalformedEventError(ValueError):
@@ -107,9 +110,18 @@ def webhook_event_enqueue(
     def send() -> None:
         webhook_event_process_task.delay(pk, force=force)
 
+    def process_in_process() -> None:
+        # Django's `HttpResponse.close()` swallows what its closers raise: log it here, or an
+        # event that could not start would sit unprocessed without a word.
+        try:
+            send()
+            webhook_events_due_process(limit=IN_PROCESS_SWEEP)
+        except Exception:
+            logger.exception("In-process processing of webhook event %s did not run", pk)
+
     if after is not None and webhook_event_process_task.app.conf.task_always_eager:
         # The WSGI server calls `close()` once the response is written; Django runs these then.
-        after._resource_closers.append(send)
+        after._resource_closers.append(process_in_process)
     else:
         transaction.on_commit(send)
 
@@ -261,6 +273,14 @@ def webhook_events_due(*, now: datetime | None = None) -> list[WebhookEvent]:
             | Q(status=Status.PROCESSING, processing_started_at__lt=stale)
         ).order_by("stripe_created", "id")
     )
+
+
+def webhook_events_due_process(*, limit: int | None = None) -> int:
+    """Process the events that are due (see `webhook_events_due`), oldest first; their count."""
+    due = webhook_events_due()[:limit]
+    for event in due:
+        webhook_event_process(event_pk=event.pk)
+    return len(due)
 
 
 # --- Reconciliation and replay ------------------------------------------------------------------

@@ -45,7 +45,4 @@ def webhook_events_reconcile_task() -> int:
 def webhook_events_retry_due_task() -> int:
     """Process again the stored events that are due: never picked up, failed and due, or stuck
     (the periodic form of `replay_webhook_events --due`)."""
-    due = services.webhook_events_due()
-    for event in due:
-        services.webhook_event_process(event_pk=event.pk)
-    return len(due)
+    return services.webhook_events_due_process()
