@@ -114,7 +114,8 @@ def webhook_event_enqueue(
         # Django's `HttpResponse.close()` swallows what its closers raise: log it here, or an
         # event that could not start would sit unprocessed without a word.
         try:
-            send()
+            # `apply` runs the task here and now, touching no broker connection at all.
+            webhook_event_process_task.apply(args=(pk,), kwargs={"force": force})
             webhook_events_due_process(limit=IN_PROCESS_SWEEP)
         except Exception:
             logger.exception("In-process processing of webhook event %s did not run", pk)
