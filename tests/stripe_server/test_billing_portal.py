@@ -76,7 +76,7 @@ def _portal(sdk: stripe.StripeClient, setup: Setup, **extra: object):
 
 
 def _latest_update(sdk: stripe.StripeClient, subscription_id: str, event_type: str):
-    for event in sdk.v1.events.list({"type": event_type, "limit": 20}).data:
+    for event in sdk.v1.events.list({"type": event_type, "limit": 100}).auto_paging_iter():
         if event.data.object.id == subscription_id:
             return event
     raise AssertionError(f"no {event_type} for {subscription_id}")

@@ -45,7 +45,8 @@ def _received_for(receiver, product_ids: list[str]) -> list[str]:
 
 
 def _event_id(sdk: stripe.StripeClient, product_id: str) -> str:
-    for event in sdk.v1.events.list({"type": "product.created", "limit": 100}).data:
+    listed = sdk.v1.events.list({"type": "product.created", "limit": 100}).auto_paging_iter()
+    for event in listed:
         if event.data.object.id == product_id:
             return event.id
     raise AssertionError(f"no product.created event for {product_id}")

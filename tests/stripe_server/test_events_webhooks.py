@@ -64,7 +64,7 @@ def test_failed_delivery_is_retried_and_tracked(sdk: stripe.StripeClient, webhoo
     while sdk.v1.events.retrieve(event.id).pending_webhooks and time.monotonic() < deadline:
         time.sleep(0.05)
     assert sdk.v1.events.retrieve(event.id).pending_webhooks == 0
-    delivered = sdk.v1.events.list({"delivery_success": True, "limit": 100}).data
+    delivered = sdk.v1.events.list({"delivery_success": True, "limit": 100}).auto_paging_iter()
     assert event.id in [e.id for e in delivered]
     sdk.v1.webhook_endpoints.delete(endpoint.id)
 
@@ -79,7 +79,7 @@ def test_failing_endpoint_leaves_event_pending_and_not_delivered(
     webhook_receiver.wait_for(lambda events: len(events) >= 1)
     event = sdk.v1.events.list({"type": "customer.created", "limit": 1}).data[0]
     assert event.pending_webhooks == 1
-    undelivered = sdk.v1.events.list({"delivery_success": False, "limit": 100}).data
+    undelivered = sdk.v1.events.list({"delivery_success": False, "limit": 100}).auto_paging_iter()
     assert event.id in [e.id for e in undelivered]
     sdk.v1.webhook_endpoints.delete(endpoint.id)
 

@@ -37,8 +37,9 @@ def _customer_on_clock(
 
 
 def _events_about(sdk: stripe.StripeClient, object_id: str, event_type: str) -> list:
-    listed = sdk.v1.events.list({"type": event_type, "limit": 100})
-    return [e for e in listed.data if e.data.object.get("id") == object_id]
+    # Every page: a test clock's events carry its (past) time, behind the session's newer ones.
+    listed = sdk.v1.events.list({"type": event_type, "limit": 100}).auto_paging_iter()
+    return [e for e in listed if e.data.object.get("id") == object_id]
 
 
 def test_clock_create_retrieve_list_delete_with_fixture_shape(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pytest
@@ -101,7 +102,13 @@ def test_check_pending_webhooks_under_the_threshold_succeeds_and_reports(poster,
 
     output = run("check_pending_webhooks", "--since", str(since))
 
-    assert "1 pending, 1 processed, 0 failed" in output
+    # At least this product's event: the shared server may renew other tests' subscriptions
+    # meanwhile, and their events are pending too.
+    counts = re.search(r"(\d+) pending, (\d+) processed, (\d+) failed", output)
+    assert counts is not None, output
+    pending, processed, failed = map(int, counts.groups())
+    assert pending >= 1
+    assert (processed, failed) == (pending, 0)
     assert Product.objects.filter(id=product.id).exists()
 
 
