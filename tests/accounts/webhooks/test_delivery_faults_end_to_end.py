@@ -226,7 +226,9 @@ def test_with_a_fifth_of_deliveries_dropped_check_pending_webhooks_restores_stri
     logged = {entry["event"] for entry in fault_log(endpoint) if entry["action"] == "dropped"}
     assert logged == set(dropped)
     assert not WebhookEvent.objects.filter(stripe_id__in=dropped).exists()
-    assert state_mismatches(history) != []
+    # Whether a drop also leaves a local copy stale depends on whether a later delivered event
+    # made dj-stripe re-read the same object (the shared server's other events share the
+    # endpoint, so which ones are dropped varies); what follows holds either way.
 
     call_command("check_pending_webhooks", "--since", str(since), "--threshold", "100000")
 
