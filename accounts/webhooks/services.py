@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.mail import mail_admins
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Max, Q
 from django.http import HttpResponse
 from django.utils import timezone
@@ -206,6 +208,39 @@ def _deleted_object_settle(event: WebhookEvent) -> None:
         model.objects.filter(id=object_id).delete()
 
 
+# Two events about one customer processed at once (threads, workers) can deadlock on
+# PostgreSQL, or find SQLite busy: the database aborts one, which is worth trying again now.
+LOCK_CONFLICT_RETRIES = 3
+_LOCK_CONFLICT_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def _is_lock_conflict(error: OperationalError) -> bool:
+    sqlstate = getattr(error.__cause__, "sqlstate", None)
+    return sqlstate in _LOCK_CONFLICT_SQLSTATES or "database is locked" in str(error)
+
+
+def _process_retrying_lock_conflicts(event: WebhookEvent, *, force: bool) -> None:
+    """dj-stripe's sync, the handlers and the processed mark, in one transaction; a lock
+    conflict rolls it back and it runs again, a few times, after a short random pause."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            with transaction.atomic():
+                _djstripe_sync(event, force=force)
+                for handler in webhook_handlers_for(event.type):
+                    handler(event)
+                WebhookEvent.objects.filter(pk=event.pk).update(
+                    status=Status.PROCESSED, processed_at=timezone.now(), last_error=""
+                )
+            return
+        except OperationalError as error:
+            if attempt > LOCK_CONFLICT_RETRIES or not _is_lock_conflict(error):
+                raise
+            logger.info("Webhook event %s met a lock conflict; trying again", event.stripe_id)
+            time.sleep(random.uniform(0.05, 0.25) * attempt)  # noqa: S311 - jitter, not secrets
+
+
 def webhook_event_process(
     *, event_pk: int, force: bool = False, worker: str = IN_PROCESS
 ) -> ProcessOutcome:
@@ -221,13 +256,7 @@ def webhook_event_process(
         return ProcessOutcome(status=status or "missing")
     event = WebhookEvent.objects.get(pk=event_pk)
     try:
-        with transaction.atomic():
-            _djstripe_sync(event, force=force)
-            for handler in webhook_handlers_for(event.type):
-                handler(event)
-            WebhookEvent.objects.filter(pk=event.pk).update(
-                status=Status.PROCESSED, processed_at=timezone.now(), last_error=""
-            )
+        _process_retrying_lock_conflicts(event, force=force)
     except Exception as error:
         detail = "".join(traceback.format_exception(error, limit=-6))
         will_retry = event.attempts < webhook_settings.MAX_ATTEMPTS

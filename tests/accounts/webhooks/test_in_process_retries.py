@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 from djstripe.models import Event, Product
 
 from accounts.models import WebhookEvent
+from accounts.webhooks import webhook_handler
+from accounts.webhooks.handlers import webhook_handler_unregister
 from tests.accounts.webhooks.webhook_helpers import unique
 
 pytestmark = pytest.mark.django_db
@@ -51,3 +54,39 @@ def test_a_failed_event_waits_for_its_backoff(poster, make_event):
     assert poster.post(product_created(make_event)).status_code == 200
 
     assert WebhookEvent.objects.get(stripe_id=failed["id"]).status == Status.FAILED
+
+
+def test_a_lock_conflict_is_tried_again_at_once(poster, make_event):
+    calls: list[str] = []
+
+    @webhook_handler("product.created")
+    def busy_once(event: WebhookEvent) -> None:
+        calls.append(event.stripe_id)
+        if len(calls) == 1:
+            raise OperationalError("database is locked")
+
+    try:
+        event = product_created(make_event)
+        assert poster.post(event).status_code == 200
+    finally:
+        webhook_handler_unregister(busy_once)
+
+    stored = WebhookEvent.objects.get(stripe_id=event["id"])
+    assert (stored.status, stored.attempts) == (Status.PROCESSED, 1)
+    assert calls == [event["id"], event["id"]]
+
+
+def test_other_database_errors_fail_the_event_for_a_later_retry(poster, make_event):
+    @webhook_handler("product.created")
+    def broken(event: WebhookEvent) -> None:
+        raise OperationalError("no such table: reports")
+
+    try:
+        event = product_created(make_event)
+        assert poster.post(event).status_code == 200
+    finally:
+        webhook_handler_unregister(broken)
+
+    stored = WebhookEvent.objects.get(stripe_id=event["id"])
+    assert stored.status == Status.FAILED
+    assert "no such table" in stored.last_error
