@@ -10,6 +10,7 @@ session with `flow` opens on that flow's screen and, once done, follows `after_c
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from stripe_server.amounts import price_amount
@@ -364,15 +365,30 @@ def _update_page(
 
 @route("GET", "/_hosted/portal/{id}/subscriptions/{sub}/update", public=True)
 def portal_update_form(ctx: Context) -> RawResponse:
+    screen = _subscription_screen(ctx, title="Update plan", refusal_of=_update_refusal)
+    if isinstance(screen, RawResponse):
+        return screen
+    session, configuration, subscription = screen
+    return _update_page(ctx, session, configuration, subscription, error=None)
+
+
+def _subscription_screen(
+    ctx: Context,
+    *,
+    title: str,
+    refusal_of: Callable[[dict[str, Any], dict[str, Any]], str | None],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | RawResponse:
+    """The session, configuration and subscription an action screen works on, or the page that
+    says why there is none: a 404, or a 400 with the configuration's refusal."""
     try:
         session, customer, configuration = _session(ctx)
         subscription = _subscription(ctx, customer)
     except _NotFound:
         return _not_found()
-    refusal = _update_refusal(configuration, subscription)
+    refusal = refusal_of(configuration, subscription)
     if refusal:
-        return message_page("Update plan", refusal, link=session["return_url"], status=400)
-    return _update_page(ctx, session, configuration, subscription, error=None)
+        return message_page(title, refusal, link=session["return_url"], status=400)
+    return session, configuration, subscription
 
 
 def _update_refusal(configuration: dict[str, Any], subscription: dict[str, Any]) -> str | None:
@@ -389,14 +405,10 @@ def _update_refusal(configuration: dict[str, Any], subscription: dict[str, Any])
 def portal_update(ctx: Context) -> RawResponse:
     from stripe_server.resources.subscriptions import subscription_update
 
-    try:
-        session, customer, configuration = _session(ctx)
-        subscription = _subscription(ctx, customer)
-    except _NotFound:
-        return _not_found()
-    refusal = _update_refusal(configuration, subscription)
-    if refusal:
-        return message_page("Update plan", refusal, link=session["return_url"], status=400)
+    screen = _subscription_screen(ctx, title="Update plan", refusal_of=_update_refusal)
+    if isinstance(screen, RawResponse):
+        return screen
+    session, configuration, subscription = screen
     feature = configuration["features"]["subscription_update"]
     item = subscription["items"]["data"][0]
 
@@ -497,14 +509,10 @@ def _cancel_refusal(configuration: dict[str, Any], subscription: dict[str, Any])
 
 @route("GET", "/_hosted/portal/{id}/subscriptions/{sub}/cancel", public=True)
 def portal_cancel_form(ctx: Context) -> RawResponse:
-    try:
-        session, customer, configuration = _session(ctx)
-        subscription = _subscription(ctx, customer)
-    except _NotFound:
-        return _not_found()
-    refusal = _cancel_refusal(configuration, subscription)
-    if refusal:
-        return message_page("Cancel plan", refusal, link=session["return_url"], status=400)
+    screen = _subscription_screen(ctx, title="Cancel plan", refusal_of=_cancel_refusal)
+    if isinstance(screen, RawResponse):
+        return screen
+    session, configuration, subscription = screen
     return _cancel_page(ctx, session, configuration, subscription, error=None)
 
 
@@ -512,14 +520,10 @@ def portal_cancel_form(ctx: Context) -> RawResponse:
 def portal_cancel(ctx: Context) -> RawResponse:
     from stripe_server.resources.subscriptions import subscription_cancel, subscription_update
 
-    try:
-        session, customer, configuration = _session(ctx)
-        subscription = _subscription(ctx, customer)
-    except _NotFound:
-        return _not_found()
-    refusal = _cancel_refusal(configuration, subscription)
-    if refusal:
-        return message_page("Cancel plan", refusal, link=session["return_url"], status=400)
+    screen = _subscription_screen(ctx, title="Cancel plan", refusal_of=_cancel_refusal)
+    if isinstance(screen, RawResponse):
+        return screen
+    session, configuration, subscription = screen
     feature = configuration["features"]["subscription_cancel"]
     reason = form_value(ctx, "reason")
     details: dict[str, str] = {}
