@@ -107,6 +107,9 @@ class Catalog:
     intervals: list[IntervalChoice]
     plans: list[PlanCard]
     unavailable: list[ProductMetadata] = field(default_factory=list)
+    # Whether every interval offers the same plans: then switching interval or seats only
+    # changes what each card costs, and the page can swap just that.
+    same_plans_every_interval: bool = True
 
     @property
     def has_per_seat(self) -> bool:
@@ -193,11 +196,13 @@ def catalog_stamp(*, using: str = "default") -> str:
 
 
 def catalog_offers(
-    *, product_ids: Sequence[str], using: str = "default"
+    *, product_ids: Sequence[str], using: str = "default", stamp: str | None = None
 ) -> dict[str, dict[str, _PriceRow]]:
     """The price to show per interval of each of these products that is synced and active,
-    cached under the catalog's stamp (one query when cached, three when not)."""
-    stamp = catalog_stamp(using=using)
+    cached under the catalog's stamp (one query when cached, three when not; none when cached
+    and the caller has just read the stamp and passes it)."""
+    if stamp is None:
+        stamp = catalog_stamp(using=using)
     key = (
         "pricing:offers:"
         + hashlib.sha256("|".join([using, stamp, *product_ids]).encode()).hexdigest()
@@ -278,16 +283,18 @@ def catalog_for_page(
     subscription: Subscription | None = None,
     products: Iterable[ProductMetadata] | None = None,
     intervals: Sequence[str] | None = None,
+    stamp: str | None = None,
 ) -> Catalog:
     """The pricing page's catalog for `interval` and `seats`, in three queries (one cached).
 
     `products` and `intervals` default to `pricing.metadata`. A product that is not synced, or
     has no price for the interval, is left out (and listed in `unavailable`); the system check
-    reports it. `subscription` marks the holder's current plan.
+    reports it. `subscription` marks the holder's current plan. `stamp`: the catalog stamp,
+    when the caller has just read it.
     """
     products = list(active_products() if products is None else products)
     intervals = list(active_intervals() if intervals is None else intervals)
-    offers = catalog_offers(product_ids=[product.stripe_id for product in products])
+    offers = catalog_offers(product_ids=[product.stripe_id for product in products], stamp=stamp)
     current_prices, current_products = subscription_plan_ids(subscription=subscription)
     plans: list[PlanCard] = []
     unavailable: list[ProductMetadata] = []
@@ -329,8 +336,19 @@ def catalog_for_page(
         )
         for value in intervals
     ]
+    offered_per_interval = {
+        frozenset(
+            product.slug for product in products if value in offers.get(product.stripe_id, {})
+        )
+        for value in intervals
+    }
     return Catalog(
-        interval=interval, seats=seats, intervals=choices, plans=plans, unavailable=unavailable
+        interval=interval,
+        seats=seats,
+        intervals=choices,
+        plans=plans,
+        unavailable=unavailable,
+        same_plans_every_interval=len(offered_per_interval) <= 1,
     )
 
 

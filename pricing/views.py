@@ -1,4 +1,9 @@
-"""The pricing page: a full page, or (for htmx) just the plans partial."""
+"""The pricing page: a full page, or (for htmx) just what changed.
+
+Visitors who are not logged in all see the same page for a query, but for their CSRF token: it
+is rendered once per catalog stamp and query, cached, and served with each visitor's token put
+in.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,20 @@ import functools
 import hashlib
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.crypto import get_random_string
 from django.views.decorators.http import condition, require_GET
 
 from accounts.selectors import holder_for_request, holder_reference
 from pricing import metadata as pricing_metadata
 from pricing.forms import PricingQueryForm
 from pricing.selectors import (
+    CATALOG_CACHE_SECONDS,
     SEATS_MAX,
     SEATS_MIN,
     active_intervals,
@@ -25,6 +34,10 @@ from pricing.selectors import (
 
 PAGE_TEMPLATE = "pricing/pricing_page.html"
 PLANS_PARTIAL = f"{PAGE_TEMPLATE}#plans"
+OFFERS_PARTIAL = f"{PAGE_TEMPLATE}#offers"
+# Cached renders carry this where the CSRF token goes; each response gets the visitor's own.
+# Random per process, so no page content can spell it.
+_CSRF_PLACEHOLDER = "csrfplaceholder" + get_random_string(40)
 
 
 @functools.cache
@@ -38,20 +51,38 @@ def _deploy_stamp() -> str:
     return f"{newest}|{static(settings.TAILWIND_CSS_PATH)}"
 
 
+def _messages_waiting(request: HttpRequest) -> bool:
+    return bool(request.COOKIES.get("messages")) or "_messages" in getattr(request, "session", {})
+
+
+def _catalog_stamp(request: HttpRequest) -> str:
+    """The catalog's stamp, read once per request (the ETag and the page both need it)."""
+    if not hasattr(request, "_pricing_catalog_stamp"):
+        request._pricing_catalog_stamp = catalog_stamp()  # type: ignore[attr-defined]
+    return request._pricing_catalog_stamp  # type: ignore[attr-defined]
+
+
+def _page_stamp(request: HttpRequest) -> list[str]:
+    """What every visitor's page depends on: the synced catalog, the metadata, the deploy."""
+    return [
+        _catalog_stamp(request),
+        repr(pricing_metadata.ACTIVE_PRODUCTS),
+        repr(pricing_metadata.ACTIVE_PLAN_INTERVALS),
+        _deploy_stamp(),
+    ]
+
+
 def pricing_page_etag(request: HttpRequest) -> str | None:
     """A hash of everything the page shows: the synced catalog, the metadata, the query, the
     visitor (account menu, teams, plan, seats) and their CSRF cookie. An unchanged page is then
     a 304 without rendering. No ETag while messages wait to be shown (a 304 would lose them)."""
-    if request.COOKIES.get("messages") or "_messages" in getattr(request, "session", {}):
+    if _messages_waiting(request):
         return None
     holder = holder_for_request(request)
     subscription = holder.subscription if holder is not None and holder.subscription_id else None
     user = request.user
     parts = [
-        catalog_stamp(),
-        repr(pricing_metadata.ACTIVE_PRODUCTS),
-        repr(pricing_metadata.ACTIVE_PLAN_INTERVALS),
-        _deploy_stamp(),
+        *_page_stamp(request),
         request.get_full_path(),
         request.headers.get("HX-Request", ""),
         request.headers.get("HX-History-Restore-Request", ""),
@@ -67,14 +98,21 @@ def pricing_page_etag(request: HttpRequest) -> str | None:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
+def _shared_render_key(request: HttpRequest, *, variant: str, interval: str, seats: int) -> str:
+    parts = [*_page_stamp(request), variant, interval, str(seats)]
+    return "pricing:page:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
 @require_GET
 @condition(etag_func=pricing_page_etag)
 def pricing_page(request: HttpRequest) -> HttpResponse:
     """Plans for `?interval=` and `?seats=`.
 
-    htmx requests (the interval toggle, the seat count) get the plans partial; everything else,
-    including htmx's history restores, the full page. Bad input is explained in the plans: the
-    full page answers 400, the partial 200 so that htmx shows the message.
+    htmx requests (the interval toggle, the seat count) get only what changes: each plan's
+    offer and the toggle, swapped out of band, when every interval offers the same plans; the
+    plans partial otherwise. htmx's history restores, and everything else, get the full page.
+    Bad input is explained above the plans: the full page answers 400, htmx 200 so that htmx
+    shows the message.
     """
     holder = holder_for_request(request)
     form = PricingQueryForm(request.GET)
@@ -83,16 +121,48 @@ def pricing_page(request: HttpRequest) -> HttpResponse:
     interval = cleaned.get("interval") or active_intervals()[0]
     default_seats = max(SEATS_MIN, min(SEATS_MAX, holder.get_quantity() if holder else 1))
     seats = cleaned.get("seats") or default_seats
-    subscription = holder.subscription if holder is not None and holder.subscription_id else None
-    catalog = catalog_for_page(interval=interval, seats=seats, subscription=subscription)
     partial = bool(request.htmx) and not request.htmx.history_restore_request
     errors = [error for field_errors in form.errors.values() for error in field_errors]
-    response = render(
-        request,
-        PLANS_PARTIAL if partial else PAGE_TEMPLATE,
-        {"catalog": catalog, "errors": errors, "seats_min": SEATS_MIN, "seats_max": SEATS_MAX},
-        status=400 if errors and not partial else 200,
+    # One render serves every visitor who is not logged in and asked for a valid query.
+    shared = not request.user.is_authenticated and not errors and not _messages_waiting(request)
+    key = (
+        _shared_render_key(
+            request, variant="htmx" if partial else "page", interval=interval, seats=seats
+        )
+        if shared
+        else ""
     )
+    rendered = cache.get(key) if shared else None
+    if rendered is None:
+        subscription = (
+            holder.subscription if holder is not None and holder.subscription_id else None
+        )
+        catalog = catalog_for_page(
+            interval=interval,
+            seats=seats,
+            subscription=subscription,
+            stamp=_catalog_stamp(request),
+        )
+        only_offers = partial and catalog.same_plans_every_interval
+        template = (OFFERS_PARTIAL if only_offers else PLANS_PARTIAL) if partial else PAGE_TEMPLATE
+        context = {
+            "catalog": catalog,
+            "errors": errors,
+            "seats_min": SEATS_MIN,
+            "seats_max": SEATS_MAX,
+        }
+        if shared:
+            context["csrf_token"] = _CSRF_PLACEHOLDER
+        rendered = (render_to_string(template, context, request), only_offers)
+        if shared:
+            cache.set(key, rendered, CATALOG_CACHE_SECONDS)
+    content, only_offers = rendered
+    if shared:
+        content = content.replace(_CSRF_PLACEHOLDER, get_token(request))
+    response = HttpResponse(content, status=400 if errors and not partial else 200)
+    if only_offers:
+        # Everything in the answer is swapped out of band; #plans itself stays as it is.
+        response["HX-Reswap"] = "none"
     patch_vary_headers(response, ("HX-Request", "HX-History-Restore-Request"))
     # Personal (the account menu, the current plan): browsers keep it and revalidate it with
     # the ETag each time; shared caches do not keep it.

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from djstripe.models import Price
 from playwright.sync_api import Browser, Page, expect
 
 from stripe_server.testing import LocalStripe
@@ -68,9 +69,18 @@ def test_the_seat_count_reprices_per_seat_plans_as_it_changes(page: Page, demo_p
     expect(page.get_by_role("alert")).to_have_count(0)
     expect(team).to_have_text("$106")  # 5 x $10 + 7 x $8
 
+    # Subscribe sends what the card shows: the swapped-in price and seat count.
+    subscribe = page.locator('[data-subscribe="team"]')
+    expect(subscribe.locator('input[name="seats"]')).to_have_value("12")
+    monthly_price = subscribe.locator('input[name="price"]').input_value()
+
     # The toggle keeps the seat count.
     page.get_by_role("link", name=re.compile("^Yearly")).click()
     expect(team).to_have_text("$1,060")
+    expect(subscribe.locator('input[name="price"]')).not_to_have_value(monthly_price)
+    yearly_price = subscribe.locator('input[name="price"]').input_value()
+    assert Price.objects.get(id=yearly_price).stripe_data["recurring"]["interval"] == "year"
+    expect(subscribe.locator('input[name="seats"]')).to_have_value("12")
     assert page.evaluate("window.pricingMarker") == "no reload"
 
 

@@ -1,4 +1,5 @@
-"""/pricing/: the full page, the htmx plans partial, seats, bad input, the current plan."""
+"""/pricing/: the full page, the htmx answers, seats, bad input, the current plan, the shared
+render for visitors."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from portal.stripe_client import stripe_client
 from pricing import metadata
 from pricing.forms import SEATS_ERROR
 from pricing.metadata import ProductMetadata
+from pricing.services import stripe_catalog_sync
 from stripe_server.testing import LocalStripe
 
 pytestmark = pytest.mark.django_db
@@ -28,8 +30,17 @@ def card(html: str, slug: str) -> str:
     return match.group(0)
 
 
+def offer(html: str, slug: str) -> str:
+    """The HTML of one plan's offer (price, how it is worked out, what Subscribe sends): in its
+    card on the full page, alone (swapped out of band) in an htmx answer."""
+    start = html.find(f'id="plan-{slug}-offer"')
+    assert start >= 0, f"no offer for {slug}"
+    end = html.find('id="plan-', start + 1)
+    return html[start : end if end >= 0 else len(html)]
+
+
 def price_on(html: str, slug: str) -> str:
-    match = re.search(r"data-price>([^<]*)<", card(html, slug))
+    match = re.search(r"data-price>([^<]*)<", offer(html, slug))
     assert match
     return match.group(1)
 
@@ -68,18 +79,49 @@ def test_yearly_prices_show_savings_computed_from_the_prices(
     assert "save up to 16%" in html
 
 
-def test_htmx_gets_only_the_plans_partial_and_the_toggle_out_of_band(
+def test_htmx_gets_only_each_plans_offer_and_the_toggle_out_of_band(
     client: Client, demo_catalog: str
 ) -> None:
     response = client.get(URL, {"interval": "year"}, **HTMX)
     html = response.content.decode()
     assert response.status_code == 200
-    assert "<html" not in html and '<nav aria-label="Main"' not in html
+    assert response["HX-Reswap"] == "none"  # all of it is swapped out of band
+    assert "<html" not in html and "<article" not in html and "features" not in html
     assert price_on(html, "basic") == "$100"
-    assert 'id="interval-toggle"' in html and 'hx-swap-oob="true"' in html
+    for product in metadata.ACTIVE_PRODUCTS:
+        assert re.search(rf'id="plan-{product.slug}-offer" hx-swap-oob="true"', html)
+        assert 'name="price" value="price_' in offer(html, product.slug)
+    assert 'id="interval-toggle" class="' in html
+    assert re.search(r'id="interval-toggle"[^>]*hx-swap-oob="true"', html)
     assert re.search(r'id="interval-year"[^>]*aria-current="true"', html, re.S)
     assert 'name="interval" value="year"' in html
+    assert re.search(r'id="pricing-errors" hx-swap-oob="true">\s*</div>', html)
     assert "HX-Request" in response["Vary"]
+    full = client.get(URL, {"interval": "year"}).content.decode()
+    assert len(html) * 4 < len(full)
+
+
+def test_htmx_gets_the_whole_plans_partial_when_intervals_offer_different_plans(
+    client: Client,
+    make_plans: Callable[..., list[ProductMetadata]],
+    use_products: Callable[[list[ProductMetadata]], None],
+) -> None:
+    both, monthly_only = make_plans(2)
+    use_products([both, monthly_only])
+    # Every interval offers both plans: only the offers are swapped.
+    assert client.get(URL, {"interval": "year"}, **HTMX)["HX-Reswap"] == "none"
+    stripe = stripe_client()
+    for price in stripe.v1.prices.list(params={"product": monthly_only.stripe_id}).data:
+        if price.recurring.interval == "year":
+            stripe.v1.prices.update(price.id, params={"active": False})
+    stripe_catalog_sync()
+    response = client.get(URL, {"interval": "year"}, **HTMX)
+    html = response.content.decode()
+    assert "HX-Reswap" not in response
+    assert html.count("<article data-plan=") == 1 and 'data-plan="plan-0"' in html
+    assert re.search(r'id="interval-toggle"[^>]*hx-swap-oob="true"', html)
+    monthly = client.get(URL, {"interval": "month"}, **HTMX).content.decode()
+    assert monthly.count("<article data-plan=") == 2
 
 
 def test_htmx_history_restore_gets_the_full_page(client: Client, demo_catalog: str) -> None:
@@ -108,14 +150,17 @@ def test_seats_reprice_the_per_seat_cards_only(
     assert price_on(html, "team") == team
     assert price_on(html, "seat-packs") == packs
     assert price_on(html, "pro") == "$50"
-    assert f"for {seats} seat" in card(html, "team")
-    assert "Seats 1\N{EN DASH}5: $10 each" in card(html, "team")
-    assert "$50 per 10 seats" in card(html, "seat-packs")
+    assert f"for {seats} seat" in offer(html, "team")
+    assert f'name="seats" value="{seats}"' in offer(html, "team")
+    assert 'name="seats"' not in offer(html, "pro")
+    assert "Seats 1\N{EN DASH}5: $10 each" in offer(html, "team")
+    assert "$50 per 10 seats" in offer(html, "seat-packs")
+    assert re.search(rf'id="seat-plans-note"[^>]*>Prices below are for {seats} seat', html)
 
 
 def test_yearly_per_seat_savings_use_the_seat_count(client: Client, demo_catalog: str) -> None:
     html = client.get(URL, {"seats": "7", "interval": "year"}).content.decode()
-    team = card(html, "team")
+    team = offer(html, "team")
     assert price_on(html, "team") == "$660"  # 5 x $100 + 2 x $80
     assert "Save 16%" in team  # against 12 x $66 = $792
 
@@ -146,7 +191,7 @@ def test_bad_seat_counts_get_a_clear_message_never_a_500(
     html = partial.content.decode()
     assert partial.status_code == 200  # so that htmx swaps the message in
     assert 'role="alert"' in html and SEATS_ERROR in html
-    assert "for 1 seat" in card(html, "team")
+    assert "for 1 seat" in offer(html, "team")
 
 
 def test_seats_default_to_the_holders_quantity_and_accept_the_maximum(
@@ -173,10 +218,10 @@ def test_price_displays_replace_the_computed_price_when_set(
     monthly = client.get(URL, {"seats": "7"}).content.decode()
     assert price_on(monthly, "pro") == "$50"
     assert price_on(monthly, "team") == "From $8 a seat"
-    assert "for 7 seats: $66" in card(monthly, "team")
+    assert "for 7 seats: $66" in offer(monthly, "team")
     yearly = client.get(URL, {"interval": "year"}).content.decode()
     assert price_on(yearly, "pro") == "Talk to us"
-    assert "/year" not in card(yearly, "pro")
+    assert "/year" not in offer(yearly, "pro")
 
 
 def test_the_page_is_honest_when_no_plans_are_synced(client: Client, db) -> None:
@@ -224,7 +269,59 @@ def test_a_subscribers_current_plan_is_marked(
     assert "Your plan" in card(html, "pro")
     assert "data-current-plan" not in card(html, "starter")
     assert "Your plan" not in card(html, "starter")
+    assert 'name="price"' not in offer(html, "pro")  # nothing to subscribe to
+    assert 'name="price"' in offer(html, "starter")
 
 
-def test_non_get_methods_are_refused(client: Client, db) -> None:
-    assert client.post(URL).status_code == 405
+def test_visitors_share_one_render_each_with_their_own_csrf_token(
+    client: Client, demo_catalog: str
+) -> None:
+    first = client.get(URL, {"interval": "year"})
+    token = first.cookies["csrftoken"].value
+    other = Client()
+    second = other.get(URL, {"interval": "year"})
+    assert second.cookies["csrftoken"].value != token
+
+    def posted_tokens(response) -> set[str]:
+        html = response.content.decode()
+        return set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)) | set(
+            re.findall(r'"X-CSRFToken": "([^"]+)"', html)
+        )
+
+    for response, visitor in ((first, client), (second, other)):
+        tokens = posted_tokens(response)
+        assert len(tokens) == 1 and "placeholder" not in next(iter(tokens))
+        # The token on the page is the visitor's own: Subscribe gets past CSRF protection.
+        checking = Client(enforce_csrf_checks=True)
+        checking.cookies = visitor.cookies
+        form = re.search(r'data-subscribe="pro">(.*?)</form>', response.content.decode(), re.S)
+        price = re.search(r'name="price" value="([^"]+)"', form.group(1)).group(1)
+        posted = checking.post(
+            "/subscription/checkout/", {"price": price, "csrfmiddlewaretoken": tokens.pop()}
+        )
+        assert posted.status_code == 303 and "/accounts/signup/" in posted["Location"]
+    first_html, second_html = (
+        re.sub(r'(csrfmiddlewaretoken" value=|"X-CSRFToken": )"[^"]+"', "", response.text)
+        for response in (first, second)
+    )
+    assert first_html == second_html
+
+
+def test_a_catalog_change_is_on_the_shared_render_at_once(
+    client: Client,
+    make_plans: Callable[..., list[ProductMetadata]],
+    use_products: Callable[[list[ProductMetadata]], None],
+) -> None:
+    (plan,) = make_plans(1)
+    use_products([plan])
+    assert price_on(client.get(URL).content.decode(), "plan-0") == "$10"
+    stripe_client().v1.prices.create(
+        params={
+            "product": plan.stripe_id,
+            "currency": "usd",
+            "unit_amount": 1900,
+            "recurring": {"interval": "month"},
+        }
+    )
+    stripe_catalog_sync()  # as the price.created webhook would
+    assert price_on(Client().get(URL).content.decode(), "plan-0") == "$19"
