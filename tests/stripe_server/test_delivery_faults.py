@@ -12,7 +12,15 @@ import stripe
 
 from stripe_server.faults import FaultKnobs
 from stripe_server.store import Delivery
-from stripe_server.testing import LocalStripe
+from stripe_server.testing import LocalStripe, running_server
+
+
+@pytest.fixture(scope="module")
+def local_stripe() -> Iterator[LocalStripe]:
+    """A server of this module's own: the knobs act on every delivery a server makes, and the
+    session's server may have other tests' retries queued (a delay would hold each of them)."""
+    with running_server(extra_args=["--webhook-retry-delay", "0.2"]) as server:
+        yield server
 
 
 @pytest.fixture
