@@ -7,10 +7,14 @@ or `StripeRequestError`; nothing is written locally unless Stripe answered.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import OperationalError, transaction
 from django.db.models import F
 from djstripe.models import Customer, Invoice, PaymentMethod, Price, Subscription
@@ -24,7 +28,12 @@ from accounts.selectors import (
     holder_has_current_subscription,
     holder_reference,
 )
-from portal.stripe_client import StripeRequestError, stripe_client, translate_stripe_errors
+from portal.stripe_client import (
+    StripeRequestError,
+    stripe_api_key,
+    stripe_client,
+    translate_stripe_errors,
+)
 from pricing.selectors import active_products
 
 logger = logging.getLogger(__name__)
@@ -406,10 +415,27 @@ def _portal_features() -> dict[str, Any]:
     }
 
 
-def billing_portal_configuration_ensure() -> str:
+# How long a process trusts the Customer Portal configuration it ensured last: Manage billing
+# then costs one Stripe call, not two or three. A plan change gives a new cache key at once.
+PORTAL_CONFIGURATION_CACHE_SECONDS = 3600
+
+
+def _portal_configuration_cache_key(features: dict[str, Any]) -> str:
+    scope = [settings.STRIPE_API_BASE, stripe_api_key(), features]
+    digest = hashlib.sha256(json.dumps(scope, sort_keys=True).encode()).hexdigest()
+    return f"accounts:billing-portal-configuration:{digest}"
+
+
+def billing_portal_configuration_ensure(*, refresh: bool = False) -> str:
     """The id of the Customer Portal configuration for the plans in `pricing.metadata`,
-    created or brought up to date (Stripe's default one allows no plan changes)."""
+    created or brought up to date (Stripe's default one allows no plan changes).
+
+    Remembered for an hour per set of plans; `refresh` asks Stripe again.
+    """
     features = _portal_features()
+    key = _portal_configuration_cache_key(features)
+    if not refresh and (remembered := cache.get(key)):
+        return remembered
     client = stripe_client()
     with translate_stripe_errors("set up billing management"):
         listed = client.v1.billing_portal.configurations.list(params={"active": True, "limit": 100})
@@ -433,6 +459,7 @@ def billing_portal_configuration_ensure() -> str:
                 ours = client.v1.billing_portal.configurations.update(
                     ours.id, params={"features": features}
                 )
+    cache.set(key, ours.id, PORTAL_CONFIGURATION_CACHE_SECONDS)
     return ours.id
 
 
@@ -443,13 +470,21 @@ def billing_portal_session_create(*, holder: SubscriptionHolder, return_url: str
     """
     if holder.customer is None:
         raise NoBillingAccountError("You have no billing account yet. Choose a plan first.")
-    configuration = billing_portal_configuration_ensure()
-    with translate_stripe_errors("open billing management"):
-        session = stripe_client().v1.billing_portal.sessions.create(
-            params={
-                "customer": holder.customer.id,
-                "return_url": return_url,
-                "configuration": configuration,
-            }
-        )
-    return session.url
+
+    def session_create(configuration: str) -> str:
+        with translate_stripe_errors("open billing management"):
+            session = stripe_client().v1.billing_portal.sessions.create(
+                params={
+                    "customer": holder.customer.id,
+                    "return_url": return_url,
+                    "configuration": configuration,
+                }
+            )
+        return session.url
+
+    try:
+        return session_create(billing_portal_configuration_ensure())
+    except StripeRequestError:
+        # The remembered configuration may have been deactivated since (in the Dashboard, by
+        # another deploy): ask Stripe again, once. A refusal about the customer repeats.
+        return session_create(billing_portal_configuration_ensure(refresh=True))

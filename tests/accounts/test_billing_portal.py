@@ -4,7 +4,11 @@ import pytest
 import requests
 from django.urls import reverse
 
-from accounts.services import NoBillingAccountError, billing_portal_session_create
+from accounts.services import (
+    NoBillingAccountError,
+    billing_portal_configuration_ensure,
+    billing_portal_session_create,
+)
 from tests.accounts.billing_helpers import plan_price_create, site_domain_set, subscription_start
 from tests.portal.test_stripe_client import closed_port
 
@@ -100,3 +104,17 @@ def test_stripe_unreachable_shows_a_retry(client, subscriber, settings, caplog):
     assert "Try again" in response.text
     assert f'action="{MANAGE}"' in response.text
     assert "Stripe unavailable while trying to set up billing management" in caplog.text
+
+
+def test_a_configuration_deactivated_since_is_replaced_on_the_next_click(subscriber, sdk):
+    remembered = billing_portal_configuration_ensure()
+    # Someone turns it off in the Dashboard; this process still remembers it.
+    sdk.v1.billing_portal.configurations.update(remembered, params={"active": False})
+    assert billing_portal_configuration_ensure() == remembered
+
+    url = billing_portal_session_create(holder=subscriber, return_url="http://portal.test/")
+
+    assert requests.get(url, timeout=10).status_code == 200
+    replacement = billing_portal_configuration_ensure()
+    assert replacement != remembered
+    assert sdk.v1.billing_portal.configurations.retrieve(replacement).active
