@@ -85,7 +85,7 @@ test: lint pytest
 
 # Pages, webhooks, SQL and memory under gunicorn on 127.0.0.1; prints a table and writes
 # bench/results.json. BENCH_ARGS="--requests 600" for more requests per page.
-bench: install css
+bench: install css redis
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:

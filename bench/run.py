@@ -2,16 +2,19 @@
 
     python bench/run.py [--requests 300] [--concurrency 4] [--workers 2] [--events 300]
 
-Starts, all on 127.0.0.1 and stopped at the end: a throwaway local Stripe server, and Portal
-under gunicorn (`bench.settings`: Portal's settings and URLs plus a bare view and the Pro demo
-page without its gate) on a SQLite database kept in the temp directory (migrated on first use,
-about a minute). Seeds the demo plans and a Pro subscriber, then measures, in interleaved rounds
-so that a busy machine slows every page alike:
+Starts, all on 127.0.0.1 and stopped at the end: a throwaway local Stripe server, a throwaway
+Redis (`redis-server`, which `make bench` installs) as Celery's broker, and Portal under gunicorn
+(`bench.settings`: Portal's settings and URLs plus a bare view and the Pro demo page without its
+gate) on a SQLite database kept in the temp directory (migrated on first use, about a minute).
+Seeds the demo plans and a Pro subscriber, then measures, in interleaved rounds so that a busy
+machine slows every page alike:
 
 - the pricing page against the bare view (requests/s), and revalidated with its ETag (304);
 - the htmx interval partial against the full page (bytes and requests/s);
 - the status page, and the gated Pro page against the same page ungated;
-- webhook acknowledgements (events/s, p99) against dj-stripe's stock endpoint (as
+- webhook acknowledgements (events/s, p99) against dj-stripe's stock endpoint, as in
+  production: a Celery worker (2 processes, on the same cores) processes Portal's events
+  meanwhile; then how long until it has processed them all, from the first post (as
   `bench/webhooks.py` does, with its pieces);
 - SQL queries per page, peak memory per gunicorn worker, and the stylesheet gzipped.
 
@@ -36,7 +39,6 @@ import tempfile
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +46,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import webhooks as webhook_bench  # noqa: E402
+from bench.processes import Processes, free_port  # noqa: E402
 from stripe_server.testing import running_server  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results.json"
+WORKER_CONCURRENCY = 2
 DATABASE = Path(tempfile.gettempdir()) / "portal-bench-run.sqlite3"
 SUBSCRIBER = "bench-subscriber@example.com"
 TARGETS = {
@@ -157,7 +161,7 @@ def seed(server: Any) -> dict[str, Any]:
     from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sites.models import Site
     from django.core.management import call_command
-    from djstripe.models import Event, WebhookEndpoint
+    from djstripe.models import Event
 
     from accounts.models import User, WebhookEvent
     from accounts.services import holder_customer_ensure, holder_subscription_sync
@@ -189,18 +193,7 @@ def seed(server: Any) -> dict[str, Any]:
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
-
-    endpoint_uuid = str(uuid.uuid4())
-    WebhookEndpoint.objects.all().delete()
-    WebhookEndpoint.objects.create(
-        id="we_bench",
-        url="http://bench/",
-        enabled_events=["*"],
-        status="enabled",
-        secret=webhook_bench.DJSTRIPE_SECRET,
-        djstripe_uuid=endpoint_uuid,
-        livemode=False,
-    )
+    endpoint_uuid = webhook_bench.stock_endpoint_create()
     return {"session": session.session_key, "endpoint_uuid": endpoint_uuid, "user": user}
 
 
@@ -269,37 +262,6 @@ def machine() -> dict[str, Any]:
     }
 
 
-# --- Webhooks -----------------------------------------------------------------------------------
-
-
-def webhook_rates(base: str, endpoint_uuid: str, bodies: list[bytes], concurrency: int) -> dict:
-    """Acknowledgements of the same signed events by dj-stripe's endpoint, then Portal's."""
-    from djstripe.models import Event
-
-    def send(url: str, secret: str) -> dict[str, Any]:
-        started = time.perf_counter()
-        with ThreadPoolExecutor(concurrency) as pool:
-            results = list(pool.map(lambda body: webhook_bench.post(url, body, secret), bodies))
-        elapsed = time.perf_counter() - started
-        accepted = sum(1 for status, _ in results if 200 <= status < 300)
-        latencies = sorted(seconds for _, seconds in results)
-        return {
-            "events": len(bodies),
-            "accepted": accepted,
-            "rps": round(accepted / elapsed, 1),
-            "p50_ms": round(statistics.median(latencies) * 1000, 2),
-            "p99_ms": round(
-                latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 2
-            ),
-        }
-
-    stock = send(f"{base}/stripe/webhook/{endpoint_uuid}/", webhook_bench.DJSTRIPE_SECRET)
-    # dj-stripe skips events it has recorded: forget them so Portal's pipeline does the same work.
-    Event.objects.all().delete()
-    portal = send(f"{base}/stripe/webhook/", webhook_bench.SECRET)
-    return {"djstripe": stock, "portal": portal}
-
-
 # --- Report -------------------------------------------------------------------------------------
 
 
@@ -334,6 +296,8 @@ def table(results: dict[str, Any]) -> str:
     ):
         hook = hooks[key]
         lines.append(f"{label:<34} {hook['rps']:>8} {hook['p50_ms']:>8} {hook['p99_ms']:>8}")
+    processing = webhook_bench.processing_line(hooks["portal_processing"])
+    lines.append(f"Portal's events, Celery worker on the same cores: {processing}")
     lines += ["", f"{'Target':<34} {'value':>8} {'target':>8}  met"]
     lines.append("-" * 58)
     for name, verdict in results["targets"].items():
@@ -362,8 +326,8 @@ def main() -> None:
     events = max(10, min(args.events, 2000))
     about = machine()
 
-    with running_server() as server:
-        webhook_bench.client_base = server.api_base
+    with running_server() as server, Processes() as processes:
+        redis = processes.redis_start()
         env = {
             "DJANGO_SETTINGS_MODULE": "bench.settings",
             "DATABASE_URL": f"sqlite:///{DATABASE}",
@@ -374,7 +338,7 @@ def main() -> None:
             "SECRET_KEY": "bench-only-secret-key-" + uuid.uuid4().hex,
             "ALLOWED_HOSTS": "127.0.0.1",
             "LOG_LEVEL": "WARNING",
-            "CELERY_BROKER_URL": "",
+            "CELERY_BROKER_URL": redis.url,
         }
         django_setup(env)
         seeded = seed(server)
@@ -382,7 +346,8 @@ def main() -> None:
 
         client = stripe.StripeClient(server.api_key, base_addresses={"api": server.api_base})
         print(f"Making {events} events on the local Stripe server...", flush=True)
-        bodies = [json.dumps(e).encode() for e in webhook_bench.events_make(client, events)]
+        made = webhook_bench.events_make(client=client, api_base=server.api_base, count=events)
+        bodies = [json.dumps(event).encode() for event in made]
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
             cwd=ROOT,
@@ -390,7 +355,7 @@ def main() -> None:
             check=True,
         )
 
-        port = webhook_bench.free_port()
+        port = free_port()
         cookie = {"Cookie": f"sessionid={seeded['session']}"}
         pages = {
             "bare Django view": ("/bench/bare/", {}, False),
@@ -406,52 +371,41 @@ def main() -> None:
             "gated Pro page": ("/subscription/demo/pro/", cookie, True),
             "same page ungated": ("/bench/ungated/pro/", cookie, True),
         }
-        gunicorn = subprocess.Popen(
-            [
-                str(webhook_bench.BIN / "gunicorn"),
-                "portal.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-                "--threads",
-                "4",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env={**os.environ, **env},
+        gunicorn = processes.gunicorn_start(
+            env=env, port=port, workers=args.workers, ready_path="/bench/bare/"
         )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            webhook_bench.wait_until_up(f"{base}/bench/bare/")
-            etag = http.client.HTTPConnection("127.0.0.1", port)
-            etag.request(
-                "GET", "/pricing/", headers={"Cookie": "csrftoken=benchbenchbenchbenchbenchbenchbe"}
-            )
-            tag = etag.getresponse().getheader("ETag") or ""
-            etag.close()
-            scenarios = []
-            for label, (path, headers, _) in pages.items():
-                headers = dict(headers)
-                if label.startswith("pricing page"):
-                    headers["Cookie"] = "csrftoken=benchbenchbenchbenchbenchbenchbe"
-                if label == "pricing page, ETag revalidated":
-                    headers["If-None-Match"] = tag
-                scenarios.append(Scenario(label, path, headers))
-            print(
-                f"{requests} requests per page, {concurrency} connections, gunicorn "
-                f"{args.workers} workers x 4 threads on {base}",
-                flush=True,
-            )
-            measure_side_by_side(port, scenarios, requests, concurrency)
-            print(f"{events} signed events to each webhook endpoint...", flush=True)
-            hooks = webhook_rates(base, seeded["endpoint_uuid"], bodies, concurrency)
-            time.sleep(2)  # let in-process webhook processing finish before reading memory
-            memory = worker_peak_memory(gunicorn.pid)
-        finally:
-            gunicorn.terminate()
-            gunicorn.wait(timeout=20)
+        base = f"http://127.0.0.1:{port}"
+        etag = http.client.HTTPConnection("127.0.0.1", port)
+        etag.request(
+            "GET", "/pricing/", headers={"Cookie": "csrftoken=benchbenchbenchbenchbenchbenchbe"}
+        )
+        tag = etag.getresponse().getheader("ETag") or ""
+        etag.close()
+        scenarios = []
+        for label, (path, headers, _) in pages.items():
+            headers = dict(headers)
+            if label.startswith("pricing page"):
+                headers["Cookie"] = "csrftoken=benchbenchbenchbenchbenchbenchbe"
+            if label == "pricing page, ETag revalidated":
+                headers["If-None-Match"] = tag
+            scenarios.append(Scenario(label, path, headers))
+        print(
+            f"{requests} requests per page, {concurrency} connections, gunicorn "
+            f"{args.workers} workers x 4 threads on {base}",
+            flush=True,
+        )
+        measure_side_by_side(port, scenarios, requests, concurrency)
+        print(
+            f"Starting a Celery worker ({WORKER_CONCURRENCY} processes) for the webhook phase...",
+            flush=True,
+        )
+        worker = processes.celery_worker_start(env=env, concurrency=WORKER_CONCURRENCY)
+        print(f"{events} signed events to each webhook endpoint...", flush=True)
+        hooks = webhook_bench.endpoints_compare(
+            base=base, endpoint_uuid=seeded["endpoint_uuid"], bodies=bodies, concurrency=concurrency
+        )
+        processes.stop(worker)
+        memory = worker_peak_memory(gunicorn.pid)
 
     sql = queries_per_page({k: v for k, v in pages.items() if "ETag" not in k})
     by_label = {scenario.label: scenario.result() for scenario in scenarios}
@@ -473,7 +427,8 @@ def main() -> None:
     results = {
         "measured_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": about,
-        "note": "Load generator, gunicorn and the local Stripe server share the machine's cores; "
+        "note": "Load generator, gunicorn, the local Stripe server, Redis and (during the webhook "
+        "phase) the Celery worker share the machine's cores; "
         "the machine was shared with other work (see the load averages).",
         "settings": {
             "requests_per_page": requests,
@@ -482,6 +437,8 @@ def main() -> None:
             "gunicorn_threads": 4,
             "webhook_events": events,
             "database": "SQLite (WAL)",
+            "celery_broker": f"Redis {redis.version}, throwaway, on the same machine",
+            "celery_worker": f"prefork, {WORKER_CONCURRENCY} processes, during the webhook phase",
         },
         "pages": by_label,
         "sql_queries": sql,

@@ -1,14 +1,21 @@
 """Webhook acknowledgement: Portal's `/stripe/webhook/` against dj-stripe's stock UUID endpoint.
 
-    python bench/webhooks.py [--events 300] [--concurrency 4] [--broker-url redis://...]
+    python bench/webhooks.py [--events 300] [--concurrency 4] [--workers 2]
+                             [--broker-url redis://... | --in-process] [--database-url ...]
 
-Starts, all on 127.0.0.1 and stopped at the end: a throwaway local Stripe server, and Portal
-under gunicorn on a SQLite database (migrated on first use, kept in the temp directory for the
-next run). Makes a bounded number of Stripe events on the local server, then posts the same
-signed events to both endpoints and prints accepted events per second and p50/p99
-acknowledgement latency for each. dj-stripe's endpoint syncs inside the request; Portal's stores
-the event and answers, then processes it after the response (or, with `--broker-url`, in a
-Celery worker this script starts).
+Starts, all on 127.0.0.1 and stopped at the end: a throwaway local Stripe server, a throwaway
+Redis as Celery's broker (unless `--broker-url` names one), Portal under gunicorn on a SQLite
+database (migrated on first use, kept in the temp directory for the next run), and a Celery
+worker (2 processes) on the same machine, as Portal runs in production. Makes a bounded number
+of Stripe events on the local server, then posts the same signed events to both endpoints and
+prints accepted events per second and p50/p99 acknowledgement latency for each. dj-stripe's
+endpoint syncs inside the request; Portal's stores the event, queues it and answers, and the
+worker processes it meanwhile. Then waits (at most 120 s) until every event Portal stored is
+processed, and prints how long that took from Portal's first post.
+
+`--in-process` runs without a broker or worker, as `make run` does: Portal then processes each
+event in the gunicorn thread right after answering. The database is the benchmark's own: each
+run deletes its webhook events and dj-stripe's endpoints and events.
 """
 
 from __future__ import annotations
@@ -16,9 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,37 +40,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from accounts.webhooks.signature import signature_header_build  # noqa: E402
+from bench.processes import LOCAL, Processes, free_port  # noqa: E402
 from stripe_server.testing import running_server  # noqa: E402
 
 SECRET = "whsec_benchportal000000000000000000"  # noqa: S105 - a throwaway local secret
 DJSTRIPE_SECRET = "whsec_benchdjstripe00000000000000000"  # noqa: S105
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-BIN = Path(sys.executable).parent
+PROCESSING_TIMEOUT = 120.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
-    return result.stdout
-
-
-def events_make(client: stripe.StripeClient, count: int) -> list[dict[str, Any]]:
-    """Create and rename products until the server has `count` events about them."""
-    since = int(json.loads(OPENER.open(f"{client_base}/_local/clock").read())["now"])
+def events_make(*, client: stripe.StripeClient, api_base: str, count: int) -> list[dict[str, Any]]:
+    """Create and rename products on the local Stripe server at `api_base` until it has `count`
+    events about them; the events, oldest first, as a webhook delivers them."""
+    since = int(json.loads(LOCAL.open(f"{api_base}/_local/clock").read())["now"])
     made: list[dict[str, Any]] = []
     while len(made) < count:
         for _ in range(-(-(count - len(made)) // 3)):  # three events per round
@@ -88,7 +74,8 @@ def events_make(client: stripe.StripeClient, count: int) -> list[dict[str, Any]]
     return list(reversed(made))[:count]
 
 
-def post(url: str, body: bytes, secret: str) -> tuple[int, float]:
+def post(*, url: str, body: bytes, secret: str) -> tuple[int, float]:
+    """POST one event signed with `secret`; the status and the seconds until the answer."""
     header = signature_header_build(payload=body, secret=secret)
     request = urllib.request.Request(
         url,
@@ -98,7 +85,7 @@ def post(url: str, body: bytes, secret: str) -> tuple[int, float]:
     )
     started = time.perf_counter()
     try:
-        with OPENER.open(request, timeout=60) as response:
+        with LOCAL.open(request, timeout=60) as response:
             response.read()
             status = response.status
     except urllib.error.HTTPError as error:
@@ -106,42 +93,137 @@ def post(url: str, body: bytes, secret: str) -> tuple[int, float]:
     return status, time.perf_counter() - started
 
 
-def run(label: str, url: str, secret: str, bodies: list[bytes], concurrency: int) -> None:
+def acknowledgements_measure(
+    *, url: str, secret: str, bodies: list[bytes], concurrency: int
+) -> dict[str, Any]:
+    """Post every body to `url` from `concurrency` senders: accepted events/s and latencies."""
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        results = list(pool.map(lambda body: post(url, body, secret), bodies))
+        results = list(pool.map(lambda body: post(url=url, body=body, secret=secret), bodies))
     elapsed = time.perf_counter() - started
     accepted = sum(1 for status, _ in results if 200 <= status < 300)
-    latencies = sorted(seconds * 1000 for _, seconds in results)
-    p50 = statistics.median(latencies)
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    print(
-        f"{label}: {accepted / elapsed:.0f} accepted events/s ({accepted}/{len(bodies)} in "
-        f"{elapsed:.2f}s), ack latency p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+    latencies = sorted(seconds for _, seconds in results)
+    return {
+        "events": len(bodies),
+        "accepted": accepted,
+        "seconds": round(elapsed, 2),
+        "rps": round(accepted / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 2),
+    }
+
+
+def stock_endpoint_create() -> str:
+    """dj-stripe's endpoint for the benchmark (signed with `DJSTRIPE_SECRET`); its UUID."""
+    from djstripe.models import WebhookEndpoint
+
+    endpoint_uuid = str(uuid.uuid4())
+    WebhookEndpoint.objects.all().delete()
+    WebhookEndpoint.objects.create(
+        id="we_bench",
+        url="http://bench/",
+        enabled_events=["*"],
+        status="enabled",
+        secret=DJSTRIPE_SECRET,
+        djstripe_uuid=endpoint_uuid,
+        livemode=False,
+    )
+    return endpoint_uuid
+
+
+def processing_wait(*, stripe_ids: list[str], since: float, timeout: float) -> dict[str, Any]:
+    """Wait, at most `timeout` seconds, until Portal has processed (or failed) every one of
+    these events; how many it processed and failed, and the seconds from `since` (a
+    `time.time()`) until the last was processed (None when some were still waiting)."""
+    from django.db.models import Count, Max
+
+    from accounts.models import WebhookEvent
+
+    events = WebhookEvent.objects.filter(stripe_id__in=stripe_ids)
+    Status = WebhookEvent.Status
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = dict(events.values_list("status").annotate(Count("id")).order_by())
+        waiting = len(stripe_ids) - counts.get(Status.PROCESSED, 0) - counts.get(Status.FAILED, 0)
+        if waiting == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    settled = time.time()
+    failed = events.filter(status=Status.FAILED).first()
+    if waiting == 0 and failed is None:
+        # When the last one was processed, rather than when this loop looked.
+        settled = events.aggregate(last=Max("processed_at"))["last"].timestamp()
+    return {
+        "events": len(stripe_ids),
+        "processed": counts.get(Status.PROCESSED, 0),
+        "failed": counts.get(Status.FAILED, 0),
+        "waiting": waiting,
+        "seconds": round(settled - since, 2) if waiting == 0 else None,
+        "first_error": failed.last_error.splitlines()[0] if failed else "",
+    }
+
+
+def endpoints_compare(
+    *, base: str, endpoint_uuid: str, bodies: list[bytes], concurrency: int
+) -> dict[str, Any]:
+    """The same signed events acknowledged by dj-stripe's endpoint, then by Portal's; then the
+    wait until Portal has processed them. Needs Django set up on the server's database."""
+    from djstripe.models import Event
+
+    stock = acknowledgements_measure(
+        url=f"{base}/stripe/webhook/{endpoint_uuid}/",
+        secret=DJSTRIPE_SECRET,
+        bodies=bodies,
+        concurrency=concurrency,
+    )
+    # dj-stripe skips events it has recorded: forget them so Portal's pipeline does the same work.
+    Event.objects.all().delete()
+    first_post = time.time()
+    portal = acknowledgements_measure(
+        url=f"{base}/stripe/webhook/", secret=SECRET, bodies=bodies, concurrency=concurrency
+    )
+    processing = processing_wait(
+        stripe_ids=[json.loads(body)["id"] for body in bodies],
+        since=first_post,
+        timeout=PROCESSING_TIMEOUT,
+    )
+    return {"djstripe": stock, "portal": portal, "portal_processing": processing}
+
+
+def processing_line(processing: dict[str, Any]) -> str:
+    """'processed N/N in X s ...' for a `processing_wait` result."""
+    done = f"processed {processing['processed']}/{processing['events']}"
+    if processing["seconds"] is not None:
+        done += f" in {processing['seconds']} s from the first post"
+    else:
+        done += f", {processing['waiting']} still waiting after {PROCESSING_TIMEOUT:.0f} s"
+    if processing["failed"]:
+        done += f", {processing['failed']} failed (first: {processing['first_error']})"
+    return done
+
+
+def acknowledgements_line(label: str, result: dict[str, Any]) -> str:
+    return (
+        f"{label}: {result['rps']:.0f} accepted events/s ({result['accepted']}/{result['events']} "
+        f"in {result['seconds']:.2f}s), ack latency p50 {result['p50_ms']:.1f} ms, "
+        f"p99 {result['p99_ms']:.1f} ms"
     )
 
 
-def wait_until_up(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            OPENER.open(url, timeout=2)
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 def main() -> None:
-    global client_base
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300, help="events to send (max 2000)")
     parser.add_argument("--concurrency", type=int, default=4, help="parallel senders (max 16)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--broker-url", default="", help="e.g. redis://127.0.0.1:6379/0")
+    broker = parser.add_mutually_exclusive_group()
+    broker.add_argument(
+        "--broker-url", default="", help="a running broker (default: a throwaway Redis)"
+    )
+    broker.add_argument(
+        "--in-process",
+        action="store_true",
+        help="no broker or worker: process in the gunicorn thread after answering",
+    )
     parser.add_argument(
         "--database-url", default="", help="default: a SQLite file in the temp directory"
     )
@@ -149,11 +231,12 @@ def main() -> None:
     count = max(1, min(args.events, 2000))
     concurrency = max(1, min(args.concurrency, 16))
     database = Path(tempfile.gettempdir()) / "portal-bench-webhooks.sqlite3"
-    processes: list[subprocess.Popen[bytes]] = []
-    with running_server() as server:
-        client_base = server.api_base
+    with running_server() as server, Processes() as processes:
+        broker_url = ""
+        if not args.in_process:
+            broker_url = args.broker_url or processes.redis_start().url
         env = {
-            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
             "DATABASE_URL": args.database_url or f"sqlite:///{database}",
             "STRIPE_API_BASE": server.api_base,
             "STRIPE_TEST_SECRET_KEY": server.api_key,
@@ -161,87 +244,42 @@ def main() -> None:
             "DEBUG": "false",
             "SECRET_KEY": "bench-only-secret-key-" + uuid.uuid4().hex,
             "LOG_LEVEL": "WARNING",
-            "CELERY_BROKER_URL": args.broker_url,
+            "CELERY_BROKER_URL": broker_url,
         }
+        os.environ.update(env)
+        import django
+        from django.core.management import call_command
+
+        django.setup()
         print("Migrating the database (about a minute the first time)...", flush=True)
-        manage(env, "migrate", "--no-input", "-v", "0", "--skip-checks")
-        endpoint_uuid = str(uuid.uuid4())
-        manage(
-            env,
-            "shell",
-            "-c",
-            "from djstripe.models import WebhookEndpoint; "
-            "WebhookEndpoint.objects.all().delete(); "
-            f"WebhookEndpoint.objects.create(id='we_bench', url='http://bench/', "
-            f"enabled_events=['*'], status='enabled', secret='{DJSTRIPE_SECRET}', "
-            f"djstripe_uuid='{endpoint_uuid}', livemode=False)",
-        )
+        call_command("migrate", verbosity=0, skip_checks=True)
+        from accounts.models import WebhookEvent
+
+        # Events left by an earlier run would be retried along with this run's.
+        WebhookEvent.objects.all().delete()
+        endpoint_uuid = stock_endpoint_create()
         client = stripe.StripeClient(server.api_key, base_addresses={"api": server.api_base})
         print(f"Making {count} events on the local Stripe server...", flush=True)
-        bodies = [json.dumps(event).encode() for event in events_make(client, count)]
+        events = events_make(client=client, api_base=server.api_base, count=count)
+        bodies = [json.dumps(event).encode() for event in events]
         port = free_port()
-        try:
-            processes.append(
-                subprocess.Popen(
-                    [
-                        str(BIN / "gunicorn"),
-                        "portal.wsgi",
-                        "--bind",
-                        f"127.0.0.1:{port}",
-                        "--workers",
-                        str(args.workers),
-                        "--threads",
-                        "4",
-                        "--log-level",
-                        "warning",
-                    ],
-                    cwd=ROOT,
-                    env=env,
-                )
+        processes.gunicorn_start(env=env, port=port, workers=args.workers)
+        if broker_url:
+            processes.celery_worker_start(env=env)
+            pipeline = "Celery worker (2 processes) on the same cores, broker " + (
+                "given" if args.broker_url else "a throwaway Redis"
             )
-            if args.broker_url:
-                processes.append(
-                    subprocess.Popen(
-                        [
-                            str(BIN / "celery"),
-                            "-A",
-                            "portal",
-                            "worker",
-                            "--loglevel",
-                            "WARNING",
-                            "--concurrency",
-                            "2",
-                        ],
-                        cwd=ROOT,
-                        env=env,
-                    )
-                )
-            base = f"http://127.0.0.1:{port}"
-            wait_until_up(f"{base}/stripe/webhook/")
-            print(f"{count} signed events, {concurrency} senders, gunicorn on {base}")
-            run(
-                "dj-stripe /stripe/webhook/<uuid>/",
-                f"{base}/stripe/webhook/{endpoint_uuid}/",
-                DJSTRIPE_SECRET,
-                bodies,
-                concurrency,
-            )
-            # dj-stripe skips events it has already recorded: forget them so Portal's pipeline
-            # does the same work.
-            manage(
-                env,
-                "shell",
-                "-c",
-                "from djstripe.models import Event; Event.objects.all().delete()",
-            )
-            run("Portal /stripe/webhook/", f"{base}/stripe/webhook/", SECRET, bodies, concurrency)
-        finally:
-            for process in processes:
-                process.terminate()
-                process.wait(timeout=20)
+        else:
+            pipeline = "no broker: processing in the gunicorn threads after each answer"
+        base = f"http://127.0.0.1:{port}"
+        print(f"{count} signed events, {concurrency} senders, gunicorn on {base}; {pipeline}")
+        compared = endpoints_compare(
+            base=base, endpoint_uuid=endpoint_uuid, bodies=bodies, concurrency=concurrency
+        )
+    print(acknowledgements_line("dj-stripe /stripe/webhook/<uuid>/", compared["djstripe"]))
+    print(acknowledgements_line("Portal /stripe/webhook/", compared["portal"]))
+    print(f"Portal processing: {processing_line(compared['portal_processing'])}")
 
-
-client_base = ""
 
 if __name__ == "__main__":
     main()
