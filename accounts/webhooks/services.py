@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.core.mail import mail_admins
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Max, Q
@@ -39,6 +40,13 @@ IN_PROCESS = "in-process"
 # Without a worker or beat (tasks in-process), each received event also retries this many
 # events that are due, so failures are retried with backoff as long as Stripe keeps sending.
 IN_PROCESS_SWEEP = 5
+# With a broker, received events are processed by "drain" tasks, each taking every received
+# event in turn. A burst wakes the workers at most twice per window and web process (see
+# `webhook_events_wake`), not once per event: acknowledging stays a single insert.
+WAKE_WINDOW_SECONDS = 1.0
+WAKE_CACHE_KEY = "accounts:webhooks:wake"
+DRAIN_BATCH = 100
+DRAIN_LIMIT = 1000
 
 
 class MalformedEventError(ValueError):
@@ -75,11 +83,8 @@ def webhook_event_store(
     """Store the event unless it is already stored; return it and whether it is new.
 
     Safe under concurrent duplicates: the unique `stripe_id` decides, and the loser of the race
-    gets the winner's row.
+    gets the winner's row. Inserts first: a new event (nearly every one) costs one statement.
     """
-    existing = WebhookEvent.objects.filter(stripe_id=payload["id"]).first()
-    if existing is not None:
-        return existing, False
     try:
         with transaction.atomic():
             event = WebhookEvent.objects.create(
@@ -94,6 +99,62 @@ def webhook_event_store(
     except IntegrityError:
         return WebhookEvent.objects.get(stripe_id=payload["id"]), False
     return event, True
+
+
+def webhook_event_received(*, event: WebhookEvent, response: HttpResponse) -> None:
+    """Have a newly stored event processed without holding up its acknowledgement.
+
+    With a broker, wake the workers (`webhook_events_wake`) once the transaction commits.
+    Without one, process it in this process once `response` has been sent.
+    """
+    from accounts.webhooks.tasks import webhook_event_process_task
+
+    if webhook_event_process_task.app.conf.task_always_eager:
+        webhook_event_enqueue(event=event, after=response)
+    else:
+        transaction.on_commit(webhook_events_wake)
+
+
+def webhook_events_wake() -> None:
+    """Make sure a drain task will take every event received so far.
+
+    The first event of a window queues two drains: one now, which processes it at once, and
+    one when the window closes, for the events received during the window, which queue none.
+    With a cache shared between processes (Redis, memcached) the window is shared too; with
+    the default per-process cache each web process has its own. A cache that cannot `add`
+    (the dummy one) only makes every event queue its two drains.
+    """
+    from accounts.webhooks.tasks import webhook_events_drain_task
+
+    if cache.add(WAKE_CACHE_KEY, True, timeout=WAKE_WINDOW_SECONDS):
+        webhook_events_drain_task.delay()
+        webhook_events_drain_task.apply_async(countdown=WAKE_WINDOW_SECONDS)
+
+
+def webhook_events_drain(
+    *, worker: str, retry_later: Callable[[int, int], None], limit: int = DRAIN_LIMIT
+) -> tuple[int, bool]:
+    """Process received events, oldest first, until none is left or `limit` have been taken;
+    how many were taken, and whether some may be left.
+
+    Drains running at once share the work: each event is claimed by one. A failed event is
+    handed to `retry_later(event_pk, seconds)`.
+    """
+    taken = 0
+    while taken < limit:
+        batch = list(
+            WebhookEvent.objects.filter(status=Status.RECEIVED)
+            .order_by("stripe_created", "id")
+            .values_list("pk", flat=True)[: min(DRAIN_BATCH, limit - taken)]
+        )
+        if not batch:
+            return taken, False
+        for event_pk in batch:
+            outcome = webhook_event_process(event_pk=event_pk, worker=worker)
+            if outcome.retry_in is not None:
+                retry_later(event_pk, outcome.retry_in)
+        taken += len(batch)
+    return taken, True
 
 
 def webhook_event_enqueue(

@@ -27,6 +27,21 @@ def webhook_event_process_task(self: Task, event_pk: int, force: bool = False) -
     return outcome.status
 
 
+@shared_task(bind=True, name="accounts.webhooks.drain", acks_late=True, ignore_result=True)
+def webhook_events_drain_task(self: Task) -> int:
+    """Process every received event (see `services.webhook_events_wake`); a failed one goes on
+    with backoff in its own `webhook_event_process_task`."""
+    taken, more = services.webhook_events_drain(
+        worker=self.request.hostname or services.IN_PROCESS,
+        retry_later=lambda event_pk, seconds: webhook_event_process_task.apply_async(
+            args=(event_pk,), countdown=seconds
+        ),
+    )
+    if more:
+        self.apply_async()
+    return taken
+
+
 @shared_task(name="accounts.webhooks.reconcile", ignore_result=True)
 def webhook_events_reconcile_task() -> int:
     """`check_pending_webhooks` on a schedule: fetch and process what Stripe says we missed."""

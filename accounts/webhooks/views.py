@@ -62,5 +62,5 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     event, created = services.webhook_event_store(payload=payload)
     response = JsonResponse({"received": True, "id": event.stripe_id, "duplicate": not created})
     if created or event.status == WebhookEvent.Status.RECEIVED:
-        services.webhook_event_enqueue(event=event, after=response)
+        services.webhook_event_received(event=event, response=response)
     return response

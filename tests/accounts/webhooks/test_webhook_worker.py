@@ -8,6 +8,7 @@ or uses the one at `PORTAL_TEST_REDIS_URL` (`.ci/run` starts one), and a
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -19,10 +20,13 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.db import connection
 from djstripe.models import Product
+from kombu import pools as kombu_pools
 
 from accounts.models import WebhookEvent
+from accounts.webhooks.services import WAKE_CACHE_KEY
 from portal.celery import app as celery_app
 from tests.accounts.webhooks.webhook_helpers import unique
 
@@ -90,12 +94,15 @@ def worker_database_url() -> str:
 
 
 def broker_pools_reset() -> None:
-    """Forget the connection pools made for the previous broker: even eager calls open one
-    (lazily) for the default broker, and Celery keeps it when `broker_url` changes."""
+    """Forget the connection pools made for the previous broker (or test): even eager calls
+    open one (lazily) for the default broker, and Celery keeps it when `broker_url` changes."""
     if celery_app._pool is not None:
         celery_app._pool.force_close_all()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    # Kombu keeps producer pools per connection in a registry of its own: the previous test's,
+    # closed above, would be handed out again for the same broker URL.
+    kombu_pools.reset()
 
 
 @pytest.fixture
@@ -160,4 +167,35 @@ def test_a_celery_worker_processes_a_delivered_event(poster, make_event, celery_
     stored.refresh_from_db()
     assert stored.processed_by == f"webhooks-test@{socket.gethostname()}"
     assert Product.objects.filter(id=event["data"]["object"]["id"]).exists()
-    assert "accounts.webhooks.process" in celery_worker.read_text()
+    assert "accounts.webhooks.drain" in celery_worker.read_text()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_wakes_the_worker_a_few_times_not_once_per_event(poster, make_event, celery_worker):
+    events = [
+        make_event(
+            lambda client: client.v1.products.create(params={"name": unique("Burst")}),
+            "product.created",
+        )
+        for _ in range(8)
+    ]
+    cache.delete(WAKE_CACHE_KEY)  # a window an earlier test opened would cover this burst
+
+    for event in events:
+        assert poster.post(event).status_code == 200
+
+    ids = [event["id"] for event in events]
+    wait_for(
+        lambda: (
+            WebhookEvent.objects.filter(stripe_id__in=ids, status="processed").count() == len(ids)
+        ),
+        timeout=60,
+        what=f"the worker to process the burst; its log:\n{celery_worker.read_text()}",
+    )
+    for event in events:
+        assert Product.objects.filter(id=event["data"]["object"]["id"]).exists()
+    # The window's leading and trailing drains (more only if posting took over a second).
+    drains = re.findall(
+        r"Task accounts\.webhooks\.drain\[[^\]]+\] received", celery_worker.read_text()
+    )
+    assert 1 <= len(drains) < len(events)
