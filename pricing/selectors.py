@@ -10,6 +10,7 @@ catalog is never stale, in any process.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -175,11 +176,9 @@ def catalog_products(*, product_ids: Sequence[str], using: str = "default") -> d
 CATALOG_CACHE_SECONDS = 600
 
 
-def catalog_stamp(*, using: str = "default") -> str:
-    """A short hash of how many synced products and prices there are and when the latest
-    changed, in one query: it changes with every product or price written or deleted."""
-    connection = connections[using]
-    quote = connection.ops.quote_name
+@functools.cache
+def _catalog_stamp_sql(using: str) -> str:
+    quote = connections[using].ops.quote_name
     # Table and column names come from the models, never from input.
     columns = []
     for model in (Product, Price):
@@ -189,8 +188,14 @@ def catalog_stamp(*, using: str = "default") -> str:
             f"(SELECT COUNT(*) FROM {table})",  # noqa: S608
             f"(SELECT MAX({updated}) FROM {table})",  # noqa: S608
         ]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(columns))
+    return "SELECT " + ", ".join(columns)
+
+
+def catalog_stamp(*, using: str = "default") -> str:
+    """A short hash of how many synced products and prices there are and when the latest
+    changed, in one query: it changes with every product or price written or deleted."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(_catalog_stamp_sql(using))
         row = cursor.fetchone()
     return hashlib.sha256(repr(row).encode()).hexdigest()[:20]
 

@@ -1,8 +1,8 @@
 """The pricing page: a full page, or (for htmx) just what changed.
 
-Visitors who are not logged in all see the same page for a query, but for their CSRF token: it
-is rendered once per catalog stamp and query, cached, and served with each visitor's token put
-in.
+Visitors who are not logged in all see the same page for a query (it carries no CSRF token:
+their Subscribe buttons GET the sign-up route to Checkout), so it is rendered once per catalog
+stamp and query, cached, and served to each of them.
 """
 
 from __future__ import annotations
@@ -13,11 +13,9 @@ import hashlib
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from django.utils.crypto import get_random_string
 from django.views.decorators.http import condition, require_GET
 
 from accounts.selectors import holder_for_request, holder_reference
@@ -35,9 +33,6 @@ from pricing.selectors import (
 PAGE_TEMPLATE = "pricing/pricing_page.html"
 PLANS_PARTIAL = f"{PAGE_TEMPLATE}#plans"
 OFFERS_PARTIAL = f"{PAGE_TEMPLATE}#offers"
-# Cached renders carry this where the CSRF token goes; each response gets the visitor's own.
-# Random per process, so no page content can spell it.
-_CSRF_PLACEHOLDER = "csrfplaceholder" + get_random_string(40)
 
 
 @functools.cache
@@ -63,13 +58,16 @@ def _catalog_stamp(request: HttpRequest) -> str:
 
 
 def _page_stamp(request: HttpRequest) -> list[str]:
-    """What every visitor's page depends on: the synced catalog, the metadata, the deploy."""
-    return [
-        _catalog_stamp(request),
-        repr(pricing_metadata.ACTIVE_PRODUCTS),
-        repr(pricing_metadata.ACTIVE_PLAN_INTERVALS),
-        _deploy_stamp(),
-    ]
+    """What every visitor's page depends on: the synced catalog, the metadata, the deploy.
+    Read once per request (the ETag and the shared render both need it)."""
+    if not hasattr(request, "_pricing_page_stamp"):
+        request._pricing_page_stamp = [  # type: ignore[attr-defined]
+            _catalog_stamp(request),
+            repr(pricing_metadata.ACTIVE_PRODUCTS),
+            repr(pricing_metadata.ACTIVE_PLAN_INTERVALS),
+            _deploy_stamp(),
+        ]
+    return request._pricing_page_stamp  # type: ignore[attr-defined]
 
 
 def pricing_page_etag(request: HttpRequest) -> str | None:
@@ -115,14 +113,17 @@ def pricing_page(request: HttpRequest) -> HttpResponse:
     shows the message.
     """
     holder = holder_for_request(request)
-    form = PricingQueryForm(request.GET)
-    form.is_valid()
-    cleaned = getattr(form, "cleaned_data", {})
+    cleaned: dict[str, object] = {}
+    errors: list[str] = []
+    if request.GET:  # a bare /pricing/ (most visits) has nothing to check
+        form = PricingQueryForm(request.GET)
+        form.is_valid()
+        cleaned = getattr(form, "cleaned_data", {})
+        errors = [error for field_errors in form.errors.values() for error in field_errors]
     interval = cleaned.get("interval") or active_intervals()[0]
     default_seats = max(SEATS_MIN, min(SEATS_MAX, holder.get_quantity() if holder else 1))
     seats = cleaned.get("seats") or default_seats
     partial = bool(request.htmx) and not request.htmx.history_restore_request
-    errors = [error for field_errors in form.errors.values() for error in field_errors]
     # One render serves every visitor who is not logged in and asked for a valid query.
     shared = not request.user.is_authenticated and not errors and not _messages_waiting(request)
     key = (
@@ -152,13 +153,11 @@ def pricing_page(request: HttpRequest) -> HttpResponse:
             "seats_max": SEATS_MAX,
         }
         if shared:
-            context["csrf_token"] = _CSRF_PLACEHOLDER
+            context["csrf_token"] = ""  # nothing on the page posts
         rendered = (render_to_string(template, context, request), only_offers)
         if shared:
             cache.set(key, rendered, CATALOG_CACHE_SECONDS)
     content, only_offers = rendered
-    if shared:
-        content = content.replace(_CSRF_PLACEHOLDER, get_token(request))
     response = HttpResponse(content, status=400 if errors and not partial else 200)
     if only_offers:
         # Everything in the answer is swapped out of band; #plans itself stays as it is.
