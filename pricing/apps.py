@@ -8,4 +8,16 @@ class PricingConfig(AppConfig):
     verbose_name = "Pricing"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+        from djstripe.models import Price, Product
+
         from pricing import checks  # noqa: F401 (registers the system checks)
+        from pricing.selectors import catalog_stamp_forget
+
+        for model in (Product, Price):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    catalog_stamp_forget,
+                    sender=model,
+                    dispatch_uid=f"pricing.stamp_forget.{model.__name__}.{id(signal)}",
+                )

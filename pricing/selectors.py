@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -198,6 +199,30 @@ def catalog_stamp(*, using: str = "default") -> str:
         cursor.execute(_catalog_stamp_sql(using))
         row = cursor.fetchone()
     return hashlib.sha256(repr(row).encode()).hexdigest()[:20]
+
+
+# How long a process may reuse the catalog stamp it read for the pricing page (one query less
+# per view). Product and price writes in this process (a sync, the admin, webhooks processed
+# in-process) forget it at once (`catalog_stamp_forget`); other processes' writes (a worker's)
+# show within this many seconds.
+STAMP_REUSE_SECONDS = 1.0
+_recent_stamps: dict[str, tuple[float, str]] = {}
+
+
+def catalog_stamp_recent(*, using: str = "default") -> str:
+    """`catalog_stamp`, read at most once per `STAMP_REUSE_SECONDS` in this process."""
+    now = time.monotonic()
+    recent = _recent_stamps.get(using)
+    if recent is not None and now - recent[0] < STAMP_REUSE_SECONDS:
+        return recent[1]
+    stamp = catalog_stamp(using=using)
+    _recent_stamps[using] = (now, stamp)
+    return stamp
+
+
+def catalog_stamp_forget(**_signal: object) -> None:
+    """Make the next `catalog_stamp_recent` read the database (a product or price changed)."""
+    _recent_stamps.clear()
 
 
 def catalog_offers(

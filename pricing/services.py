@@ -23,6 +23,7 @@ from portal.stripe_client import (
     translate_stripe_errors,
 )
 from pricing.price_maths import amount_format, price_terms_describe, price_terms_from_stripe
+from pricing.selectors import catalog_stamp_forget
 
 Progress = Callable[[str], None]
 
@@ -280,6 +281,7 @@ def stripe_catalog_sync(*, progress: Progress | None = None) -> CatalogSyncResul
         result.deactivated_price_ids = list(stale.values_list("id", flat=True))
         # Stamped as changed, so cached catalogs (pricing.selectors.catalog_stamp) see it.
         stale.update(active=False, djstripe_updated=timezone.now())
+        catalog_stamp_forget()  # an update() sends no signal
     if result.deactivated_price_ids:
         _say(
             progress,

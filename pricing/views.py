@@ -27,7 +27,7 @@ from pricing.selectors import (
     SEATS_MIN,
     active_intervals,
     catalog_for_page,
-    catalog_stamp,
+    catalog_stamp_recent,
 )
 
 PAGE_TEMPLATE = "pricing/pricing_page.html"
@@ -53,7 +53,7 @@ def _messages_waiting(request: HttpRequest) -> bool:
 def _catalog_stamp(request: HttpRequest) -> str:
     """The catalog's stamp, read once per request (the ETag and the page both need it)."""
     if not hasattr(request, "_pricing_catalog_stamp"):
-        request._pricing_catalog_stamp = catalog_stamp()  # type: ignore[attr-defined]
+        request._pricing_catalog_stamp = catalog_stamp_recent()  # type: ignore[attr-defined]
     return request._pricing_catalog_stamp  # type: ignore[attr-defined]
 
 

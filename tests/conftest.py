@@ -75,3 +75,13 @@ def stripe_settings(local_stripe: LocalStripe, settings) -> Iterator[LocalStripe
 
 def _webhook_endpoints(sdk: stripe.StripeClient) -> list[stripe.WebhookEndpoint]:
     return list(sdk.v1.webhook_endpoints.list({"limit": 100}).auto_paging_iter())
+
+
+@pytest.fixture(autouse=True)
+def _pricing_stamp_forgotten() -> Iterator[None]:
+    """Each test reads the catalog's stamp afresh: a rolled-back test leaves no signal behind
+    to make this process forget the stamp it read of that test's catalog."""
+    from pricing.selectors import catalog_stamp_forget
+
+    catalog_stamp_forget()
+    yield

@@ -4,15 +4,18 @@ render for visitors."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 import pytest
 import stripe
 from django.test import Client
+from django.utils import timezone
+from djstripe.models import Price
 
 from accounts.services import holder_customer_ensure, holder_subscription_sync
 from portal.stripe_client import stripe_client
-from pricing import metadata
+from pricing import metadata, selectors
 from pricing.forms import SEATS_ERROR
 from pricing.metadata import ProductMetadata
 from pricing.services import stripe_catalog_sync
@@ -328,3 +331,29 @@ def test_a_catalog_change_is_on_the_shared_render_at_once(
     )
     stripe_catalog_sync()  # as the price.created webhook would
     assert price_on(Client().get(URL).content.decode(), "plan-0") == "$19"
+
+
+def test_a_write_elsewhere_shows_within_a_second_one_here_at_once(
+    client: Client,
+    make_plans: Callable[..., list[ProductMetadata]],
+    use_products: Callable[[list[ProductMetadata]], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (plan,) = make_plans(1)
+    use_products([plan])
+    monkeypatch.setattr(selectors, "STAMP_REUSE_SECONDS", 0.3)
+    assert price_on(client.get(URL).content.decode(), "plan-0") == "$10"
+    monthly = Price.objects.get(product_id=plan.stripe_id, stripe_data__recurring__interval="month")
+
+    # As another process's write looks from here: no signal reaches this one.
+    data = {**monthly.stripe_data, "unit_amount": 1500, "unit_amount_decimal": "1500"}
+    Price.objects.filter(id=monthly.id).update(stripe_data=data, djstripe_updated=timezone.now())
+    assert price_on(Client().get(URL).content.decode(), "plan-0") == "$10"
+    time.sleep(0.35)
+    assert price_on(Client().get(URL).content.decode(), "plan-0") == "$15"
+
+    # A write in this process (a sync, the admin, an in-process webhook) shows at once.
+    monthly.refresh_from_db()
+    monthly.stripe_data = {**data, "unit_amount": 1700, "unit_amount_decimal": "1700"}
+    monthly.save()
+    assert price_on(Client().get(URL).content.decode(), "plan-0") == "$17"
