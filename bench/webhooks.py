@@ -4,14 +4,15 @@
                              [--broker-url redis://... | --in-process] [--database-url ...]
 
 Starts, all on 127.0.0.1 and stopped at the end: a throwaway local Stripe server, a throwaway
-Redis as Celery's broker (unless `--broker-url` names one), Portal under gunicorn on a SQLite
-database (migrated on first use, kept in the temp directory for the next run), and a Celery
-worker (2 processes) on the same machine, as Portal runs in production. Makes a bounded number
-of Stripe events on the local server, then posts the same signed events to both endpoints and
-prints accepted events per second and p50/p99 acknowledgement latency for each. dj-stripe's
-endpoint syncs inside the request; Portal's stores the event, queues it and answers, and the
-worker processes it meanwhile. Then waits (at most 120 s) until every event Portal stored is
-processed, and prints how long that took from Portal's first post.
+Redis as Celery's broker (unless `--broker-url` names one), and Portal under gunicorn on a
+SQLite database (migrated on first use, kept in the temp directory for the next run) or the one
+`--database-url` names. Makes a bounded number of Stripe events on the local server, then posts
+the same signed events to both endpoints and prints accepted events per second and p50/p99
+acknowledgement latency for each. dj-stripe's endpoint syncs inside the request; Portal's
+stores the event and answers, and Celery workers process it. Portal is measured twice: with a
+Celery worker (2 processes) processing on the same cores meanwhile, and with the worker started
+once every event is acknowledged, as when workers run on other machines. Each time it waits (at
+most 120 s) until every event is processed, and prints how long that took.
 
 `--in-process` runs without a broker or worker, as `make run` does: Portal then processes each
 event in the gunicorn thread right after answering. The database is the benchmark's own: each
@@ -21,16 +22,17 @@ run deletes its webhook events and dj-stripe's endpoints and events.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,32 +76,45 @@ def events_make(*, client: stripe.StripeClient, api_base: str, count: int) -> li
     return list(reversed(made))[:count]
 
 
-def post(*, url: str, body: bytes, secret: str) -> tuple[int, float]:
-    """POST one event signed with `secret`; the status and the seconds until the answer."""
-    header = signature_header_build(payload=body, secret=secret)
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json", "Stripe-Signature": header},
-    )
-    started = time.perf_counter()
-    try:
-        with LOCAL.open(request, timeout=60) as response:
-            response.read()
-            status = response.status
-    except urllib.error.HTTPError as error:
-        status = error.code
-    return status, time.perf_counter() - started
-
-
 def acknowledgements_measure(
     *, url: str, secret: str, bodies: list[bytes], concurrency: int
 ) -> dict[str, Any]:
-    """Post every body to `url` from `concurrency` senders: accepted events/s and latencies."""
+    """Post every body to `url` from `concurrency` senders, each on its own keep-alive
+    connection (as the page benchmarks do, so that the sender's own cost stays small), signed
+    with `secret` as it goes: accepted events/s and latencies."""
+    address = urllib.parse.urlsplit(url)
+    queue = list(reversed(bodies))
+    lock = threading.Lock()
+    results: list[tuple[int, float]] = []
+
+    def sender() -> None:
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+        try:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    body = queue.pop()
+                header = signature_header_build(payload=body, secret=secret)
+                headers = {"Content-Type": "application/json", "Stripe-Signature": header}
+                started = time.perf_counter()
+                connection.request("POST", address.path, body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                seconds = time.perf_counter() - started
+                with lock:
+                    results.append((response.status, seconds))
+                if response.getheader("Connection", "").lower() == "close":
+                    connection.close()
+        finally:
+            connection.close()
+
     started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        results = list(pool.map(lambda body: post(url=url, body=body, secret=secret), bodies))
+    threads = [threading.Thread(target=sender) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     elapsed = time.perf_counter() - started
     accepted = sum(1 for status, _ in results if 200 <= status < 300)
     latencies = sorted(seconds for _, seconds in results)
@@ -163,38 +178,75 @@ def processing_wait(*, stripe_ids: list[str], since: float, timeout: float) -> d
     }
 
 
-def endpoints_compare(
-    *, base: str, endpoint_uuid: str, bodies: list[bytes], concurrency: int
-) -> dict[str, Any]:
-    """The same signed events acknowledged by dj-stripe's endpoint, then by Portal's; then the
-    wait until Portal has processed them. Needs Django set up on the server's database."""
+def _forget(*, portal: bool) -> None:
+    """Forget what dj-stripe (and, with `portal`, Portal) recorded of the events, so that the
+    next run over the same events does all the work again."""
     from djstripe.models import Event
 
+    from accounts.models import WebhookEvent
+
+    Event.objects.all().delete()
+    if portal:
+        WebhookEvent.objects.all().delete()
+
+
+def endpoints_compare(
+    *,
+    base: str,
+    endpoint_uuid: str,
+    bodies: list[bytes],
+    concurrency: int,
+    worker_start: Callable[[], Any] | None = None,
+    worker_stop: Callable[[Any], None] | None = None,
+) -> dict[str, Any]:
+    """The same signed events acknowledged by dj-stripe's endpoint, then by Portal's, each time
+    followed by the wait until Portal has processed them. Needs Django set up on the server's
+    database.
+
+    With `worker_start` (Portal on a broker), Portal is measured twice: with the Celery worker
+    processing beside the web server on the same cores (`portal`), and with the worker started
+    once every event is acknowledged (`portal_worker_elsewhere`), as when workers run on other
+    machines. Without it (no broker), once: processing runs in the web server's threads.
+    """
     stock = acknowledgements_measure(
         url=f"{base}/stripe/webhook/{endpoint_uuid}/",
         secret=DJSTRIPE_SECRET,
         bodies=bodies,
         concurrency=concurrency,
     )
-    # dj-stripe skips events it has recorded: forget them so Portal's pipeline does the same work.
-    Event.objects.all().delete()
+    stripe_ids = [json.loads(body)["id"] for body in bodies]
+
+    def portal_acknowledgements() -> dict[str, Any]:
+        return acknowledgements_measure(
+            url=f"{base}/stripe/webhook/", secret=SECRET, bodies=bodies, concurrency=concurrency
+        )
+
+    def processed(since: float) -> dict[str, Any]:
+        return processing_wait(stripe_ids=stripe_ids, since=since, timeout=PROCESSING_TIMEOUT)
+
+    compared: dict[str, Any] = {"djstripe": stock}
+    _forget(portal=False)
+    worker = worker_start() if worker_start else None
     first_post = time.time()
-    portal = acknowledgements_measure(
-        url=f"{base}/stripe/webhook/", secret=SECRET, bodies=bodies, concurrency=concurrency
-    )
-    processing = processing_wait(
-        stripe_ids=[json.loads(body)["id"] for body in bodies],
-        since=first_post,
-        timeout=PROCESSING_TIMEOUT,
-    )
-    return {"djstripe": stock, "portal": portal, "portal_processing": processing}
+    compared["portal"] = portal_acknowledgements()
+    compared["portal_processing"] = processed(first_post)
+    if worker_start is None or worker_stop is None:
+        return compared
+    worker_stop(worker)
+    _forget(portal=True)
+    compared["portal_worker_elsewhere"] = portal_acknowledgements()
+    worker_started = time.time()
+    worker = worker_start()
+    compared["portal_worker_elsewhere_processing"] = processed(worker_started)
+    worker_stop(worker)
+    return compared
 
 
-def processing_line(processing: dict[str, Any]) -> str:
+def processing_line(processing: dict[str, Any], *, since: str = "the first post") -> str:
     """'processed N/N in X s ...' for a `processing_wait` result."""
     done = f"processed {processing['processed']}/{processing['events']}"
     if processing["seconds"] is not None:
-        done += f" in {processing['seconds']} s from the first post"
+        done += f" in {processing['seconds']} s from {since}"
     else:
         done += f", {processing['waiting']} still waiting after {PROCESSING_TIMEOUT:.0f} s"
     if processing["failed"]:
@@ -264,21 +316,52 @@ def main() -> None:
         bodies = [json.dumps(event).encode() for event in events]
         port = free_port()
         processes.gunicorn_start(env=env, port=port, workers=args.workers)
+        base = f"http://127.0.0.1:{port}"
         if broker_url:
-            processes.celery_worker_start(env=env)
-            pipeline = "Celery worker (2 processes) on the same cores, broker " + (
-                "given" if args.broker_url else "a throwaway Redis"
+            print(
+                f"{count} signed events, {concurrency} senders, gunicorn on {base}; Celery broker"
+            )
+            compared = endpoints_compare(
+                base=base,
+                endpoint_uuid=endpoint_uuid,
+                bodies=bodies,
+                concurrency=concurrency,
+                worker_start=lambda: processes.celery_worker_start(env=env),
+                worker_stop=processes.stop,
             )
         else:
-            pipeline = "no broker: processing in the gunicorn threads after each answer"
-        base = f"http://127.0.0.1:{port}"
-        print(f"{count} signed events, {concurrency} senders, gunicorn on {base}; {pipeline}")
-        compared = endpoints_compare(
-            base=base, endpoint_uuid=endpoint_uuid, bodies=bodies, concurrency=concurrency
-        )
-    print(acknowledgements_line("dj-stripe /stripe/webhook/<uuid>/", compared["djstripe"]))
-    print(acknowledgements_line("Portal /stripe/webhook/", compared["portal"]))
-    print(f"Portal processing: {processing_line(compared['portal_processing'])}")
+            print(f"{count} signed events, {concurrency} senders, gunicorn on {base}; no broker")
+            compared = endpoints_compare(
+                base=base, endpoint_uuid=endpoint_uuid, bodies=bodies, concurrency=concurrency
+            )
+    for line in results_lines(compared):
+        print(line)
+
+
+def results_lines(compared: dict[str, Any]) -> list[str]:
+    """What `endpoints_compare` measured, a line each."""
+    lines = [acknowledgements_line("dj-stripe /stripe/webhook/<uuid>/", compared["djstripe"])]
+    if "portal_worker_elsewhere" in compared:
+        lines += [
+            acknowledgements_line(
+                "Portal /stripe/webhook/, worker on the same cores", compared["portal"]
+            ),
+            f"  {processing_line(compared['portal_processing'])}",
+            acknowledgements_line(
+                "Portal /stripe/webhook/, worker started after",
+                compared["portal_worker_elsewhere"],
+            ),
+            "  "
+            + processing_line(
+                compared["portal_worker_elsewhere_processing"], since="the worker's start"
+            ),
+        ]
+    else:
+        lines += [
+            acknowledgements_line("Portal /stripe/webhook/, no broker", compared["portal"]),
+            f"  {processing_line(compared['portal_processing'])}",
+        ]
+    return lines
 
 
 if __name__ == "__main__":
