@@ -4,8 +4,9 @@
   code path;
 - `@active_subscription_required` for function views, `ValidSubscriptionRequiredMixin` for
   class-based views: a visitor without the right plan goes to the pricing page with a message;
-- `holder_groups_sync(holder=...)`: put the holder in the Django group its plan names
-  (`ProductMetadata.group`), so `user.has_perm` follows the plan.
+- `holder_groups_sync(holder=...)`: put the holder's users (the user, or a team's members) in
+  the Django group its plan names (`ProductMetadata.group`), so `user.has_perm` follows the
+  plan; `user_groups_sync(user=...)` when a user joins or leaves a team.
 
 Status rules: `active` and `trialing` pass; `past_due` passes for `PORTAL_PAST_DUE_GRACE_DAYS`
 days (default 7) from the start of the unpaid period; `canceled`, `incomplete`,
@@ -405,31 +406,52 @@ def plan_group_names() -> set[str]:
     return {plan.group for plan in plans_all() if plan.group}
 
 
-@transaction.atomic
-def holder_groups_sync(*, holder: SubscriptionHolder) -> set[str]:
-    """Put the holder in the group its plan names, and take it out of other plans' groups.
+def _holder_plan_group(holder: SubscriptionHolder) -> str | None:
+    """The group the holder's plan names, while its subscription passes the status rules."""
+    current = holder_plan(holder=holder)
+    if current is None or current.plan is None or not current.plan.group:
+        return None
+    passes, _, _ = subscription_status_passes(holder_plan=current)
+    return current.plan.group if passes else None
 
-    Only while the subscription passes the status rules; groups not named by a plan are left
-    alone. Returns the plan groups the holder is in afterwards. User mode only: a holder
-    without `groups` (a team) is left as it is.
-    """
+
+@transaction.atomic
+def user_groups_sync(*, user: Any) -> set[str]:
+    """Put the user in the groups their plans name and out of other plans' groups: their own
+    plan's in user mode, each of their teams' plans' in team mode. Groups no plan names are
+    left alone. Returns the plan groups the user is in afterwards."""
     managed = plan_group_names()
-    groups = getattr(holder, "groups", None)
-    if groups is None or not managed:
+    if not managed:
         return set()
-    holder_plan_cached = holder_plan(holder=holder)
-    wanted: set[str] = set()
-    if holder_plan_cached is not None and holder_plan_cached.plan is not None:
-        passes, _, _ = subscription_status_passes(holder_plan=holder_plan_cached)
-        if passes and holder_plan_cached.plan.group:
-            wanted.add(holder_plan_cached.plan.group)
-    current = set(groups.filter(name__in=managed).values_list("name", flat=True))
+    if app_settings.SUBSCRIPTION_HOLDER == "user":
+        holders: list[Any] = [user]
+    else:
+        holders = [membership.team for membership in user.memberships.select_related("team")]
+    wanted = {group for holder in holders if (group := _holder_plan_group(holder))}
+    current = set(user.groups.filter(name__in=managed).values_list("name", flat=True))
     for name in wanted - current:
         group, _ = Group.objects.get_or_create(name=name)
-        groups.add(group)
+        user.groups.add(group)
     stale = current - wanted
     if stale:
-        groups.remove(*Group.objects.filter(name__in=stale))
+        user.groups.remove(*Group.objects.filter(name__in=stale))
     if wanted != current:
-        logger.info("Plan groups of %s: %s", holder, sorted(wanted) or "none")
+        logger.info("Plan groups of %s: %s", user, sorted(wanted) or "none")
     return wanted
+
+
+@transaction.atomic
+def holder_groups_sync(*, holder: SubscriptionHolder) -> set[str]:
+    """Bring the groups of the holder's users in step with its plan (see `user_groups_sync`):
+    the user's own, or each member's of a team. Returns the plan group the holder's plan gives
+    (empty when none, or when its subscription does not pass the status rules)."""
+    if not plan_group_names():
+        return set()
+    memberships = getattr(holder, "memberships", None)
+    if getattr(holder, "groups", None) is not None:  # a user
+        user_groups_sync(user=holder)
+    elif memberships is not None:  # a team
+        for membership in memberships.select_related("user"):
+            user_groups_sync(user=membership.user)
+    group = _holder_plan_group(holder)
+    return {group} if group else set()

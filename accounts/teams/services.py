@@ -93,6 +93,14 @@ def _team_billing_changed(team: Team) -> None:
 # --- Teams ------------------------------------------------------------------------------------
 
 
+def _member_groups_sync(user: User) -> None:
+    """A user joined or left a team: their plan groups follow (in team mode)."""
+    from accounts.gating import user_groups_sync
+
+    if app_settings.SUBSCRIPTION_HOLDER == "team":
+        user_groups_sync(user=user)
+
+
 def _slug_candidates(name: str) -> list[str]:
     base = slugify(name)[:50].strip("-") or "team"
     return [base, *(f"{base}-{n}" for n in range(2, 6)), f"{base}-{secrets.token_hex(3)}"]
@@ -244,6 +252,7 @@ def team_invitation_accept(*, invitation: Invitation, user: User) -> Membership:
         _seat_cap_check(team, count_invited=False)
         membership = Membership.objects.create(team=team, user=user, role=current.role)
         _team_billing_changed(team)
+        _member_groups_sync(user)
     current.accepted_at = timezone.now()
     current.accepted_by = user
     current.save(update_fields=["accepted_at", "accepted_by"])
@@ -267,6 +276,7 @@ def team_member_remove(*, membership: Membership) -> None:
         raise LastAdminError("A team needs at least one admin: make someone else an admin first.")
     current.delete()
     _team_billing_changed(team)
+    _member_groups_sync(current.user)
 
 
 @transaction.atomic
