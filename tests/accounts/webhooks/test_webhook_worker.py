@@ -7,28 +7,34 @@ or uses the one at `PORTAL_TEST_REDIS_URL` (`.ci/run` starts one), and a
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import close_old_connections, connection
+from django.test import Client
 from djstripe.models import Product
 from kombu import pools as kombu_pools
 
 from accounts.models import WebhookEvent
 from accounts.webhooks.services import WAKE_CACHE_KEY
 from portal.celery import app as celery_app
-from tests.accounts.webhooks.webhook_helpers import unique
+from portal.stripe_client import stripe_client
+from tests.accounts.webhooks.webhook_helpers import WebhookPoster, unique
 
 WORKER_NAME = "webhooks-test@%h"
 
@@ -199,3 +205,63 @@ def test_a_burst_wakes_the_worker_a_few_times_not_once_per_event(poster, make_ev
         r"Task accounts\.webhooks\.drain\[[^\]]+\] received", celery_worker.read_text()
     )
     assert 1 <= len(drains) < len(events)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_with_duplicates_from_many_senders_is_each_processed_once(
+    webhook_secret, stripe_settings, celery_worker
+):
+    client = stripe_client()
+    products = [client.v1.products.create(params={"name": unique("Burst")}) for _ in range(5)]
+    rng = random.Random(300)  # noqa: S311 - a reproducible order, not a secret
+    now = int(time.time())
+
+    def event(number: int) -> dict:
+        # One in ten a real product event (dj-stripe re-reads the product); the others of types
+        # no handler takes, settled without a Stripe call.
+        real = number % 10 == 0
+        return {
+            "id": f"evt_drain_{uuid.uuid4().hex}",
+            "object": "event",
+            "type": "product.updated" if real else f"portal.burst.kind{number % 7}",
+            "created": now - rng.randint(0, 60),
+            "livemode": False,
+            "api_version": "2026-08-26.dahlia",
+            "data": {
+                "object": json.loads(json.dumps(products[number % 5].to_dict()))
+                if real
+                else {"id": f"obj_{number}", "object": "thing"}
+            },
+        }
+
+    events = [event(number) for number in range(300)]
+    deliveries = events + rng.sample(events, 100)  # a third delivered twice
+    rng.shuffle(deliveries)
+    senders = [WebhookPoster(client=Client(), secret=webhook_secret) for _ in range(4)]
+    cache.delete(WAKE_CACHE_KEY)
+
+    def deliver(numbered: tuple[int, dict]) -> int:
+        number, payload = numbered
+        try:
+            return senders[number % len(senders)].post(payload).status_code
+        finally:
+            close_old_connections()
+
+    with ThreadPoolExecutor(len(senders)) as pool:
+        assert set(pool.map(deliver, enumerate(deliveries))) == {200}
+
+    stored = WebhookEvent.objects.filter(stripe_id__in=[payload["id"] for payload in events])
+    wait_for(
+        lambda: stored.filter(status="processed").count() == len(events),
+        timeout=120,
+        what=f"the worker to process the burst; its log:\n{celery_worker.read_text()}",
+    )
+    assert stored.count() == len(events)
+    assert set(stored.values_list("attempts", flat=True)) == {1}
+    assert set(stored.values_list("processed_by", flat=True)) == {
+        f"webhooks-test@{socket.gethostname()}"
+    }
+    drains = re.findall(
+        r"Task accounts\.webhooks\.drain\[[^\]]+\] received", celery_worker.read_text()
+    )
+    assert len(drains) < len(events) // 10
