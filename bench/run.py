@@ -39,8 +39,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -49,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import webhooks as webhook_bench  # noqa: E402
+from bench.load import Request, send_all  # noqa: E402
 from bench.processes import Processes, free_port  # noqa: E402
 from stripe_server.testing import running_server  # noqa: E402
 
@@ -97,41 +96,17 @@ class Scenario:
 
 def _load(port: int, scenario: Scenario, requests: int, concurrency: int) -> None:
     """Send `requests` GETs for the scenario from `concurrency` keep-alive connections."""
-    lock = threading.Lock()
-    remaining = [requests]
-
-    def worker() -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        try:
-            while True:
-                with lock:
-                    if remaining[0] <= 0:
-                        return
-                    remaining[0] -= 1
-                started = time.perf_counter()
-                connection.request("GET", scenario.path, headers=scenario.headers)
-                response = connection.getresponse()
-                body = response.read()
-                seconds = time.perf_counter() - started
-                with lock:
-                    scenario.latencies.append(seconds)
-                    scenario.statuses[response.status] = (
-                        scenario.statuses.get(response.status, 0) + 1
-                    )
-                    scenario.body = body
-                if response.getheader("Connection", "").lower() == "close":
-                    connection.close()
-                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        finally:
-            connection.close()
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    scenario.elapsed += time.perf_counter() - started
+    answers, seconds = send_all(
+        port=port,
+        requests=[Request("GET", scenario.path, scenario.headers)] * requests,
+        concurrency=concurrency,
+    )
+    for answer in answers:
+        scenario.latencies.append(answer.seconds)
+        scenario.statuses[answer.status] = scenario.statuses.get(answer.status, 0) + 1
+    if answers:
+        scenario.body = answers[-1].body
+    scenario.elapsed += seconds
 
 
 def measure_side_by_side(

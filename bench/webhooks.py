@@ -22,13 +22,11 @@ run deletes its webhook events and dj-stripe's endpoints and events.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import uuid
@@ -42,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from accounts.webhooks.signature import signature_header_build  # noqa: E402
+from bench.load import Request, send_all  # noqa: E402
 from bench.processes import LOCAL, Processes, free_port  # noqa: E402
 from stripe_server.testing import running_server  # noqa: E402
 
@@ -79,45 +78,25 @@ def events_make(*, client: stripe.StripeClient, api_base: str, count: int) -> li
 def acknowledgements_measure(
     *, url: str, secret: str, bodies: list[bytes], concurrency: int
 ) -> dict[str, Any]:
-    """Post every body to `url` from `concurrency` senders, each on its own keep-alive
-    connection (as the page benchmarks do, so that the sender's own cost stays small), signed
-    with `secret` as it goes: accepted events/s and latencies."""
+    """Post every body to `url`, signed with `secret`, from `concurrency` keep-alive
+    connections (as the page benchmarks do, so that the sender's own cost stays small):
+    accepted events/s and latencies."""
     address = urllib.parse.urlsplit(url)
-    queue = list(reversed(bodies))
-    lock = threading.Lock()
-    results: list[tuple[int, float]] = []
-
-    def sender() -> None:
-        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
-        try:
-            while True:
-                with lock:
-                    if not queue:
-                        return
-                    body = queue.pop()
-                header = signature_header_build(payload=body, secret=secret)
-                headers = {"Content-Type": "application/json", "Stripe-Signature": header}
-                started = time.perf_counter()
-                connection.request("POST", address.path, body=body, headers=headers)
-                response = connection.getresponse()
-                response.read()
-                seconds = time.perf_counter() - started
-                with lock:
-                    results.append((response.status, seconds))
-                if response.getheader("Connection", "").lower() == "close":
-                    connection.close()
-        finally:
-            connection.close()
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=sender) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    accepted = sum(1 for status, _ in results if 200 <= status < 300)
-    latencies = sorted(seconds for _, seconds in results)
+    requests = [
+        Request(
+            "POST",
+            address.path,
+            {
+                "Content-Type": "application/json",
+                "Stripe-Signature": signature_header_build(payload=body, secret=secret),
+            },
+            body,
+        )
+        for body in bodies
+    ]
+    answers, elapsed = send_all(port=address.port, requests=requests, concurrency=concurrency)
+    accepted = sum(1 for answer in answers if 200 <= answer.status < 300)
+    latencies = sorted(answer.seconds for answer in answers)
     return {
         "events": len(bodies),
         "accepted": accepted,
