@@ -34,6 +34,7 @@ from tests.accounts.billing_helpers import (
 from tests.accounts.webhooks.webhook_helpers import (
     SECRET,
     WebhookPoster,
+    burst_event,
     events_since,
     server_now,
 )
@@ -165,26 +166,10 @@ def test_a_2000_event_burst_with_duplicates_loses_nothing(stripe_settings, webho
     rng = random.Random(2000)  # noqa: S311 - a reproducible order, not a secret
     now = int(time.time())
 
-    def event(number: int) -> dict:
-        # One in ten is a real product update that dj-stripe re-reads from Stripe; the others
-        # are types Portal has no handler for, stored and settled without a Stripe call, so
-        # the burst measures the pipeline rather than the local Stripe server.
-        real = number % 10 == 0
-        return {
-            "id": f"evt_burst_{uuid.uuid4().hex}",
-            "object": "event",
-            "type": "product.updated" if real else f"portal.burst.kind{number % 7}",
-            "created": now - rng.randint(0, 60),
-            "livemode": False,
-            "api_version": "2026-08-26.dahlia",
-            "data": {
-                "object": json.loads(json.dumps(rng.choice(products).to_dict()))
-                if real
-                else {"id": f"obj_{number}", "object": "thing", "n": number}
-            },
-        }
-
-    events = [event(number) for number in range(BURST)]
+    events = [
+        burst_event(number, products=products, rng=rng, now=now, prefix="burst")
+        for number in range(BURST)
+    ]
     deliveries = events + rng.sample(events, BURST // 4)  # a quarter delivered twice
     rng.shuffle(deliveries)
     senders = [WebhookPoster(client=Client(), secret=SECRET) for _ in range(8)]

@@ -7,7 +7,6 @@ or uses the one at `PORTAL_TEST_REDIS_URL` (`.ci/run` starts one), and a
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
@@ -16,7 +15,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,7 +32,7 @@ from accounts.models import WebhookEvent
 from accounts.webhooks.services import WAKE_CACHE_KEY
 from portal.celery import app as celery_app
 from portal.stripe_client import stripe_client
-from tests.accounts.webhooks.webhook_helpers import WebhookPoster, unique
+from tests.accounts.webhooks.webhook_helpers import WebhookPoster, burst_event, unique
 
 WORKER_NAME = "webhooks-test@%h"
 
@@ -216,25 +214,10 @@ def test_a_burst_with_duplicates_from_many_senders_is_each_processed_once(
     rng = random.Random(300)  # noqa: S311 - a reproducible order, not a secret
     now = int(time.time())
 
-    def event(number: int) -> dict:
-        # One in ten a real product event (dj-stripe re-reads the product); the others of types
-        # no handler takes, settled without a Stripe call.
-        real = number % 10 == 0
-        return {
-            "id": f"evt_drain_{uuid.uuid4().hex}",
-            "object": "event",
-            "type": "product.updated" if real else f"portal.burst.kind{number % 7}",
-            "created": now - rng.randint(0, 60),
-            "livemode": False,
-            "api_version": "2026-08-26.dahlia",
-            "data": {
-                "object": json.loads(json.dumps(products[number % 5].to_dict()))
-                if real
-                else {"id": f"obj_{number}", "object": "thing"}
-            },
-        }
-
-    events = [event(number) for number in range(300)]
+    events = [
+        burst_event(number, products=products, rng=rng, now=now, prefix="drain")
+        for number in range(300)
+    ]
     deliveries = events + rng.sample(events, 100)  # a third delivered twice
     rng.shuffle(deliveries)
     senders = [WebhookPoster(client=Client(), secret=webhook_secret) for _ in range(4)]

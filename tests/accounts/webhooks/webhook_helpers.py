@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -79,3 +80,26 @@ def fresh_second(local_stripe: LocalStripe) -> int:
     while server_now(local_stripe) < start:
         time.sleep(0.05)
     return start
+
+
+def burst_event(
+    number: int, *, products: list[Any], rng: random.Random, now: int, prefix: str
+) -> dict[str, Any]:
+    """Event `number` of a burst: one in ten a real `product.updated` about one of `products`
+    (dj-stripe re-reads it from Stripe); the others of types Portal has no handler for, stored
+    and settled without a Stripe call, so that a burst measures the pipeline rather than the
+    local Stripe server. Created up to a minute before `now`, in `rng`'s order."""
+    real = number % 10 == 0
+    return {
+        "id": f"evt_{prefix}_{uuid.uuid4().hex}",
+        "object": "event",
+        "type": "product.updated" if real else f"portal.burst.kind{number % 7}",
+        "created": now - rng.randint(0, 60),
+        "livemode": False,
+        "api_version": "2026-08-26.dahlia",
+        "data": {
+            "object": json.loads(json.dumps(rng.choice(products).to_dict()))
+            if real
+            else {"id": f"obj_{number}", "object": "thing", "n": number}
+        },
+    }
