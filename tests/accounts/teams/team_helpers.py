@@ -40,9 +40,15 @@ def member_join(*, team: Team, invited_by: User, user: User | None = None) -> Me
 
 
 def seat_plan_offer(
-    monkeypatch, *, unit_amount: int = 1000, max_seats: int | None = None, per_seat: bool = True
+    monkeypatch,
+    *,
+    unit_amount: int = 1000,
+    max_seats: int | None = None,
+    per_seat: bool = True,
+    group: str | None = None,
 ) -> Price:
-    """A per-seat (or flat) monthly price, offered in pricing.metadata (with an optional cap)."""
+    """A per-seat (or flat) monthly price, offered in pricing.metadata (with an optional cap,
+    and the Django group its holders' users join)."""
     price = plan_price_create(unit_amount=unit_amount)
     offered = ProductMetadata(
         stripe_id=price.product.id,
@@ -50,6 +56,7 @@ def seat_plan_offer(
         name=price.product.name,
         per_seat=per_seat,
         max_seats=max_seats,
+        group=group,
     )
     # Added to the shipped plans, which the demo pages' gates name.
     products = [*pricing_metadata.ACTIVE_PRODUCTS, offered]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from accounts.gating import holder_groups_sync
@@ -11,11 +9,9 @@ from accounts.models import User
 from accounts.services import holder_subscription_sync
 from accounts.teams.services import team_member_remove
 from portal.stripe_client import stripe_client
-from pricing import metadata as pricing_metadata
-from pricing.metadata import ProductMetadata
-from tests.accounts.billing_helpers import plan_price_create
 from tests.accounts.teams.team_helpers import (
     member_join,
+    seat_plan_offer,
     team_subscribe,
     team_with_members,
     user_create,
@@ -28,18 +24,7 @@ GROUP = "Team plan"
 @pytest.fixture
 def grouped_price(team_mode, stripe_settings, monkeypatch):
     """A per-seat plan whose holders' users join the GROUP group."""
-    price = plan_price_create(unit_amount=1000)
-    offered = ProductMetadata(
-        stripe_id=price.product.id,
-        slug=f"grouped-{uuid.uuid4().hex[:6]}",
-        name=price.product.name,
-        per_seat=True,
-        group=GROUP,
-    )
-    monkeypatch.setattr(
-        pricing_metadata, "ACTIVE_PRODUCTS", [*pricing_metadata.ACTIVE_PRODUCTS, offered]
-    )
-    return price
+    return seat_plan_offer(monkeypatch, group=GROUP)
 
 
 def groups_of(user: User) -> set[str]:
