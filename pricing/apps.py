@@ -14,10 +14,7 @@ class PricingConfig(AppConfig):
         from pricing import checks  # noqa: F401 (registers the system checks)
         from pricing.selectors import catalog_stamp_forget
 
+        # A product or price written or deleted here: the next pricing page reads the stamp.
         for model in (Product, Price):
-            for signal in (post_save, post_delete):
-                signal.connect(
-                    catalog_stamp_forget,
-                    sender=model,
-                    dispatch_uid=f"pricing.stamp_forget.{model.__name__}.{id(signal)}",
-                )
+            post_save.connect(catalog_stamp_forget, sender=model, dispatch_uid=f"{model}.saved")
+            post_delete.connect(catalog_stamp_forget, sender=model, dispatch_uid=f"{model}.deleted")
