@@ -171,10 +171,9 @@ def holder_plan_from_subscription(*, subscription: Subscription) -> HolderPlan:
         status=data.get("status") or "incomplete",
         product_id=product_id,
         plan=plan,
-        period_start=_timestamp(
-            chosen.get("current_period_start") or data.get("current_period_start")
-        ),
-        period_end=_timestamp(chosen.get("current_period_end") or data.get("current_period_end")),
+        # Since API 2025-03-31 the period is each item's (the subscription has none of its own).
+        period_start=_timestamp(chosen.get("current_period_start")),
+        period_end=_timestamp(chosen.get("current_period_end")),
         cancel_at_period_end=bool(data.get("cancel_at_period_end")),
         cancel_at=_timestamp(data.get("cancel_at")),
     )

@@ -231,6 +231,7 @@ def subscription_summary(*, holder: SubscriptionHolder | None) -> SubscriptionSu
     items = (data.get("items") or {}).get("data") or []
     if not items:
         return None
+    # Since API 2025-03-31 the period is each item's (the subscription has none of its own).
     item = items[0]
     price = _price_data(item.get("price") or {})
     recurring = price.get("recurring") or {}
@@ -239,7 +240,7 @@ def subscription_summary(*, holder: SubscriptionHolder | None) -> SubscriptionSu
     cancels_on = None
     if status in SUBSCRIPTION_CURRENT_STATUSES:
         if data.get("cancel_at_period_end"):
-            cancels_on = _timestamp(data.get("current_period_end"))
+            cancels_on = _timestamp(item.get("current_period_end"))
         elif data.get("cancel_at"):
             cancels_on = _timestamp(data.get("cancel_at"))
     label = _STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
@@ -258,7 +259,7 @@ def subscription_summary(*, holder: SubscriptionHolder | None) -> SubscriptionSu
         status_label=label,
         cancels_on=cancels_on,
         renews_on=(
-            _timestamp(data.get("current_period_end"))
+            _timestamp(item.get("current_period_end"))
             if status in SUBSCRIPTION_CURRENT_STATUSES and cancels_on is None
             else None
         ),

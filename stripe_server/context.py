@@ -8,6 +8,7 @@ from typing import Any
 from stripe_server.clock import Clock
 from stripe_server.expand import present
 from stripe_server.store import Session
+from stripe_server.versions import ACCOUNT_DEFAULT
 from stripe_server.wire import Params, paginate, resource_missing
 
 # How Stripe names each resource in "No such ..." messages.
@@ -34,6 +35,8 @@ class Context:
     emitted_event_ids: list[str] = field(default_factory=list)
     # Where clients reach this server (for hosted page URLs such as a Checkout session's `url`).
     base_url: str = "http://127.0.0.1:12111"
+    # The API version the response is rendered in (`Stripe-Version`, else the account's).
+    api_version: str = ACCOUNT_DEFAULT
 
     def now(self) -> int:
         return self.clock.now()

@@ -9,10 +9,7 @@ from stripe_server.context import Context
 from stripe_server.expand import present
 from stripe_server.ids import new_id
 from stripe_server.store import Session
-
-# The API version events are rendered in: the one stripe-python 15.6.2 pins, so payloads match
-# what the SDK and dj-stripe expect.
-EVENT_API_VERSION = "2026-08-26.dahlia"
+from stripe_server.versions import ACCOUNT_DEFAULT
 
 
 def endpoint_wants(endpoint: dict[str, Any], event_type: str) -> bool:
@@ -33,7 +30,9 @@ def emit(
     if previous_attributes:
         data["previous_attributes"] = previous_attributes
     event = {
-        "api_version": EVENT_API_VERSION,
+        # Stored in the account's version; a webhook endpoint with its own `api_version`
+        # receives it rendered in that one (`versions.render_event_data`).
+        "api_version": ACCOUNT_DEFAULT,
         "created": ctx.now(),
         "data": data,
         "id": new_id("evt"),

@@ -9,67 +9,108 @@ leak and expansions work the same for retrieves, lists, and event payloads.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from typing import Any
 
-from stripe_server.ids import PREFIXES
 from stripe_server.store import Session
-from stripe_server.wire import list_object
+from stripe_server.wire import StripeError, list_object
 
 # Fields returned only when expanded, per object type, and how to compute those not stored.
 INCLUDABLE: dict[str, frozenset[str]] = {
     "price": frozenset({"tiers", "currency_options"}),
     "customer": frozenset({"sources", "subscriptions", "tax_ids"}),
-    # A Checkout Session's line items.
+    # A Checkout Session's line items, and their discounts and taxes.
+    "checkout.session": frozenset({"line_items"}),
     "item": frozenset({"discounts", "taxes"}),
 }
 
-# Stripe refuses to expand deeper than this; it also bounds work on hostile input.
+# Stripe refuses paths of more levels than this (`data.source.customer.default_source` is
+# the deepest); it also bounds work on hostile input.
 MAX_DEPTH = 4
 
 
 def present(db: Session, obj: dict[str, Any], expand: list[str] | None = None) -> dict[str, Any]:
     """A deep copy of `obj` with the requested paths expanded and includables resolved."""
     paths = [path.split(".") for path in (expand or []) if path]
-    return _apply(db, copy.deepcopy(obj), paths, depth=0)
+    for path in paths:
+        if len(path) > MAX_DEPTH:
+            raise StripeError(
+                f"You cannot expand more than {MAX_DEPTH} levels of a property. "
+                f"Property: {'.'.join(path)}"
+            )
+    return _apply(db, copy.deepcopy(obj), paths)
 
 
-def _apply(db: Session, obj: Any, paths: list[list[str]], depth: int) -> Any:
+def _not_expandable(path: list[str]) -> StripeError:
+    return StripeError(f"This property cannot be expanded ({'.'.join(path)}).")
+
+
+def _apply(db: Session, obj: Any, paths: list[list[str]]) -> Any:
     if not isinstance(obj, dict):
         return obj
-    if obj.get("object") == "list" and isinstance(obj.get("data"), list):
-        inner = [path[1:] for path in paths if path[0] == "data" and len(path) > 1]
-        obj["data"] = [_apply(db, item, inner, depth) for item in obj["data"]]
+    if obj.get("object") in ("list", "search_result") and isinstance(obj.get("data"), list):
+        # A list expands only through its items: `data.product`, never `product`.
+        for path in paths:
+            if path[0] != "data" or len(path) == 1:
+                raise _not_expandable(path)
+        inner = [path[1:] for path in paths]
+        obj["data"] = [_apply(db, item, inner) for item in obj["data"]]
         return obj
     heads = {path[0] for path in paths}
     _resolve_includables(db, obj, heads)
-    if depth >= MAX_DEPTH:
-        return obj
-    for head in heads:
-        if head not in obj:
-            # Unknown paths are ignored rather than refused: dj-stripe asks for fields that
-            # only exist in older API versions (`sources`, `discounts` on some objects).
-            continue
+    for path in paths:
+        if not _expandable(db, obj, path):
+            raise _not_expandable(path)
+    for head in heads & obj.keys():
         rest = [path[1:] for path in paths if path[0] == head and len(path) > 1]
-        obj[head] = _expand_value(db, obj[head], rest, depth + 1)
+        obj[head] = _expand_value(db, obj[head], rest)
     return obj
 
 
-def _expand_value(db: Session, value: Any, rest: list[list[str]], depth: int) -> Any:
+def _expandable(db: Session, obj: dict[str, Any], path: list[str]) -> bool:
+    """Whether `path` names a reference (an id, a list of ids, or a null one) or goes through
+    an embedded object or list toward one; plain values (`status`, `amount`) are not."""
+    if path[0] in INCLUDABLE.get(obj.get("object", ""), frozenset()):
+        return True
+    if path[0] not in obj:
+        return False
+    value = obj[path[0]]
+    if value is None or (isinstance(value, str) and _is_reference(db, value)):
+        return True
+    if isinstance(value, list):
+        return all(item is None or isinstance(item, str | dict) for item in value) and (
+            len(path) > 1 or all(not isinstance(item, dict) or "object" in item for item in value)
+        )
+    if isinstance(value, dict):
+        # An embedded object (`items`, `total_details`) is a step toward something
+        # expandable; it cannot itself be the thing expanded.
+        return len(path) > 1
+    return False
+
+
+_ID_SHAPE = re.compile(r"[a-z]+_[A-Za-z0-9_]{8,}")
+
+
+def _is_reference(db: Session, value: str) -> bool:
+    """An id: of a stored object (products may have custom ids), or shaped like Stripe's."""
+    if db.kind_of(value) is not None:
+        return True
+    return bool(_ID_SHAPE.fullmatch(value)) and any(char.isdigit() for char in value)
+
+
+def _expand_value(db: Session, value: Any, rest: list[list[str]]) -> Any:
     if isinstance(value, str):
         fetched = _lookup(db, value)
-        return _apply(db, fetched, rest, depth) if fetched is not None else value
+        return _apply(db, fetched, rest) if fetched is not None else value
     if isinstance(value, list):
-        return [_expand_value(db, item, rest, depth) for item in value]
+        return [_expand_value(db, item, rest) for item in value]
     if isinstance(value, dict):
-        return _apply(db, value, rest, depth)
+        return _apply(db, value, rest)
     return value
 
 
 def _lookup(db: Session, object_id: str) -> dict[str, Any] | None:
-    prefix = object_id.split("_", 1)[0]
-    if prefix not in PREFIXES:
-        return None
     return db.get(object_id)
 
 

@@ -47,6 +47,23 @@ class Router:
 
 ROUTES = Router()
 
+# Stripe endpoints whose paths the routes above would take for an id (`/v1/invoices/{id}`):
+# the server answers 404 naming them instead of "No such invoice: 'upcoming'".
+NOT_EMULATED: dict[str, frozenset[str]] = {
+    "GET": frozenset(
+        {
+            "/v1/invoices/upcoming",
+            "/v1/invoices/upcoming/lines",
+            "/v1/customers/search",
+            "/v1/invoices/search",
+            "/v1/prices/search",
+            "/v1/products/search",
+            "/v1/subscriptions/search",
+        }
+    ),
+    "POST": frozenset({"/v1/invoices/create_preview"}),
+}
+
 
 def route(method: str, template: str, *, public: bool = False) -> Callable[[Handler], Handler]:
     """Register the decorated function as the handler of `method template`."""

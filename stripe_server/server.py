@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from stripe_server import admin, billing, extras, resources
+from stripe_server import admin, billing, extras, resources, versions
 from stripe_server.clock import Clock
 from stripe_server.context import Context
 from stripe_server.faults import FAULT_KNOBS
 from stripe_server.hosted.page import RawResponse
 from stripe_server.ids import new_request_id
 from stripe_server.resources.account import ACCOUNT_ID
-from stripe_server.routing import ROUTES
+from stripe_server.routing import NOT_EMULATED, ROUTES
 from stripe_server.store import Store
 from stripe_server.webhooks import DeliveryFaults, RetryPolicy, WebhookWorker
 from stripe_server.wire import (
@@ -135,6 +135,7 @@ class StripeServer:
             response_headers.update(extra)
         except StripeError as error:
             status, payload = error.status, error.body(request_id)
+            response_headers.update(error.headers)
         except Exception:
             logger.exception("unexpected error handling %s %s (%s)", method, raw_path, request_id)
             error = api_error(request_id)
@@ -148,6 +149,12 @@ class StripeServer:
     ) -> tuple[int, Any, dict[str, str]]:
         url = urlsplit(raw_path)
         path = url.path.rstrip("/") or "/"
+        if path in NOT_EMULATED.get(method, ()):
+            raise StripeError(
+                f"The local Stripe server does not emulate {method} {path}; Stripe serves it. "
+                "See stripe_server/README.md for what the server emulates.",
+                status=404,
+            )
         found = ROUTES.match(method, path)
         if found is None:
             raise StripeError(
@@ -156,8 +163,10 @@ class StripeServer:
                 status=404,
             )
         matched, path_args = found
+        api_version = versions.ACCOUNT_DEFAULT
         if not matched.public:
             self._authenticate(headers)
+            api_version = versions.resolve(headers.get("stripe-version"))
         try:
             text = url.query
             if body:
@@ -169,36 +178,55 @@ class StripeServer:
         fingerprint = hashlib.sha256(
             json.dumps([method, path, decoded], sort_keys=True).encode()
         ).hexdigest()
-        with self.store.transaction() as db:
-            if idempotency_key:
-                remembered = db.idempotent_response(idempotency_key)
-                if remembered is not None:
-                    if remembered[0] != fingerprint:
-                        raise idempotency_mismatch(idempotency_key)
-                    replay = {"Idempotent-Replayed": "true", "Idempotency-Key": idempotency_key}
-                    return remembered[1], remembered[2].encode(), replay
-            ctx = Context(
-                db=db,
-                clock=self.clock,
-                account_id=ACCOUNT_ID,
-                params=Params(decoded),
-                path_args=path_args,
-                request_id=request_id,
-                idempotency_key=idempotency_key,
-                base_url=f"http://{headers['host']}" if headers.get("host") else self.address,
-            )
-            result = matched.handler(ctx)
-            extra: dict[str, str] = {}
-            if isinstance(result, RawResponse):
-                # Hosted pages (HTML, redirects) bypass JSON encoding and idempotency.
-                status, payload, extra = result.status, result.body, dict(result.headers)
-            else:
-                status, payload = result if isinstance(result, tuple) else (200, result)
-            if idempotency_key and not isinstance(result, RawResponse):
-                encoded = json.dumps(payload, indent=2)
-                db.remember_response(idempotency_key, fingerprint, status, encoded, ctx.now())
-                extra["Idempotency-Key"] = idempotency_key
-                payload = encoded.encode()
+        version_header = {} if matched.public else {"Stripe-Version": api_version}
+        try:
+            with self.store.transaction() as db:
+                if idempotency_key:
+                    remembered = db.idempotent_response(idempotency_key)
+                    if remembered is not None:
+                        if remembered[0] != fingerprint:
+                            raise idempotency_mismatch(idempotency_key)
+                        replay = {
+                            "Idempotent-Replayed": "true",
+                            "Idempotency-Key": idempotency_key,
+                            **version_header,
+                        }
+                        return remembered[1], remembered[2].encode(), replay
+                ctx = Context(
+                    db=db,
+                    clock=self.clock,
+                    account_id=ACCOUNT_ID,
+                    params=Params(decoded),
+                    path_args=path_args,
+                    request_id=request_id,
+                    idempotency_key=idempotency_key,
+                    base_url=f"http://{headers['host']}" if headers.get("host") else self.address,
+                    api_version=api_version,
+                )
+                result = matched.handler(ctx)
+                extra: dict[str, str] = dict(version_header)
+                if isinstance(result, RawResponse):
+                    # Hosted pages (HTML, redirects) bypass JSON encoding and idempotency.
+                    status, payload, extra = result.status, result.body, dict(result.headers)
+                else:
+                    status, payload = result if isinstance(result, tuple) else (200, result)
+                    payload = versions.render(db, payload, api_version)
+                if idempotency_key and not isinstance(result, RawResponse):
+                    encoded = json.dumps(payload, indent=2)
+                    db.remember_response(idempotency_key, fingerprint, status, encoded, ctx.now())
+                    extra["Idempotency-Key"] = idempotency_key
+                    payload = encoded.encode()
+        except StripeError as error:
+            error.headers.update(version_header)
+            if idempotency_key and _executed(error):
+                # Stripe keeps the outcome of a request that ran, failure included: the same
+                # key replays it instead of running it again (validation errors are not kept).
+                with self.store.transaction() as db:
+                    body = json.dumps(error.body(request_id), indent=2)
+                    db.remember_response(
+                        idempotency_key, fingerprint, error.status, body, self.clock.now()
+                    )
+            raise
         if ctx.emitted_event_ids:
             self.webhooks.wake()
         return status, payload, extra
@@ -234,6 +262,11 @@ class StripeServer:
                 status=403,
                 code="account_invalid",
             )
+
+
+def _executed(error: StripeError) -> bool:
+    """Whether a failed request got as far as running (a decline, a server fault)."""
+    return error.status == 402 or error.status >= 500
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -273,7 +306,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
         status, extra, payload = self.server.app.handle(method, self.path, headers, body)
-        extra.setdefault("Stripe-Version", headers.get("stripe-version", "2026-08-26.dahlia"))
+        extra.setdefault("Stripe-Version", versions.ACCOUNT_DEFAULT)
         self._write(status, extra, payload)
 
     def _write(self, status: int, headers: dict[str, str], payload: bytes) -> None:

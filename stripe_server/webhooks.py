@@ -21,6 +21,7 @@ from typing import Any
 
 from stripe_server.events import with_delivery_state
 from stripe_server.store import Delivery, Store
+from stripe_server.versions import ACCOUNT_DEFAULT, render_event_data
 
 logger = logging.getLogger("stripe_server.webhooks")
 
@@ -151,7 +152,10 @@ class WebhookWorker(threading.Thread):
                         now=time.time(),
                     )
                     continue
-                payload = json.dumps(with_delivery_state(db, event), indent=2).encode()
+                # Rendered in the endpoint's API version (the account's when it has none).
+                version = endpoint.get("api_version") or ACCOUNT_DEFAULT
+                rendered = render_event_data(db, with_delivery_state(db, event), version)
+                payload = json.dumps(rendered, indent=2).encode()
                 attempts.append(_Attempt(delivery, endpoint["url"], endpoint["secret"], payload))
         return attempts
 

@@ -37,6 +37,8 @@ class StripeError(Exception):
         self.param = param
         self.decline_code = decline_code
         self.extra = extra or {}
+        # Response headers that go with the error (the request's `Stripe-Version`).
+        self.headers: dict[str, str] = {}
 
     def body(self, request_id: str | None = None) -> dict[str, Any]:
         error: dict[str, Any] = {"type": self.error_type, "message": self.message}
@@ -191,7 +193,9 @@ class Params:
         for key in self.data:
             if key not in allowed_set:
                 raise invalid_request(
-                    f"Received unknown parameter: {self.name(key)}", param=self.name(key)
+                    f"Received unknown parameter: {self.name(key)}",
+                    param=self.name(key),
+                    code="parameter_unknown",
                 )
 
     def string(
@@ -217,6 +221,7 @@ class Params:
                 "are an attempt to unset a parameter; however '"
                 f"{self.name(key)}' cannot be unset.",
                 param=self.name(key),
+                code="parameter_invalid_empty",
             )
         if choices is not None and value not in set(choices):
             options = ", ".join(f"`{c}`" for c in choices)
@@ -240,7 +245,9 @@ class Params:
         try:
             value = int(text)
         except ValueError:
-            raise invalid_request(f"Invalid integer: {text}", param=self.name(key)) from None
+            raise invalid_request(
+                f"Invalid integer: {text}", param=self.name(key), code="parameter_invalid_integer"
+            ) from None
         if minimum is not None and value < minimum:
             raise invalid_request(
                 f"Invalid {self.name(key)}: must be at least {minimum}", param=self.name(key)

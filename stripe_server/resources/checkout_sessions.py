@@ -308,6 +308,7 @@ def checkout_session_get(ctx: Context, session_id: str) -> dict[str, Any]:
 
 def checkout_session_expire_now(ctx: Context, session: dict[str, Any]) -> None:
     session["status"] = "expired"
+    session["url"] = None
     ctx.db.save("checkout.session", session)
     events.emit(ctx, "checkout.session.expired", _public(session))
 
@@ -458,6 +459,8 @@ def checkout_session_complete(
             "payment_status": "no_payment_required" if data.get("trial_period_days") else "paid",
             "status": "complete",
             "subscription": subscription["id"],
+            # A session that is over has no page to send the customer to.
+            "url": None,
         }
     )
     ctx.db.save("checkout.session", session)

@@ -158,8 +158,16 @@ def customer_create(ctx: Context) -> dict[str, Any]:
     return ctx.present(customer)
 
 
+# Where a deleted customer's stub is kept: retrieving it answers the stub, as Stripe does,
+# while everything else that looks a customer up finds none.
+DELETED_KIND = "customer:deleted"
+
+
 @route("GET", "/v1/customers/{id}")
 def customer_retrieve(ctx: Context) -> dict[str, Any]:
+    deleted = ctx.db.get(ctx.arg("id"), DELETED_KIND)
+    if deleted is not None:
+        return deleted
     return ctx.present(ctx.require("customer", ctx.arg("id")))
 
 
@@ -192,8 +200,10 @@ def customer_delete(ctx: Context) -> dict[str, Any]:
             payment_method["customer"] = None
             ctx.db.save("payment_method", payment_method)
     ctx.db.delete(customer["id"])
+    stub = {"deleted": True, "id": customer["id"], "object": "customer"}
+    ctx.db.save(DELETED_KIND, stub)
     events.emit(ctx, "customer.deleted", customer)
-    return {"deleted": True, "id": customer["id"], "object": "customer"}
+    return stub
 
 
 @route("GET", "/v1/customers")

@@ -142,6 +142,8 @@ def test_clock_delete(ctx: Context) -> dict[str, Any]:
     for customer in ctx.db.all("customer"):
         if customer.get("test_clock") == test_clock["id"]:
             call_handler(on_clock, customer_delete, path_args={"id": customer["id"]})
+            # The clock's objects go with it entirely: no deleted-customer stub remains.
+            ctx.db.delete(customer["id"])
     ctx.db.delete(test_clock["id"])
     events.emit(ctx, "test_helpers.test_clock.deleted", test_clock)
     return {"deleted": True, "id": test_clock["id"], "object": KIND}

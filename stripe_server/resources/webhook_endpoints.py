@@ -6,10 +6,11 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from stripe_server import versions
 from stripe_server.context import Context
 from stripe_server.ids import new_id, new_secret
 from stripe_server.routing import route
-from stripe_server.wire import Params, invalid_request, list_object, metadata_update
+from stripe_server.wire import Params, StripeError, invalid_request, list_object, metadata_update
 
 _EVENT_TYPE = re.compile(r"\*|[a-z_]+(\.[a-z_]+)+")
 
@@ -49,6 +50,18 @@ def _enabled_events(params: Params, *, required: bool) -> list[str] | None:
     return enabled
 
 
+def _api_version(params: Params) -> str | None:
+    """The version events are rendered in for this endpoint; None: the account's default."""
+    requested = params.string("api_version")
+    if not requested:
+        return None
+    try:
+        return versions.resolve(requested)
+    except StripeError as error:
+        error.param = "api_version"
+        raise
+
+
 @route("POST", "/v1/webhook_endpoints")
 def webhook_endpoint_create(ctx: Context) -> dict[str, Any]:
     params = ctx.params
@@ -57,7 +70,7 @@ def webhook_endpoint_create(ctx: Context) -> dict[str, Any]:
     if params.boolean("connect"):
         raise invalid_request("Connect webhook endpoints are not emulated.", param="connect")
     endpoint = {
-        "api_version": params.string("api_version") or None,
+        "api_version": _api_version(params),
         "application": None,
         "created": ctx.now(),
         "description": params.string("description") or None,

@@ -95,7 +95,7 @@ def test_seven_graduated_seats_are_invoiced_66_dollars_and_paid(
     assert invoice.total == 6600
     assert invoice.amount_paid == 6600
     assert invoice.status == "paid"
-    assert invoice.subscription == subscription.id
+    assert invoice.parent.subscription_details.subscription == subscription.id
     assert invoice.lines.data[0].period.end == subscription["items"].data[0].current_period_end
     item = subscription["items"].data[0]
     assert item.price.id == price.id
@@ -220,7 +220,10 @@ def test_renewal_with_failing_card_goes_past_due_then_recovers(
     local_stripe.advance_clock(32 * DAY)
     renewed = sdk.v1.subscriptions.retrieve(subscription.id)
     assert renewed.status == "past_due"
-    assert renewed.current_period_start == subscription.current_period_end
+    assert (
+        renewed["items"].data[0].current_period_start
+        == subscription["items"].data[0].current_period_end
+    )
     assert sdk.v1.customers.retrieve(customer.id).delinquent is True
     invoice = sdk.v1.invoices.retrieve(renewed.latest_invoice)
     assert invoice.status == "open"
@@ -243,7 +246,7 @@ def test_cancel_at_period_end_cancels_at_renewal(
     local_stripe.advance_clock(32 * DAY)
     ended = sdk.v1.subscriptions.retrieve(subscription.id)
     assert ended.status == "canceled"
-    assert ended.ended_at == subscription.current_period_end
+    assert ended.ended_at == subscription["items"].data[0].current_period_end
 
 
 def test_delete_cancels_immediately_and_hides_from_default_list(

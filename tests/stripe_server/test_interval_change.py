@@ -109,7 +109,10 @@ def test_monthly_to_annual_restarts_the_period_and_charges_now_with_a_credit(
 
     assert switched.status == "active"
     assert switched.billing_cycle_anchor == JAN_11_2026
-    assert (switched.current_period_start, switched.current_period_end) == (
+    assert (
+        switched["items"].data[0].current_period_start,
+        switched["items"].data[0].current_period_end,
+    ) == (
         JAN_11_2026,
         annual_end,
     )
@@ -138,12 +141,12 @@ def test_monthly_to_annual_restarts_the_period_and_charges_now_with_a_credit(
         assert len(_events_about(sdk, invoice.id, event_type)) == 1, event_type
     updated = _events_about(sdk, subscription.id, "customer.subscription.updated")[0]
     previous = updated.data.previous_attributes
-    assert previous["current_period_start"] == JAN_1_2026
-    assert previous["current_period_end"] == FEB_1_2026
+    assert previous["items"]["data"][0]["current_period_start"] == JAN_1_2026
+    assert previous["items"]["data"][0]["current_period_end"] == FEB_1_2026
     assert previous["billing_cycle_anchor"] == JAN_1_2026
     assert previous["latest_invoice"] == subscription.latest_invoice
     assert previous["items"]["data"][0]["price"]["id"] == plans.monthly.id
-    assert updated.data.object.current_period_end == annual_end
+    assert updated.data.object["items"].data[0].current_period_end == annual_end
 
 
 def test_interval_change_without_prorations_bills_the_new_price_in_full(
@@ -154,7 +157,7 @@ def test_interval_change_without_prorations_bills_the_new_price_in_full(
 
     switched = _switch(sdk, subscription, plans.annual, proration_behavior="none")
 
-    assert switched.current_period_start == JAN_11_2026
+    assert switched["items"].data[0].current_period_start == JAN_11_2026
     invoice = sdk.v1.invoices.retrieve(switched.latest_invoice)
     assert _lines(invoice) == [(10000, False, JAN_11_2026, JAN_11_2026 + 365 * DAY)]
     assert (invoice.status, invoice.amount_paid) == ("paid", 10000)
@@ -167,7 +170,10 @@ def test_interval_count_change_is_an_interval_change(sdk: stripe.StripeClient) -
     switched = _switch(sdk, subscription, plans.quarterly, proration_behavior="always_invoice")
 
     apr_11_2026 = JAN_11_2026 + (31 + 28 + 31) * DAY
-    assert (switched.current_period_start, switched.current_period_end) == (
+    assert (
+        switched["items"].data[0].current_period_start,
+        switched["items"].data[0].current_period_end,
+    ) == (
         JAN_11_2026,
         apr_11_2026,
     )
@@ -190,12 +196,18 @@ def test_annual_to_monthly_through_the_item_endpoint_restarts_a_monthly_period(
     )
 
     feb_11_2026 = JAN_11_2026 + 31 * DAY
-    assert (changed.current_period_start, changed.current_period_end) == (
+    assert (
+        changed.current_period_start,
+        changed.current_period_end,
+    ) == (
         JAN_11_2026,
         feb_11_2026,
     )
     after = sdk.v1.subscriptions.retrieve(subscription.id)
-    assert (after.current_period_start, after.current_period_end) == (JAN_11_2026, feb_11_2026)
+    assert (
+        after["items"].data[0].current_period_start,
+        after["items"].data[0].current_period_end,
+    ) == (JAN_11_2026, feb_11_2026)
     assert after.billing_cycle_anchor == JAN_11_2026
     invoice = sdk.v1.invoices.retrieve(after.latest_invoice)
     annual_credit = -round(10000 * 355 / 365)
@@ -207,7 +219,10 @@ def test_annual_to_monthly_through_the_item_endpoint_restarts_a_monthly_period(
     assert invoice.total == 1000 + annual_credit
     assert (invoice.amount_due, invoice.status) == (0, "paid")
     updated = _events_about(sdk, subscription.id, "customer.subscription.updated")[0]
-    assert updated.data.previous_attributes["current_period_end"] == JAN_1_2026 + 365 * DAY
+    assert (
+        updated.data.previous_attributes["items"]["data"][0]["current_period_end"]
+        == JAN_1_2026 + 365 * DAY
+    )
 
 
 def test_interval_change_on_a_failing_card_leaves_the_invoice_open_and_past_due(
@@ -223,7 +238,7 @@ def test_interval_change_on_a_failing_card_leaves_the_invoice_open_and_past_due(
     switched = _switch(sdk, subscription, plans.annual)
 
     assert switched.status == "past_due"
-    assert switched.current_period_start == JAN_11_2026
+    assert switched["items"].data[0].current_period_start == JAN_11_2026
     invoice = sdk.v1.invoices.retrieve(switched.latest_invoice)
     assert (invoice.status, invoice.attempt_count, invoice.amount_paid) == ("open", 1, 0)
     assert invoice.amount_due == 10000 + MONTHLY_CREDIT
@@ -248,7 +263,10 @@ def test_interval_change_with_error_if_incomplete_on_a_failing_card_changes_noth
     assert raised.value.http_status == 402
     after = sdk.v1.subscriptions.retrieve(subscription.id)
     assert after["items"].data[0].price.id == plans.monthly.id
-    assert (after.current_period_start, after.current_period_end) == (JAN_1_2026, FEB_1_2026)
+    assert (
+        after["items"].data[0].current_period_start,
+        after["items"].data[0].current_period_end,
+    ) == (JAN_1_2026, FEB_1_2026)
     assert after.latest_invoice == subscription.latest_invoice
     assert after.status == "active"
 
@@ -261,7 +279,10 @@ def test_same_interval_change_keeps_the_period_and_bills_prorations_later(
 
     switched = _switch(sdk, subscription, plans.monthly_dear)
 
-    assert (switched.current_period_start, switched.current_period_end) == (
+    assert (
+        switched["items"].data[0].current_period_start,
+        switched["items"].data[0].current_period_end,
+    ) == (
         JAN_1_2026,
         FEB_1_2026,
     )
@@ -280,7 +301,10 @@ def test_interval_change_during_a_trial_keeps_the_trial_and_invoices_nothing(
     switched = _switch(sdk, subscription, plans.annual)
 
     assert switched.status == "trialing"
-    assert (switched.current_period_start, switched.current_period_end) == (
+    assert (
+        switched["items"].data[0].current_period_start,
+        switched["items"].data[0].current_period_end,
+    ) == (
         JAN_1_2026,
         JAN_1_2026 + 30 * DAY,
     )
@@ -323,7 +347,10 @@ def test_switching_to_annual_in_the_hosted_portal_restarts_the_period_and_charge
 
     assert done.status == 303
     after = sdk.v1.subscriptions.retrieve(subscription.id)
-    assert (after.current_period_start, after.current_period_end) == (
+    assert (
+        after["items"].data[0].current_period_start,
+        after["items"].data[0].current_period_end,
+    ) == (
         JAN_11_2026,
         JAN_11_2026 + 365 * DAY,
     )
@@ -331,4 +358,6 @@ def test_switching_to_annual_in_the_hosted_portal_restarts_the_period_and_charge
     assert invoice.billing_reason == "subscription_update"
     assert (invoice.status, invoice.amount_paid) == ("paid", 10000 + MONTHLY_CREDIT)
     updated = _events_about(sdk, subscription.id, "customer.subscription.updated")[0]
-    assert updated.data.previous_attributes["current_period_start"] == JAN_1_2026
+    assert (
+        updated.data.previous_attributes["items"]["data"][0]["current_period_start"] == JAN_1_2026
+    )

@@ -87,7 +87,7 @@ def test_advancing_renews_with_a_new_invoice_and_period(sdk: stripe.StripeClient
     subscription = sdk.v1.subscriptions.create(
         {"customer": customer.id, "items": [{"price": _price(sdk).id}]}
     )
-    first_period_end = subscription.current_period_end
+    first_period_end = subscription["items"].data[0].current_period_end
 
     advanced = sdk.v1.test_helpers.test_clocks.advance(
         clock.id, {"frozen_time": first_period_end + DAY}
@@ -97,8 +97,8 @@ def test_advancing_renews_with_a_new_invoice_and_period(sdk: stripe.StripeClient
     assert advanced.frozen_time == first_period_end + DAY
     renewed = sdk.v1.subscriptions.retrieve(subscription.id)
     assert renewed.status == "active"
-    assert renewed.current_period_start == first_period_end
-    assert renewed.current_period_end > first_period_end
+    assert renewed["items"].data[0].current_period_start == first_period_end
+    assert renewed["items"].data[0].current_period_end > first_period_end
     invoices = sdk.v1.invoices.list({"subscription": subscription.id}).data
     assert sorted(i.billing_reason for i in invoices) == [
         "subscription_create",
@@ -108,10 +108,12 @@ def test_advancing_renews_with_a_new_invoice_and_period(sdk: stripe.StripeClient
     assert cycle.status == "paid"
     assert cycle.period_start == first_period_end
     updated = _events_about(sdk, subscription.id, "customer.subscription.updated")
+    # Since API 2025-03-31 the period lives on each item: the renewal changed `items`.
+    first_start = subscription["items"].data[0].current_period_start
     assert any(
-        e.data.previous_attributes.get("current_period_start") == subscription.current_period_start
+        e.data.previous_attributes["items"]["data"][0]["current_period_start"] == first_start
         for e in updated
-        if e.data.get("previous_attributes")
+        if "items" in (e.data.get("previous_attributes") or {})
     )
 
 
@@ -128,7 +130,7 @@ def test_advancing_past_the_trial_starts_paying(sdk: stripe.StripeClient) -> Non
 
     after = sdk.v1.subscriptions.retrieve(subscription.id)
     assert after.status == "active"
-    assert after.current_period_start == frozen + 7 * DAY
+    assert after["items"].data[0].current_period_start == frozen + 7 * DAY
     paid = [
         i
         for i in sdk.v1.invoices.list({"subscription": subscription.id}).data
@@ -150,12 +152,12 @@ def test_advancing_past_the_period_ends_a_subscription_set_to_cancel(
     assert sdk.v1.subscriptions.retrieve(subscription.id).canceled_at == frozen
 
     sdk.v1.test_helpers.test_clocks.advance(
-        clock.id, {"frozen_time": subscription.current_period_end + 60}
+        clock.id, {"frozen_time": subscription["items"].data[0].current_period_end + 60}
     )
 
     ended = sdk.v1.subscriptions.retrieve(subscription.id)
     assert ended.status == "canceled"
-    assert ended.ended_at == subscription.current_period_end
+    assert ended.ended_at == subscription["items"].data[0].current_period_end
     assert len(_events_about(sdk, subscription.id, "customer.subscription.deleted")) == 1
 
 
@@ -197,7 +199,10 @@ def test_the_server_billing_pass_leaves_test_clock_subscriptions_alone(
     local_stripe.admin("POST", "/_local/billing/run")
 
     after = sdk.v1.subscriptions.retrieve(subscription.id)
-    assert after.current_period_start == subscription.current_period_start
+    assert (
+        after["items"].data[0].current_period_start
+        == subscription["items"].data[0].current_period_start
+    )
     assert len(sdk.v1.invoices.list({"subscription": subscription.id}).data) == 1
 
 

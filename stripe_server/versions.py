@@ -1,0 +1,302 @@
+"""The API versions the server knows, and how objects differ between them.
+
+Every response is rendered for the version its request asked for (`Stripe-Version`, else the
+account's default); a webhook is rendered for its endpoint's `api_version`. Objects are stored
+in one internal shape: today's, plus the few values an older version needs that today's shape
+no longer carries (a subscription's own `current_period_start`/`current_period_end`, an
+invoice's top-level `subscription` and `paid`). `render` removes what the asked-for version does
+not have and fills in what it has that is not stored.
+
+The versions are the ones stripe-python 15.6.2 knows (its `WebhookEndpoint.api_version` enum)
+from `2024-09-30.acacia` on. Older ones are real Stripe versions that this server does not
+render; it refuses them, saying so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from stripe_server.store import Session
+from stripe_server.wire import StripeError
+
+# The SDK's pinned version, and so the account's default and the version of stored events.
+ACCOUNT_DEFAULT = "2026-08-26.dahlia"
+
+KNOWN_VERSIONS: tuple[str, ...] = (
+    "2024-09-30.acacia",
+    "2024-10-28.acacia",
+    "2024-11-20.acacia",
+    "2024-12-18.acacia",
+    "2025-01-27.acacia",
+    "2025-02-24.acacia",
+    "2025-03-31.basil",
+    "2025-04-30.basil",
+    "2025-05-28.basil",
+    "2025-06-30.basil",
+    "2025-07-30.basil",
+    "2025-08-27.basil",
+    "2025-09-30.clover",
+    "2025-10-29.clover",
+    "2025-11-17.clover",
+    "2025-12-15.clover",
+    "2026-01-28.clover",
+    "2026-02-25.clover",
+    "2026-03-25.dahlia",
+    "2026-04-22.dahlia",
+    "2026-05-27.dahlia",  # dj-stripe 2.11's default
+    "2026-06-24.dahlia",
+    "2026-07-29.dahlia",
+    "2026-08-26.dahlia",  # stripe-python 15.6.2's pinned version
+)
+OLDEST = KNOWN_VERSIONS[0]
+BASIL = "2025-03-31.basil"
+
+
+def resolve(requested: str | None) -> str:
+    """The version a request is served in, or Stripe's 400 for a version that does not exist."""
+    if not requested:
+        return ACCOUNT_DEFAULT
+    version = requested.strip()
+    if version in KNOWN_VERSIONS:
+        return version
+    if _is_dated(version) and version < OLDEST:
+        raise StripeError(
+            f"The local Stripe server renders API versions {OLDEST} to {ACCOUNT_DEFAULT}; "
+            f"it does not emulate {version}.",
+            param="Stripe-Version",
+        )
+    raise StripeError(f"Invalid Stripe API version: {version}", param="Stripe-Version")
+
+
+def _is_dated(version: str) -> bool:
+    day = version.split(".", 1)[0]
+    return len(day) == 10 and day[4] == "-" and day[7] == "-" and day.replace("-", "").isdigit()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One backwards-incompatible change to one object type, made in `version`."""
+
+    version: str
+    object: str
+    # Stored only for older versions: dropped from `version` on.
+    removed: tuple[str, ...] = ()
+    # Present from `version` on: dropped before it.
+    added: tuple[str, ...] = ()
+    # Fills in, for versions before `version`, values the stored object does not carry.
+    backfill: Callable[[Session, dict[str, Any]], None] | None = None
+    summary: str = ""
+
+
+def _invoice_before_basil(_db: Session, invoice: dict[str, Any]) -> None:
+    details = (invoice.get("parent") or {}).get("subscription_details") or {}
+    invoice.update(
+        {
+            "application_fee_amount": None,
+            "charge": None,
+            "discount": None,
+            "paid_out_of_band": False,
+            "payment_intent": None,
+            "quote": None,
+            "subscription_details": {"metadata": details.get("metadata")},
+            "subscription_proration_date": None,
+            "tax": None,
+            "total_tax_amounts": [],
+            "transfer_data": None,
+        }
+    )
+    invoice.setdefault("subscription", details.get("subscription"))
+    invoice.setdefault("paid", invoice.get("status") == "paid")
+
+
+def _price_before_basil(db: Session, holder: dict[str, Any]) -> dict[str, Any] | None:
+    details = (holder.get("pricing") or {}).get("price_details") or {}
+    price = db.get(details.get("price") or "", "price")
+    if price is None:
+        return None
+    for includable in ("tiers", "currency_options"):
+        price.pop(includable, None)
+    return price
+
+
+def _plan_of(price: dict[str, Any] | None) -> dict[str, Any] | None:
+    if price is None or price.get("recurring") is None:
+        return None
+    recurring = price["recurring"]
+    return {
+        "active": price["active"],
+        "aggregate_usage": None,
+        "amount": price["unit_amount"],
+        "amount_decimal": price["unit_amount_decimal"],
+        "billing_scheme": price["billing_scheme"],
+        "created": price["created"],
+        "currency": price["currency"],
+        "id": price["id"],
+        "interval": recurring["interval"],
+        "interval_count": recurring["interval_count"],
+        "livemode": False,
+        "metadata": price["metadata"],
+        "meter": None,
+        "nickname": price["nickname"],
+        "object": "plan",
+        "product": price["product"],
+        "tiers_mode": price["tiers_mode"],
+        "transform_usage": price["transform_quantity"],
+        "trial_period_days": recurring.get("trial_period_days"),
+        "usage_type": recurring.get("usage_type", "licensed"),
+    }
+
+
+def _line_before_basil(db: Session, line: dict[str, Any]) -> None:
+    details = (line.get("parent") or {}).get("subscription_item_details") or {}
+    price = _price_before_basil(db, line)
+    invoice_item = details.get("invoice_item")
+    line.update(
+        {
+            "amount_excluding_tax": line["amount"],
+            "invoice_item": invoice_item,
+            "plan": _plan_of(price),
+            "price": price,
+            "proration": bool(details.get("proration")),
+            "proration_details": details.get("proration_details") or {"credited_items": None},
+            "subscription_item": details.get("subscription_item"),
+            "tax_amounts": [],
+            "tax_rates": [],
+            "type": "invoiceitem" if invoice_item else "subscription",
+            "unit_amount_excluding_tax": (line.get("pricing") or {}).get("unit_amount_decimal"),
+        }
+    )
+
+
+def _invoice_item_before_basil(db: Session, item: dict[str, Any]) -> None:
+    details = (item.get("parent") or {}).get("subscription_details") or {}
+    price = _price_before_basil(db, item)
+    item.update(
+        {
+            "plan": _plan_of(price),
+            "price": price,
+            "subscription": details.get("subscription"),
+            "subscription_item": details.get("subscription_item"),
+            "unit_amount": price["unit_amount"] if price else None,
+            "unit_amount_decimal": (item.get("pricing") or {}).get("unit_amount_decimal"),
+        }
+    )
+
+
+def _subscription_before_basil(_db: Session, subscription: dict[str, Any]) -> None:
+    subscription["discount"] = None
+
+
+def _checkout_session_before_basil(_db: Session, session: dict[str, Any]) -> None:
+    session["shipping_details"] = None
+
+
+CHANGES: tuple[Change, ...] = (
+    Change(
+        BASIL,
+        "subscription",
+        removed=("current_period_start", "current_period_end"),
+        backfill=_subscription_before_basil,
+        summary="The period moved onto each item; `discount` gave way to `discounts`.",
+    ),
+    Change(
+        BASIL,
+        "subscription_item",
+        added=("current_period_start", "current_period_end"),
+        summary="Each item carries its own current period.",
+    ),
+    Change(
+        BASIL,
+        "invoice",
+        removed=("subscription", "paid"),
+        added=("parent", "amount_overpaid", "total_taxes", "confirmation_secret", "payments"),
+        backfill=_invoice_before_basil,
+        summary=(
+            "An invoice's subscription is `parent.subscription_details.subscription`; "
+            '`paid` is `status == "paid"`; `charge`, `payment_intent`, `discount`, `tax`, '
+            "`total_tax_amounts`, `subscription_details` and others are gone."
+        ),
+    ),
+    Change(
+        BASIL,
+        "line_item",
+        added=("parent", "pricing", "taxes", "pretax_credit_amounts"),
+        backfill=_line_before_basil,
+        summary=(
+            "Lines name their price under `pricing.price_details` and their subscription item "
+            "under `parent`; `type`, `price`, `plan`, `proration` and `tax_amounts` are gone."
+        ),
+    ),
+    Change(
+        BASIL,
+        "invoiceitem",
+        added=("parent", "pricing", "net_amount", "proration_details"),
+        backfill=_invoice_item_before_basil,
+        summary=(
+            "Invoice items name their price under `pricing` and their subscription under "
+            "`parent`; `price`, `plan`, `subscription`, `unit_amount` are gone."
+        ),
+    ),
+    Change(
+        BASIL,
+        "checkout.session",
+        added=("collected_information", "optional_items", "permissions", "presentment_details"),
+        backfill=_checkout_session_before_basil,
+        summary="`shipping_details` moved to `collected_information.shipping_details`.",
+    ),
+)
+
+_CHANGES_BY_OBJECT: dict[str, tuple[Change, ...]] = {}
+for _change in CHANGES:
+    _CHANGES_BY_OBJECT[_change.object] = (*_CHANGES_BY_OBJECT.get(_change.object, ()), _change)
+
+
+def render(db: Session, value: Any, version: str) -> Any:
+    """`value` (a presented object, list or event; changed in place) as `version` shows it.
+
+    An event's `data` keeps the version the event was rendered in (its `api_version`), as
+    Stripe's events do, whatever version retrieves it.
+    """
+    if isinstance(value, list):
+        for item in value:
+            render(db, item, version)
+        return value
+    if not isinstance(value, dict):
+        return value
+    kind = value.get("object")
+    if kind == "event":
+        render_event_data(db, value, value.get("api_version") or ACCOUNT_DEFAULT)
+        return value
+    for nested in value.values():
+        render(db, nested, version)
+    for change in _CHANGES_BY_OBJECT.get(kind or "", ()):
+        _apply(db, change, value, version)
+    return value
+
+
+def render_event_data(db: Session, event: dict[str, Any], version: str) -> dict[str, Any]:
+    """Render an event's `data` for `version` (a webhook endpoint's), stamping the version."""
+    event["api_version"] = version
+    data = event.get("data") or {}
+    obj = data.get("object")
+    render(db, obj, version)
+    previous = data.get("previous_attributes")
+    if isinstance(obj, dict) and isinstance(previous, dict):
+        for change in _CHANGES_BY_OBJECT.get(obj.get("object") or "", ()):
+            hidden = change.removed if version >= change.version else change.added
+            for key in hidden:
+                previous.pop(key, None)
+    return event
+
+
+def _apply(db: Session, change: Change, obj: dict[str, Any], version: str) -> None:
+    if version >= change.version:
+        for key in change.removed:
+            obj.pop(key, None)
+        return
+    if change.backfill is not None:
+        change.backfill(db, obj)
+    for key in change.added:
+        obj.pop(key, None)
