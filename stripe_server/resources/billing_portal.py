@@ -232,7 +232,33 @@ def _product_entry(ctx: Context, entry: Params) -> dict[str, Any]:
                 "recurring prices.",
                 param=entry.name("prices"),
             )
-    return {"prices": price_ids, "product": product_id}
+    return {
+        "adjustable_quantity": _adjustable_quantity(entry.nested("adjustable_quantity")),
+        "prices": price_ids,
+        "product": product_id,
+    }
+
+
+def _adjustable_quantity(params: Params | None) -> dict[str, Any]:
+    """Stripe's per-product quantity bounds; off, from 1 and unbounded unless given.
+
+    Stored as given: the hosted portal's quantity field keeps its own fixed bounds.
+    """
+    if params is None:
+        return {"enabled": False, "maximum": None, "minimum": 1}
+    params.reject_unknown({"enabled", "maximum", "minimum"})
+    minimum = params.integer("minimum", minimum=0, default=1)
+    maximum = params.integer("maximum", minimum=1)
+    assert minimum is not None
+    if maximum is not None and maximum < minimum:
+        raise invalid_request(
+            "The maximum quantity must be at least the minimum.", param=params.name("maximum")
+        )
+    return {
+        "enabled": bool(params.boolean("enabled", default=False)),
+        "maximum": maximum,
+        "minimum": minimum,
+    }
 
 
 _CONFIGURATION_PARAMS = {

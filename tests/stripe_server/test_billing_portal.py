@@ -102,6 +102,11 @@ def test_configuration_create_retrieve_update_and_list(sdk: stripe.StripeClient)
     assert feature.enabled is True
     assert feature.default_allowed_updates == ["price", "quantity"]
     assert feature.products[0].prices == [setup.monthly.id, setup.annual.id]
+    assert feature.products[0].adjustable_quantity.to_dict() == {
+        "enabled": False,
+        "maximum": None,
+        "minimum": 1,
+    }
     assert fetched.is_default is False
 
     updated = sdk.v1.billing_portal.configurations.update(
@@ -117,6 +122,37 @@ def test_configuration_create_retrieve_update_and_list(sdk: stripe.StripeClient)
     assert updated.default_return_url == RETURN_URL
     listed = sdk.v1.billing_portal.configurations.list({"active": True, "limit": 100})
     assert setup.configuration.id in [c.id for c in listed.data]
+
+
+def test_product_quantity_bounds_are_kept_and_checked(sdk: stripe.StripeClient) -> None:
+    setup = _setup(sdk)
+    entry = {"product": setup.product.id, "prices": [setup.monthly.id]}
+    bounded = sdk.v1.billing_portal.configurations.update(
+        setup.configuration.id,
+        {
+            "features": {
+                "subscription_update": {
+                    "products": [{**entry, "adjustable_quantity": {"enabled": True, "maximum": 50}}]
+                }
+            }
+        },
+    )
+    quantity = bounded.features.subscription_update.products[0].adjustable_quantity
+    assert (quantity.enabled, quantity.minimum, quantity.maximum) == (True, 1, 50)
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        sdk.v1.billing_portal.configurations.update(
+            setup.configuration.id,
+            {
+                "features": {
+                    "subscription_update": {
+                        "products": [{**entry, "adjustable_quantity": {"minimum": 5, "maximum": 2}}]
+                    }
+                }
+            },
+        )
+    assert raised.value.param == (
+        "features[subscription_update][products][0][adjustable_quantity][maximum]"
+    )
 
 
 @pytest.mark.parametrize(
