@@ -122,7 +122,9 @@ class InvoiceSummary:
     created: datetime
     amount: Money
     status: str
+    # Stripe's hosted invoice page and PDF; a draft invoice has neither.
     url: str | None
+    pdf_url: str | None
 
 
 @dataclass(frozen=True)
@@ -285,6 +287,7 @@ def invoice_summaries(*, customer_id: str | None, limit: int = 5) -> list[Invoic
             ),
             status=invoice.stripe_data.get("status") or "",
             url=invoice.stripe_data.get("hosted_invoice_url"),
+            pdf_url=invoice.stripe_data.get("invoice_pdf"),
         )
         for invoice in invoices
     ]

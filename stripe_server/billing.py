@@ -16,6 +16,7 @@ from stripe_server.amounts import price_amount
 from stripe_server.cards import CARDS_BY_FINGERPRINT, decline_message
 from stripe_server.context import Context
 from stripe_server.ids import new_id
+from stripe_server.invoice_links import invoice_links_set
 from stripe_server.wire import list_object
 
 # Stripe's defaults for failed renewal payments ("Smart Retries" off): retry every 3 days,
@@ -291,6 +292,7 @@ def invoice_finalize(ctx: Context, invoice: dict[str, Any], customer: dict[str, 
     invoice["ending_balance"] = 0
     invoice["webhooks_delivered_at"] = now
     invoice["status_transitions"]["finalized_at"] = now
+    invoice_links_set(ctx, invoice)
     ctx.db.save("invoice", invoice)
     events.emit(ctx, "invoice.finalized", invoice)
 

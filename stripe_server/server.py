@@ -111,7 +111,8 @@ class StripeServer:
     def run_billing(self) -> None:
         """Renew due subscriptions, end trials, retry failed payments, up to the clock's now."""
         with self.store.transaction() as db:
-            ctx = Context(db=db, clock=self.clock, account_id=ACCOUNT_ID)
+            # Renewals finalize invoices, whose hosted page and PDF URLs point at this server.
+            ctx = Context(db=db, clock=self.clock, account_id=ACCOUNT_ID, base_url=self.address)
             billing.run_due(ctx)
         if ctx.emitted_event_ids:
             self.webhooks.wake()

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
+import requests
 from django.urls import reverse
+from djstripe.models import Invoice
 
+from accounts.services import djstripe_data
 from portal.stripe_client import stripe_client
 from tests.accounts.billing_helpers import (
     past_due_subscription_start,
@@ -70,6 +74,65 @@ def test_an_active_subscription_shows_plan_amount_renewal_card_and_invoices(
     assert page.count("data-invoice") == 1
     assert "$57" in page.split("Latest invoices")[1]
     assert "Manage billing" in page
+
+
+def _invoice_rows(page: str) -> dict[str, str]:
+    """The invoice table's rows by invoice number (its second cell)."""
+    rows = re.findall(r"<tr[^>]*data-invoice>(.*?)</tr>", page, re.S)
+    return {re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[1].strip(): row for row in rows}
+
+
+def _links(row: str) -> dict[str, tuple[str, str]]:
+    """A row's document links: kind (page, pdf) -> (href, text a screen reader announces)."""
+    found = re.findall(r'<a [^>]*href="([^"]+)" data-document="(page|pdf)">(.*?)</a>', row, re.S)
+    return {kind: (href, re.sub(r"<[^>]+>", "", text)) for href, kind, text in found}
+
+
+def test_every_invoice_links_to_its_hosted_page_and_its_pdf(stripe_settings, logged_in, user):
+    price = plan_price_create(unit_amount=1200)
+    subscription_id = past_due_subscription_start(holder=user, price=price)
+    customer_id = stripe_client().v1.subscriptions.retrieve(subscription_id).customer
+    synced = Invoice.objects.filter(customer__id=customer_id)
+
+    rows = _invoice_rows(logged_in.get(STATUS_PAGE).text)
+
+    assert sorted(rows) == sorted(invoice.stripe_data["number"] for invoice in synced)
+    assert rows
+    for number, row in rows.items():
+        links = _links(row)
+        page_url, page_text = links["page"]
+        pdf_url, pdf_text = links["pdf"]
+        assert page_text == f"View invoice {number}"
+        assert pdf_text == f"Download PDF of invoice {number}"
+        hosted = requests.get(page_url, timeout=10)
+        assert hosted.status_code == 200
+        assert f'<span id="invoice-number">{number}</span>' in hosted.text
+        pdf = requests.get(pdf_url, timeout=10)
+        assert pdf.status_code == 200
+        assert pdf.headers["Content-Type"] == "application/pdf"
+        assert pdf.content.startswith(b"%PDF-")
+        assert f"({number})".encode() in pdf.content
+
+
+def test_a_draft_invoice_is_listed_without_links(stripe_settings, logged_in, user):
+    price = plan_price_create(unit_amount=1200)
+    subscription_id = subscription_start(holder=user, price=price)
+    client = stripe_client()
+    invoice_id = client.v1.subscriptions.retrieve(subscription_id).latest_invoice
+    # What an `invoice.created` webhook carries: the invoice while it was still a draft.
+    created = client.v1.events.list(params={"type": "invoice.created", "limit": 100})
+    draft = next(
+        event.data.object
+        for event in created.auto_paging_iter()
+        if event.data.object.id == invoice_id
+    )
+    Invoice.sync_from_stripe_data(djstripe_data(draft))
+
+    rows = _invoice_rows(logged_in.get(STATUS_PAGE).text)
+
+    assert list(rows) == [invoice_id]
+    assert "Draft" in rows[invoice_id]
+    assert _links(rows[invoice_id]) == {}
 
 
 def test_a_graduated_tiered_price_shows_the_right_amount(stripe_settings, logged_in, user):

@@ -49,3 +49,12 @@ def get_page(url: str) -> PageResponse:
 def post_form(url: str, fields: dict[str, str] | list[tuple[str, str]]) -> PageResponse:
     body = urllib.parse.urlencode(fields).encode()
     return _fetch(urllib.request.Request(url, data=body, method="POST"))
+
+
+def get_document(url: str) -> tuple[int, str, bytes]:
+    """GET a file (a PDF, say): status, content type and the raw bytes."""
+    try:
+        with _OPENER.open(urllib.request.Request(url), timeout=10) as response:
+            return response.status, response.headers.get("Content-Type", ""), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Content-Type", ""), error.read()
