@@ -317,3 +317,31 @@ def test_voiding_an_open_invoice_gives_its_credit_back(sdk: stripe.StripeClient)
         -1000,
         invoice.id,
     )
+
+
+def test_an_expired_first_invoice_gives_its_credit_back(sdk: stripe.StripeClient) -> None:
+    product = sdk.v1.products.create({"name": f"Balance {uuid.uuid4().hex[:6]}"}).id
+    price = _price(sdk, product, 3000)
+    clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": JAN_1_2026})
+    customer = _customer(sdk, test_clock=clock.id, balance=-1000)
+    subscription = sdk.v1.subscriptions.create(
+        {
+            "customer": customer.id,
+            "items": [{"price": price.id}],
+            "payment_behavior": "default_incomplete",
+        }
+    )
+
+    # An incomplete subscription's first invoice is voided after 23 hours.
+    sdk.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": JAN_1_2026 + DAY})
+
+    assert sdk.v1.subscriptions.retrieve(subscription.id).status == "incomplete_expired"
+    invoice = sdk.v1.invoices.retrieve(subscription.latest_invoice)
+    assert (invoice.status, invoice.starting_balance, invoice.ending_balance) == ("void", -1000, 0)
+    assert sdk.v1.customers.retrieve(customer.id).balance == -1000
+    moves = [(t.type, t.amount, t.ending_balance) for t in _transactions(sdk, customer.id)]
+    assert moves == [
+        ("unapplied_from_invoice", -1000, -1000),
+        ("applied_to_invoice", 1000, 0),
+        ("initial", -1000, -1000),
+    ]
