@@ -115,6 +115,11 @@ class Money:
     def __str__(self) -> str:
         return amount_format(amount=self.minor_units, currency=self.currency)
 
+    @property
+    def exact(self) -> str:
+        """With the minor unit always shown ("$70.00"; a zero-decimal currency as "¥500")."""
+        return amount_format(amount=self.minor_units, currency=self.currency, cents=True)
+
 
 @dataclass(frozen=True)
 class InvoiceSummary:
@@ -125,6 +130,17 @@ class InvoiceSummary:
     # Stripe's hosted invoice page and PDF; a draft invoice has neither.
     url: str | None
     pdf_url: str | None
+
+    @property
+    def is_credit(self) -> bool:
+        """A negative total (a downgrade's proration credit): Stripe paid nothing out but put
+        the amount on the customer's balance, so it must not read as a negative payment."""
+        return self.amount.minor_units < 0
+
+    @property
+    def credited(self) -> Money:
+        """What a credit invoice added to the customer's balance, as a positive amount."""
+        return Money(-self.amount.minor_units, self.amount.currency)
 
 
 @dataclass(frozen=True)
@@ -144,6 +160,8 @@ class SubscriptionSummary:
     trial_ends_on: datetime | None
     card_brand: str | None
     card_last4: str | None
+    # Credit on the customer's Stripe balance, which Stripe applies to the next invoices.
+    credit: Money | None = None
     invoices: list[InvoiceSummary] = field(default_factory=list)
 
     @property
@@ -224,6 +242,13 @@ def _card(subscription: Subscription, customer: Customer | None) -> tuple[str | 
     return card.get("brand"), card.get("last4")
 
 
+def _credit(customer: Customer | None, *, currency: str) -> Money | None:
+    """The credit on the customer's balance (a negative `balance`, in its currency), if any."""
+    if customer is None or customer.balance >= 0:
+        return None
+    return Money(-customer.balance, customer.stripe_data.get("currency") or currency)
+
+
 def subscription_summary(*, holder: SubscriptionHolder | None) -> SubscriptionSummary | None:
     """The holder's subscription as the status page shows it; None when there is none."""
     if holder is None or holder.subscription is None:
@@ -268,6 +293,7 @@ def subscription_summary(*, holder: SubscriptionHolder | None) -> SubscriptionSu
         trial_ends_on=_timestamp(data.get("trial_end")) if status == "trialing" else None,
         card_brand=brand,
         card_last4=last4,
+        credit=_credit(holder.customer, currency=price.get("currency") or "usd"),
         invoices=invoice_summaries(customer_id=holder.customer.id if holder.customer else None),
     )
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from stripe_server import events
 from stripe_server.amounts import price_amount
+from stripe_server.balance import balance_split, invoice_balance_apply, invoice_balance_unapply
 from stripe_server.cards import CARDS_BY_FINGERPRINT, decline_message
 from stripe_server.context import Context
 from stripe_server.ids import new_id
@@ -172,15 +173,17 @@ def invoice_new(
     invoice_id: str,
 ) -> dict[str, Any]:
     total = sum(line["amount"] for line in lines)
+    # A draft shows what the customer's balance would leave due; finalizing applies it.
+    amount_due, _ = balance_split(total, customer["balance"])
     currency = subscription["currency"]
     now = ctx.now()
     invoice = {
         "account_country": "US",
         "account_name": "Portal (local Stripe)",
         "account_tax_ids": None,
-        "amount_due": max(total, 0),
+        "amount_due": amount_due,
         "amount_paid": 0,
-        "amount_remaining": max(total, 0),
+        "amount_remaining": amount_due,
         "amount_shipping": 0,
         "application": None,
         "attempt_count": 0,
@@ -242,7 +245,7 @@ def invoice_new(
         "rendering": None,
         "shipping_cost": None,
         "shipping_details": None,
-        "starting_balance": 0,
+        "starting_balance": customer["balance"],
         "statement_descriptor": None,
         "status": "draft",
         "status_transitions": {
@@ -289,7 +292,7 @@ def invoice_finalize(ctx: Context, invoice: dict[str, Any], customer: dict[str, 
     invoice["number"] = f"{customer['invoice_prefix']}-{sequence:04d}"
     invoice["status"] = "open"
     invoice["effective_at"] = now
-    invoice["ending_balance"] = 0
+    invoice_balance_apply(ctx, invoice, customer)
     invoice["webhooks_delivered_at"] = now
     invoice["status_transitions"]["finalized_at"] = now
     invoice_links_set(ctx, invoice)
@@ -566,6 +569,7 @@ def _expire_incomplete(ctx: Context, subscription: dict[str, Any]) -> None:
         invoice["status_transitions"]["voided_at"] = ctx.now()
         ctx.db.save("invoice", invoice)
         events.emit(ctx, "invoice.voided", invoice)
+        invoice_balance_unapply(ctx, invoice)
     subscription_save(ctx, subscription)
     events.emit(
         ctx,

@@ -17,6 +17,7 @@ LABELS = {
     "subscription_item": "subscription item",
     "webhook_endpoint": "webhook endpoint",
     "invoiceitem": "invoice item",
+    "customer_balance_transaction": "customer balance transaction",
 }
 
 

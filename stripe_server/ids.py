@@ -12,6 +12,7 @@ PREFIXES: dict[str, str] = {
     "prod": "product",
     "price": "price",
     "cus": "customer",
+    "cbtxn": "customer_balance_transaction",
     "pm": "payment_method",
     "sub": "subscription",
     "si": "subscription_item",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from stripe_server.resources import (
     account,
+    customer_balance_transactions,
     customers,
     events,
     invoices,
@@ -17,6 +18,7 @@ from stripe_server.resources import (
 
 __all__ = [
     "account",
+    "customer_balance_transactions",
     "customers",
     "events",
     "invoices",

@@ -12,6 +12,8 @@ from stripe_server.wire import list_object
 # back as `Stripe-Account`, so it must not change when the data directory is wiped.
 ACCOUNT_ID = "acct_1PortalLocalStripe0"
 ACCOUNT_CREATED = 1_700_000_000
+# The currency of amounts that name none, such as a balance set on a customer without one.
+DEFAULT_CURRENCY = "usd"
 
 
 def account_object() -> dict[str, Any]:
@@ -34,7 +36,7 @@ def account_object() -> dict[str, Any]:
         "controller": {"type": "account"},
         "country": "US",
         "created": ACCOUNT_CREATED,
-        "default_currency": "usd",
+        "default_currency": DEFAULT_CURRENCY,
         "details_submitted": True,
         "email": "billing@localhost",
         "external_accounts": list_object(f"/v1/accounts/{ACCOUNT_ID}/external_accounts", []),

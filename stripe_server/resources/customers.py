@@ -7,14 +7,17 @@ import string
 from typing import Any
 
 from stripe_server import events
+from stripe_server.balance import balance_transaction_record
 from stripe_server.context import Context
 from stripe_server.ids import new_id
+from stripe_server.resources.account import DEFAULT_CURRENCY
 from stripe_server.routing import route
 from stripe_server.wire import Params, created_filter, invalid_request, metadata_update
 
 _ADDRESS_KEYS = ("city", "country", "line1", "line2", "postal_code", "state")
 _EDITABLE = {
     "address",
+    "balance",
     "description",
     "email",
     "invoice_settings",
@@ -78,6 +81,23 @@ def _apply_fields(ctx: Context, customer: dict[str, Any], params: Params) -> Non
             customer["invoice_settings"]["default_payment_method"] = payment_method_id
 
 
+def _balance_set(ctx: Context, customer: dict[str, Any], params: Params, kind: str) -> None:
+    """`balance=`: Stripe records the difference as a balance transaction (`initial` on
+    create, `adjustment` on update) in the customer's currency."""
+    if not params.has("balance"):
+        return
+    balance = params.integer("balance", required=True)
+    assert balance is not None
+    if balance != customer["balance"]:
+        balance_transaction_record(
+            ctx,
+            customer,
+            amount=balance - customer["balance"],
+            kind=kind,
+            currency=customer["currency"] or DEFAULT_CURRENCY,
+        )
+
+
 def _invoice_prefix() -> str:
     alphabet = string.ascii_uppercase + string.digits
     return "".join(secrets.choice(alphabet) for _ in range(8))
@@ -135,6 +155,7 @@ def customer_create(ctx: Context) -> dict[str, Any]:
     _apply_fields(
         ctx, customer, Params({k: v for k, v in params.data.items() if k != "invoice_settings"})
     )
+    _balance_set(ctx, customer, params, "initial")
     ctx.db.save("customer", customer)
     events.emit(ctx, "customer.created", customer)
     if attached is not None:
@@ -178,6 +199,7 @@ def customer_update(ctx: Context) -> dict[str, Any]:
     customer = ctx.require("customer", ctx.arg("id"))
     before = {**customer, "invoice_settings": dict(customer["invoice_settings"])}
     _apply_fields(ctx, customer, params)
+    _balance_set(ctx, customer, params, "adjustment")
     if customer != before:
         ctx.db.save("customer", customer)
         events.emit(ctx, "customer.updated", customer, events.previous_attributes(before, customer))

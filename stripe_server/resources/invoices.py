@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from stripe_server import billing, events
+from stripe_server.balance import invoice_balance_unapply
 from stripe_server.context import Context
 from stripe_server.resources.payment_methods import payment_method_resolve
 from stripe_server.resources.subscriptions import _payment_error, invoice_paid
@@ -99,6 +100,7 @@ def invoice_void(ctx: Context) -> dict[str, Any]:
     invoice["status_transitions"] = {**invoice["status_transitions"], "voided_at": ctx.now()}
     ctx.db.save("invoice", invoice)
     events.emit(ctx, "invoice.voided", invoice, events.previous_attributes(before, invoice))
+    invoice_balance_unapply(ctx, invoice)
     subscription = ctx.db.get(invoice["subscription"] or "", "subscription")
     if subscription is not None:
         invoice_paid(ctx, subscription)

@@ -215,9 +215,10 @@ def test_annual_to_monthly_through_the_item_endpoint_restarts_a_monthly_period(
         (annual_credit, True, JAN_11_2026, JAN_1_2026 + 365 * DAY),
         (1000, False, JAN_11_2026, feb_11_2026),
     ]
-    # The credit exceeds the new price; customer balances are not emulated, so nothing is due.
+    # The credit exceeds the new price: nothing is due and the rest stays on the balance.
     assert invoice.total == 1000 + annual_credit
     assert (invoice.amount_due, invoice.status) == (0, "paid")
+    assert invoice.ending_balance == 1000 + annual_credit
     updated = _events_about(sdk, subscription.id, "customer.subscription.updated")[0]
     assert (
         updated.data.previous_attributes["items"]["data"][0]["current_period_end"]
