@@ -14,6 +14,7 @@ render; it refuses them, saying so.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -61,7 +62,7 @@ def resolve(requested: str | None) -> str:
     version = requested.strip()
     if version in KNOWN_VERSIONS:
         return version
-    if _is_dated(version) and version < OLDEST:
+    if _FIRST_STRIPE_VERSION <= _day(version) < OLDEST:
         raise StripeError(
             f"The local Stripe server renders API versions {OLDEST} to {ACCOUNT_DEFAULT}; "
             f"it does not emulate {version}.",
@@ -70,9 +71,17 @@ def resolve(requested: str | None) -> str:
     raise StripeError(f"Invalid Stripe API version: {version}", param="Stripe-Version")
 
 
-def _is_dated(version: str) -> bool:
+# Stripe's first dated API version; a "version" dated before it, or not a date, is no version.
+_FIRST_STRIPE_VERSION = "2011-01-01"
+
+
+def _day(version: str) -> str:
+    """The version's date (`2025-02-24` of `2025-02-24.acacia`), or "" if it has none."""
     day = version.split(".", 1)[0]
-    return len(day) == 10 and day[4] == "-" and day[7] == "-" and day.replace("-", "").isdigit()
+    try:
+        return dt.date.fromisoformat(day).isoformat() if len(day) == 10 else ""
+    except ValueError:
+        return ""
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,7 @@ def test_paying_with_a_test_card_completes_the_session_and_redirects(
     assert paid.location == SUCCESS.replace("{CHECKOUT_SESSION_ID}", session.id)
     done = sdk.v1.checkout.sessions.retrieve(session.id, {"expand": ["subscription", "line_items"]})
     assert done.status == "complete"
+    assert done.url is None  # Stripe clears the page of a finished session
     assert done.payment_status == "paid"
     assert done.subscription.status == "active"
     assert done.subscription.metadata.to_dict() == {"source": "checkout"}
@@ -208,6 +209,8 @@ def test_expired_session_refuses_payment_and_shows_a_clear_page(
     expired = sdk.v1.checkout.sessions.expire(session.id)
 
     assert expired.status == "expired"
+    assert expired.url is None
+    # The page a customer may still have open says the session is over.
     page = get_page(session.url)
     assert page.status == 410
     assert "expired" in page.text
