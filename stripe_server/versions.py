@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from stripe_server.plans import plan_from_price
 from stripe_server.store import Session
 from stripe_server.wire import StripeError
 
@@ -133,29 +134,7 @@ def _price_before_basil(db: Session, holder: dict[str, Any]) -> dict[str, Any] |
 def _plan_of(price: dict[str, Any] | None) -> dict[str, Any] | None:
     if price is None or price.get("recurring") is None:
         return None
-    recurring = price["recurring"]
-    return {
-        "active": price["active"],
-        "aggregate_usage": None,
-        "amount": price["unit_amount"],
-        "amount_decimal": price["unit_amount_decimal"],
-        "billing_scheme": price["billing_scheme"],
-        "created": price["created"],
-        "currency": price["currency"],
-        "id": price["id"],
-        "interval": recurring["interval"],
-        "interval_count": recurring["interval_count"],
-        "livemode": False,
-        "metadata": price["metadata"],
-        "meter": None,
-        "nickname": price["nickname"],
-        "object": "plan",
-        "product": price["product"],
-        "tiers_mode": price["tiers_mode"],
-        "transform_usage": price["transform_quantity"],
-        "trial_period_days": recurring.get("trial_period_days"),
-        "usage_type": recurring.get("usage_type", "licensed"),
-    }
+    return {**plan_from_price(price), "aggregate_usage": None}
 
 
 def _line_before_basil(db: Session, line: dict[str, Any]) -> None:

@@ -26,6 +26,17 @@ class CardFormError(Exception):
         self.field = field
 
 
+# The fields of the card form every hosted page shows (`hosted/templates/`, `page.py`).
+CARD_FIELDS = ("card_number", "card_expiry", "card_cvc", "card_name")
+
+
+def card_entry_from_form(values: dict[str, str], *, now: int) -> CardEntry:
+    """The card in a submitted card form (`CARD_FIELDS`), or `CardFormError`."""
+    return card_entry_parse(
+        number=values["card_number"], expiry=values["card_expiry"], cvc=values["card_cvc"], now=now
+    )
+
+
 def card_entry_parse(*, number: str, expiry: str, cvc: str, now: int) -> CardEntry:
     """The test card typed in, or `CardFormError`; declines are checked later, when used."""
     digits = re.sub(r"[\s-]", "", number or "")

@@ -13,7 +13,7 @@ from stripe_server.context import Context
 from stripe_server.hosted.card_form import (
     CardFormError,
     attach_refusal,
-    card_entry_parse,
+    card_entry_from_form,
     charge_refusal,
 )
 from stripe_server.hosted.forms import form_value
@@ -114,12 +114,7 @@ def checkout_pay(ctx: Context) -> RawResponse:
         elif "@" not in email or len(email) > 254 or " " in email:
             return failed("Your email address is invalid.", "email")
     try:
-        entry = card_entry_parse(
-            number=values["card_number"],
-            expiry=values["card_expiry"],
-            cvc=values["card_cvc"],
-            now=ctx.now(),
-        )
+        entry = card_entry_from_form(values, now=ctx.now())
     except CardFormError as error:
         return failed(error.message, error.field)
     if len(values["card_name"]) > 200:

@@ -19,10 +19,11 @@ from stripe_server.billing import payment_method_for
 from stripe_server.calls import call_handler
 from stripe_server.context import Context
 from stripe_server.hosted.card_form import (
+    CARD_FIELDS,
     CardEntry,
     CardFormError,
     attach_refusal,
-    card_entry_parse,
+    card_entry_from_form,
 )
 from stripe_server.hosted.forms import form_value
 from stripe_server.hosted.page import RawResponse, html_page, message_page, money, redirect
@@ -34,7 +35,6 @@ from stripe_server.resources.payment_methods import payment_method_attach, payme
 from stripe_server.routing import route
 from stripe_server.wire import StripeError
 
-_CARD_FIELDS = ("card_number", "card_expiry", "card_cvc", "card_name")
 _STATUS_NOTICES = {
     "paid": "This invoice has been paid. Thank you!",
     "void": "This invoice has been voided; nothing is due.",
@@ -172,7 +172,7 @@ def _pay_form(
         error=_notice("error", error) if error else Html(""),
         saved_card=saved,
         action=action,
-        **{name: values.get(name, "") for name in _CARD_FIELDS},
+        **{name: values.get(name, "") for name in CARD_FIELDS},
         **invalid,
     )
 
@@ -242,16 +242,11 @@ def invoice_page_pay(ctx: Context) -> RawResponse:
     if invoice["status"] != "open":
         # Paid or voided meanwhile (another tab, a retry): the page says which.
         return _page(ctx, invoice, status=200 if invoice["status"] == "paid" else 409)
-    values = {name: form_value(ctx, name) for name in _CARD_FIELDS}
+    values = {name: form_value(ctx, name) for name in CARD_FIELDS}
     entry = None
     if form_value(ctx, "pay_with") != "default":
         try:
-            entry = card_entry_parse(
-                number=values["card_number"],
-                expiry=values["card_expiry"],
-                cvc=values["card_cvc"],
-                now=ctx.now(),
-            )
+            entry = card_entry_from_form(values, now=ctx.now())
         except CardFormError as error:
             return _page(
                 ctx,

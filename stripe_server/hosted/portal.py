@@ -16,7 +16,12 @@ from typing import Any
 from stripe_server.amounts import price_amount
 from stripe_server.calls import call_handler
 from stripe_server.context import Context
-from stripe_server.hosted.card_form import CardFormError, attach_refusal, card_entry_parse
+from stripe_server.hosted.card_form import (
+    CARD_FIELDS,
+    CardFormError,
+    attach_refusal,
+    card_entry_from_form,
+)
 from stripe_server.hosted.checkout import interval_text
 from stripe_server.hosted.forms import form_value
 from stripe_server.hosted.page import (
@@ -656,16 +661,9 @@ def portal_payment_method(ctx: Context) -> RawResponse:
             link=session["return_url"],
             status=400,
         )
-    values = {
-        k: form_value(ctx, k) for k in ("card_number", "card_expiry", "card_cvc", "card_name")
-    }
+    values = {name: form_value(ctx, name) for name in CARD_FIELDS}
     try:
-        entry = card_entry_parse(
-            number=values["card_number"],
-            expiry=values["card_expiry"],
-            cvc=values["card_cvc"],
-            now=ctx.now(),
-        )
+        entry = card_entry_from_form(values, now=ctx.now())
     except CardFormError as error:
         return _payment_method_page(
             session, customer, values=values, error=error.message, status=400

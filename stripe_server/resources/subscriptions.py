@@ -14,6 +14,7 @@ from stripe_server.cards import decline_error
 from stripe_server.context import Context
 from stripe_server.expand import strip_includables
 from stripe_server.ids import new_id
+from stripe_server.plans import plan_from_price
 from stripe_server.resources.payment_methods import payment_method_attach, payment_method_resolve
 from stripe_server.resources.test_clocks import clock_context
 from stripe_server.routing import route
@@ -35,32 +36,6 @@ PAYMENT_BEHAVIORS = (
     "pending_if_incomplete",
 )
 LIVE_STATUSES = ("active", "trialing", "past_due", "incomplete", "unpaid", "paused")
-
-
-def plan_from_price(price: dict[str, Any]) -> dict[str, Any]:
-    """The legacy `plan` view of a recurring price, as Stripe still embeds in items."""
-    recurring = price["recurring"] or {}
-    return {
-        "active": price["active"],
-        "amount": price["unit_amount"],
-        "amount_decimal": price["unit_amount_decimal"],
-        "billing_scheme": price["billing_scheme"],
-        "created": price["created"],
-        "currency": price["currency"],
-        "id": price["id"],
-        "interval": recurring.get("interval"),
-        "interval_count": recurring.get("interval_count"),
-        "livemode": False,
-        "metadata": price["metadata"],
-        "meter": None,
-        "nickname": price["nickname"],
-        "object": "plan",
-        "product": price["product"],
-        "tiers_mode": price["tiers_mode"],
-        "transform_usage": price["transform_quantity"],
-        "trial_period_days": recurring.get("trial_period_days"),
-        "usage_type": recurring.get("usage_type", "licensed"),
-    }
 
 
 def _usable_price(ctx: Context, price_id: str, param: str) -> dict[str, Any]:
