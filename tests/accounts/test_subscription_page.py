@@ -69,7 +69,7 @@ def test_an_active_subscription_shows_plan_amount_renewal_card_and_invoices(
     assert "Monthly" in page
     assert '<dd class="font-medium" data-seats>3</dd>' in page
     assert "$57 per month" in page
-    assert day(subscription.current_period_end) in page
+    assert day(subscription["items"].data[0].current_period_end) in page
     assert "Visa ending in 4242" in page
     assert page.count("data-invoice") == 1
     assert "$57" in page.split("Latest invoices")[1]
@@ -170,7 +170,7 @@ def test_cancel_at_period_end_shows_the_end_date(stripe_settings, logged_in, use
     page = logged_in.get(f"{STATUS_PAGE}?from=billing-portal").text
 
     assert 'data-status="cancels"' in page
-    assert f"Cancels on {day(updated.current_period_end)}" in page
+    assert f"Cancels on {day(updated['items'].data[0].current_period_end)}" in page
     assert "Renews on" not in page
 
 

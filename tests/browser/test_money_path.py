@@ -54,7 +54,9 @@ def test_subscribe_pay_switch_to_annual_and_cancel(
     expect(page.locator("[data-interval]")).to_have_text("Monthly")
     user.refresh_from_db()
     subscription = stripe_client().v1.subscriptions.retrieve(user.subscription.id)
-    expect(page.locator("[data-renews-on]")).to_have_text(day(subscription.current_period_end))
+    expect(page.locator("[data-renews-on]")).to_have_text(
+        day(subscription["items"].data[0].current_period_end)
+    )
     expect(page.locator("[data-card]")).to_have_text("Visa ending in 4242")
 
     # Manage billing: switch to the annual price in the portal, and come back.
@@ -78,6 +80,8 @@ def test_subscribe_pay_switch_to_annual_and_cancel(
     subscription = stripe_client().v1.subscriptions.retrieve(user.subscription.id)
     assert subscription.cancel_at_period_end
     expect(page.locator("[data-status]")).to_have_text(
-        f"Cancels on {day(subscription.current_period_end)}"
+        f"Cancels on {day(subscription['items'].data[0].current_period_end)}"
     )
-    expect(page.locator("[data-cancels-on]")).to_have_text(day(subscription.current_period_end))
+    expect(page.locator("[data-cancels-on]")).to_have_text(
+        day(subscription["items"].data[0].current_period_end)
+    )
