@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from accounts.billing import admin as billing_admin
 from accounts.forms import AdminUserChangeForm, SignupForm
 from accounts.models import (
     Invitation,
@@ -18,6 +19,9 @@ from accounts.models import (
     WebhookEvent,
 )
 from accounts.webhooks.services import webhook_events_retry
+
+# The billing room's admin (dj-stripe's invoices on today's Stripe shapes).
+assert billing_admin
 
 
 @admin.register(User)

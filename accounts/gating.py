@@ -13,8 +13,8 @@ days (default 7) from the start of the unpaid period; `canceled`, `incomplete`,
 `incomplete_expired`, `unpaid` (and anything else) fail. A subscription set to cancel at the
 period's end passes until that moment.
 
-Gating reads the holder's subscription row once (`holder.subscription`, which Django caches on the
-holder, itself cached on the request by `holder_for_request`): at most one query per request.
+Gating reads the holder's billing state (`accounts.billing.state`, one query); the holder acting
+in a request is `request.holder` (`accounts.middleware.HolderMiddleware`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar, overload
 
 from django.contrib import messages
@@ -37,13 +37,12 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect
-from djstripe.models import Subscription
 
 from accounts.app_settings import app_settings
+from accounts.billing.state import BillingState, billing_state
 from accounts.models import SubscriptionHolder
-from accounts.selectors import holder_for_request
-from pricing import metadata as pricing_metadata
 from pricing.metadata import ProductMetadata
+from pricing.selectors import active_products
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +61,6 @@ _STATUS_WORDS = {
 # --- Plans ------------------------------------------------------------------------------------
 
 
-def plans_all() -> list[ProductMetadata]:
-    """The plans `pricing.metadata.ACTIVE_PRODUCTS` lists, read at call time."""
-    return list(pricing_metadata.ACTIVE_PRODUCTS)
-
-
 def plans_resolve(names: Iterable[str]) -> list[ProductMetadata]:
     """The plans `names` refer to, each a metadata slug (`"pro"`) or Stripe product id.
 
@@ -75,7 +69,7 @@ def plans_resolve(names: Iterable[str]) -> list[ProductMetadata]:
     """
     if isinstance(names, str):
         names = [names]
-    plans = plans_all()
+    plans = active_products()
     found: list[ProductMetadata] = []
     for name in names:
         plan = next((p for p in plans if name in (p.slug, p.stripe_id)), None)
@@ -100,97 +94,15 @@ def plan_names_join(plans: Sequence[ProductMetadata]) -> str:
 # --- What the holder has -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class HolderPlan:
-    """The holder's subscription as gating sees it, read from dj-stripe's row."""
-
-    subscription_id: str
-    status: str
-    product_id: str | None
-    plan: ProductMetadata | None
-    period_start: datetime | None
-    period_end: datetime | None
-    cancel_at_period_end: bool
-    cancel_at: datetime | None
-
-    @property
-    def slug(self) -> str | None:
-        return self.plan.slug if self.plan is not None else None
-
-    @property
-    def name(self) -> str | None:
-        return self.plan.name if self.plan is not None else None
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromtimestamp(int(value), tz=UTC)
-
-
-def _items(data: dict[str, Any]) -> list[dict[str, Any]]:
-    items = data.get("items") or {}
-    if isinstance(items, dict):
-        return list(items.get("data") or [])
-    return list(items)
-
-
-def _item_product_id(item: dict[str, Any]) -> str | None:
-    price = item.get("price") or item.get("plan") or {}
-    if not isinstance(price, dict):
-        return None
-    product = price.get("product")
-    if isinstance(product, dict):
-        product = product.get("id")
-    return product or None
-
-
-def holder_plan_from_subscription(*, subscription: Subscription) -> HolderPlan:
-    """Read a dj-stripe `Subscription` (no queries): status, plan, current period.
-
-    The plan is the first item whose product `pricing.metadata` lists. The period is read from
-    that item, where Stripe keeps it since API 2025-03-31, and from the subscription otherwise
-    (older API versions, and what dj-stripe 2.11 reads).
-    """
-    data = subscription.stripe_data or {}
-    plans = plans_all()
-    chosen: dict[str, Any] = {}
-    product_id: str | None = None
-    plan: ProductMetadata | None = None
-    for item in _items(data):
-        item_product = _item_product_id(item)
-        match = next((p for p in plans if p.stripe_id == item_product), None)
-        if match is not None or not chosen:
-            chosen, product_id, plan = item, item_product, match
-        if match is not None:
-            break
-    return HolderPlan(
-        subscription_id=subscription.id,
-        status=data.get("status") or "incomplete",
-        product_id=product_id,
-        plan=plan,
-        # Since API 2025-03-31 the period is each item's (the subscription has none of its own).
-        period_start=_timestamp(chosen.get("current_period_start")),
-        period_end=_timestamp(chosen.get("current_period_end")),
-        cancel_at_period_end=bool(data.get("cancel_at_period_end")),
-        cancel_at=_timestamp(data.get("cancel_at")),
-    )
-
-
-def holder_plan(*, holder: SubscriptionHolder | None) -> HolderPlan | None:
-    """The holder's subscription for gating; None without a holder or a subscription.
-
-    One query the first time (`holder.subscription`), none after: Django caches the related row
-    on the holder, which `holder_for_request` caches on the request.
-    """
-    if holder is None or not holder.subscription_id:
-        return None
-    subscription = holder.subscription
-    if subscription is None:
-        return None
-    return holder_plan_from_subscription(subscription=subscription)
+def holder_plan(
+    *, holder: SubscriptionHolder | None, state: BillingState | None = None
+) -> BillingState | None:
+    """The holder's subscription (plan, status, period; see `accounts.billing.state`); None
+    without a holder or a subscription. Pass `state` when it is already read
+    (`request.billing`) to spare the query."""
+    if state is None:
+        state = billing_state(holder=holder)
+    return state if state.has_subscription else None
 
 
 # --- The gate ---------------------------------------------------------------------------------
@@ -207,7 +119,7 @@ class GateResult:
     passed: bool
     message: str
     reason: str
-    holder_plan: HolderPlan | None = None
+    holder_plan: BillingState | None = None
     grace_ends: datetime | None = None
 
     def __bool__(self) -> bool:
@@ -215,23 +127,21 @@ class GateResult:
 
 
 def subscription_status_passes(
-    *, holder_plan: HolderPlan, now: datetime | None = None
+    *, state: BillingState, now: datetime | None = None
 ) -> tuple[bool, str, datetime | None]:
     """Apply the status rules to one subscription: (passes, reason, grace end if past due)."""
     now = now or timezone.now()
-    status = holder_plan.status
+    status = state.status
     if status in PASSING_STATUSES:
-        ends = holder_plan.cancel_at
-        if holder_plan.cancel_at_period_end and holder_plan.period_end is not None:
-            ends = min(ends, holder_plan.period_end) if ends else holder_plan.period_end
+        ends = state.ends_at
         if ends is not None and now >= ends:
             # Canceled at the period's end and the end has come, before Stripe's update did.
             return False, "period_ended", None
         return True, "passed", None
     if status == "past_due":
-        if holder_plan.period_start is None:
+        if state.period_start is None:
             return False, "grace_ended", None
-        grace_ends = holder_plan.period_start + timedelta(days=app_settings.PAST_DUE_GRACE_DAYS)
+        grace_ends = state.period_start + timedelta(days=app_settings.PAST_DUE_GRACE_DAYS)
         return now < grace_ends, ("passed" if now < grace_ends else "grace_ended"), grace_ends
     return False, "status", None
 
@@ -241,25 +151,27 @@ def subscription_gate(
     holder: SubscriptionHolder | None,
     limit_to_plans: Iterable[str] | None = None,
     now: datetime | None = None,
+    state: BillingState | None = None,
 ) -> GateResult:
     """Whether `holder` may use a feature: a live subscription (see the status rules), on one
     of `limit_to_plans` (metadata slugs or Stripe product ids) when given.
 
-    Costs at most one query per holder instance. Raises `ImproperlyConfigured` for a plan name
-    that `pricing.metadata` does not list.
+    Reads the holder's billing state (one query) unless `state` is given (`request.billing`).
+    Raises `ImproperlyConfigured` for a plan name that `pricing.metadata` does not list.
     """
     needed = plans_resolve(limit_to_plans) if limit_to_plans is not None else []
     needed_words = f"the {plan_names_join(needed)} plan" if needed else "a subscription"
     if holder is None:
         # Anonymous, or (with teams) a user acting for no team.
         return GateResult(False, f"This needs {needed_words}.", "no_holder")
-    current = holder_plan(holder=holder)
+    current = holder_plan(holder=holder, state=state)
     if current is None:
         return GateResult(
             False, f"This needs {needed_words}. Choose a plan to continue.", "no_subscription"
         )
-    passes, reason, grace_ends = subscription_status_passes(holder_plan=current, now=now)
+    passes, reason, grace_ends = subscription_status_passes(state=current, now=now)
     if not passes:
+        status = current.status or ""
         if reason == "grace_ended":
             message = (
                 "Your payment is overdue, so your plan's features are paused. Update your "
@@ -269,13 +181,13 @@ def subscription_gate(
             words = (
                 "has ended"
                 if reason == "period_ended"
-                else _STATUS_WORDS.get(current.status, f"is {current.status.replace('_', ' ')}")
+                else _STATUS_WORDS.get(status, f"is {status.replace('_', ' ')}")
             )
             then = f"This needs {needed_words}." if needed else "Choose a plan to continue."
             message = f"Your subscription {words}. {then}"
         return GateResult(False, message, reason, current, grace_ends)
     if needed and (current.plan is None or current.plan not in needed):
-        on = f" You are on {current.name}." if current.name else ""
+        on = f" You are on {current.plan.name}." if current.plan is not None else ""
         return GateResult(
             False,
             f"This needs {needed_words}.{on} Upgrade to continue.",
@@ -289,8 +201,10 @@ def subscription_gate(
 def request_gate(
     request: HttpRequest, *, limit_to_plans: Iterable[str] | None = None
 ) -> GateResult:
-    """`subscription_gate` for the holder acting in this request (cached with the request)."""
-    return subscription_gate(holder=holder_for_request(request), limit_to_plans=limit_to_plans)
+    """`subscription_gate` for the holder acting in this request (`request.holder`)."""
+    return subscription_gate(
+        holder=request.holder, limit_to_plans=limit_to_plans, state=request.billing
+    )
 
 
 # --- Views ------------------------------------------------------------------------------------
@@ -351,7 +265,7 @@ def active_subscription_required(
             result = request_gate(request, limit_to_plans=plans)
             if not result.passed:
                 return _gate_refused(request, result, redirect_url)
-            kwargs["subscription_holder"] = holder_for_request(request)
+            kwargs["subscription_holder"] = request.holder
             return func(request, *args, **kwargs)
 
         return wrapper
@@ -387,7 +301,7 @@ class ValidSubscriptionRequiredMixin(LoginRequiredMixin):
         result = request_gate(request, limit_to_plans=list(self.limit_to_products) or None)
         if not result.passed:
             return _gate_refused(request, result, self.redirect_url)
-        self.subscription_holder = holder_for_request(request)
+        self.subscription_holder = request.holder
         self.gate_result = result
         return super().dispatch(request, *args, **kwargs)
 
@@ -402,7 +316,7 @@ class ValidSubscriptionRequiredMixin(LoginRequiredMixin):
 
 def plan_group_names() -> set[str]:
     """Every group a plan in `pricing.metadata` names."""
-    return {plan.group for plan in plans_all() if plan.group}
+    return {plan.group for plan in active_products() if plan.group}
 
 
 def _holder_plan_group(holder: SubscriptionHolder) -> str | None:
@@ -410,7 +324,7 @@ def _holder_plan_group(holder: SubscriptionHolder) -> str | None:
     current = holder_plan(holder=holder)
     if current is None or current.plan is None or not current.plan.group:
         return None
-    passes, _, _ = subscription_status_passes(holder_plan=current)
+    passes, _, _ = subscription_status_passes(state=current)
     return current.plan.group if passes else None
 
 

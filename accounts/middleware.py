@@ -1,11 +1,21 @@
-"""Sets the team a request acts for (`request.team`), which the team switcher chooses."""
+"""Request state, set once per request the django-htmx way (as `request.htmx` is):
+
+- `request.team` (with `request.team_memberships`, `request.team_membership`): the team the
+  user acts for, which the team switcher chooses;
+- `request.holder`: the subscription holder acting in this request (the user, or in team mode
+  their team; None for anonymous visitors);
+- `request.billing`: the holder's `BillingState`, read lazily on first use.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject
 
+from accounts.app_settings import app_settings
+from accounts.billing.state import billing_state
 from accounts.models import Membership
 from accounts.teams.selectors import SESSION_TEAM_KEY
 
@@ -30,8 +40,22 @@ def request_team_set(request: HttpRequest) -> None:
     request.team = current.team if current is not None else None  # type: ignore[attr-defined]
 
 
+def request_holder_set(request: HttpRequest) -> None:
+    """Set `request.holder` and a lazy `request.billing` from the user and `request.team`;
+    call it again after changing either (the team switcher does)."""
+    holder = None
+    if request.user.is_authenticated:
+        if app_settings.SUBSCRIPTION_HOLDER == "user":
+            holder = request.user
+        else:
+            holder = getattr(request, "team", None)
+    request.holder = holder  # type: ignore[attr-defined]
+    request.billing = SimpleLazyObject(lambda: billing_state(holder=holder))  # type: ignore[attr-defined]
+
+
 class TeamMiddleware:
-    """Sets `request.team` (see `request_team_set`); place it after AuthenticationMiddleware.
+    """Sets `request.team`, `request.holder` and `request.billing` (see above); place it after
+    AuthenticationMiddleware.
 
     With `PORTAL_SUBSCRIPTION_HOLDER = "team"`, that team is the subscription holder.
     """
@@ -41,4 +65,5 @@ class TeamMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_team_set(request)
+        request_holder_set(request)
         return self.get_response(request)

@@ -3,37 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.apps import apps
 from django.conf import settings
 from django.contrib.sites.models import Site
-from django.http import HttpRequest
-from djstripe.models import Customer, Invoice, PaymentMethod, Price, Product, Subscription
+from djstripe.models import Invoice, Price, Product
 
-from accounts.app_settings import app_settings
+from accounts.billing.state import LIVE_STATUSES, BillingState
 from accounts.models import SubscriptionHolder
 from pricing.metadata import ProductMetadata
 from pricing.price_maths import amount_format, price_terms_from_stripe, price_total
 from pricing.selectors import active_products
-
-
-def holder_for_request(request: HttpRequest) -> SubscriptionHolder | None:
-    """The subscription holder acting in this request: the user (or, in team mode, their team).
-
-    None for anonymous visitors. The result is cached on the request.
-    """
-    if not hasattr(request, "_subscription_holder"):
-        holder: SubscriptionHolder | None = None
-        if request.user.is_authenticated:
-            if app_settings.SUBSCRIPTION_HOLDER == "user":
-                holder = request.user  # type: ignore[assignment]
-            else:
-                holder = getattr(request, "team", None)
-        request._subscription_holder = holder  # type: ignore[attr-defined]
-    return request._subscription_holder  # type: ignore[attr-defined]
-
 
 # --- Which holder a Stripe object belongs to ---------------------------------------------------
 #
@@ -77,22 +59,6 @@ def holder_for_customer(*, customer_id: str) -> SubscriptionHolder | None:
 
 
 # --- Subscriptions ------------------------------------------------------------------------------
-
-# Statuses in which a subscription is the holder's live one (it may still need a payment).
-SUBSCRIPTION_CURRENT_STATUSES = frozenset({"active", "trialing", "past_due"})
-
-
-def holder_has_current_subscription(*, holder: SubscriptionHolder) -> bool:
-    """Whether the holder's linked subscription is live (active, trialing or past due)."""
-    subscription = holder.subscription
-    return subscription is not None and subscription.status in SUBSCRIPTION_CURRENT_STATUSES
-
-
-def holder_is_past_due(*, holder: SubscriptionHolder | None) -> bool:
-    """Whether the holder's subscription is waiting for a failed payment to be fixed."""
-    if holder is None or not holder.subscription_id:
-        return False
-    return holder.subscription is not None and holder.subscription.status == "past_due"
 
 
 def absolute_url(*, path: str) -> str:
@@ -170,7 +136,7 @@ class SubscriptionSummary:
 
     @property
     def is_live(self) -> bool:
-        return self.status in SUBSCRIPTION_CURRENT_STATUSES
+        return self.status in LIVE_STATUSES
 
     @property
     def interval_label(self) -> str:
@@ -203,14 +169,6 @@ def amount_for_quantity(*, price: dict[str, Any], quantity: int) -> int | None:
     return price_total(terms=terms, quantity=quantity)
 
 
-def _timestamp(value: Any) -> datetime | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromtimestamp(int(value), tz=UTC)
-
-
 def _price_data(price: dict[str, Any]) -> dict[str, Any]:
     """The price as stored by dj-stripe when it has been synced (with its tiers), else as the
     subscription embeds it (embedded prices leave out `tiers`)."""
@@ -228,73 +186,35 @@ def _product_name(price: dict[str, Any]) -> str:
     return stored.name if stored is not None else (price.get("nickname") or "Plan")
 
 
-def _card(subscription: Subscription, customer: Customer | None) -> tuple[str | None, str | None]:
-    payment_method = subscription.default_payment_method or (
-        ((customer.stripe_data.get("invoice_settings") or {}) if customer else {}).get(
-            "default_payment_method"
-        )
-    )
-    if isinstance(payment_method, dict):
-        card = payment_method.get("card") or {}
-    else:
-        stored = PaymentMethod.objects.filter(id=payment_method).first() if payment_method else None
-        card = (stored.stripe_data.get("card") or {}) if stored is not None else {}
-    return card.get("brand"), card.get("last4")
-
-
-def _credit(customer: Customer | None, *, currency: str) -> Money | None:
-    """The credit on the customer's balance (a negative `balance`, in its currency), if any."""
-    if customer is None or customer.balance >= 0:
-        return None
-    return Money(-customer.balance, customer.stripe_data.get("currency") or currency)
-
-
-def subscription_summary(*, holder: SubscriptionHolder | None) -> SubscriptionSummary | None:
+def subscription_summary(*, state: BillingState) -> SubscriptionSummary | None:
     """The holder's subscription as the status page shows it; None when there is none."""
-    if holder is None or holder.subscription is None:
+    item = state.plan_item
+    if item is None or state.subscription_id is None:
         return None
-    subscription = holder.subscription
-    data = subscription.stripe_data
-    items = (data.get("items") or {}).get("data") or []
-    if not items:
-        return None
-    # Since API 2025-03-31 the period is each item's (the subscription has none of its own).
-    item = items[0]
-    price = _price_data(item.get("price") or {})
-    recurring = price.get("recurring") or {}
-    seats = int(item.get("quantity") or 1)
-    status = data.get("status") or "incomplete"
-    cancels_on = None
-    if status in SUBSCRIPTION_CURRENT_STATUSES:
-        if data.get("cancel_at_period_end"):
-            cancels_on = _timestamp(item.get("current_period_end"))
-        elif data.get("cancel_at"):
-            cancels_on = _timestamp(data.get("cancel_at"))
+    price = _price_data(item.price)
+    status = state.status or "incomplete"
+    cancels_on = state.cancels_on
     label = _STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
     if cancels_on is not None:
         label = f"Cancels on {cancels_on:%B} {cancels_on.day}, {cancels_on.year}"
-    amount = amount_for_quantity(price=price, quantity=seats)
-    brand, last4 = _card(subscription, holder.customer)
+    amount = amount_for_quantity(price=price, quantity=item.quantity)
+    currency = item.currency
     return SubscriptionSummary(
-        id=subscription.id,
+        id=state.subscription_id,
         plan_name=_product_name(price),
-        interval=recurring.get("interval") or "month",
-        interval_count=int(recurring.get("interval_count") or 1),
-        seats=seats,
-        amount=None if amount is None else Money(amount, price.get("currency") or "usd"),
+        interval=item.interval,
+        interval_count=item.interval_count,
+        seats=item.quantity,
+        amount=None if amount is None else Money(amount, currency),
         status="cancels" if cancels_on is not None else status,
         status_label=label,
         cancels_on=cancels_on,
-        renews_on=(
-            _timestamp(item.get("current_period_end"))
-            if status in SUBSCRIPTION_CURRENT_STATUSES and cancels_on is None
-            else None
-        ),
-        trial_ends_on=_timestamp(data.get("trial_end")) if status == "trialing" else None,
-        card_brand=brand,
-        card_last4=last4,
-        credit=_credit(holder.customer, currency=price.get("currency") or "usd"),
-        invoices=invoice_summaries(customer_id=holder.customer.id if holder.customer else None),
+        renews_on=state.renews_on,
+        trial_ends_on=state.trial_end if status == "trialing" else None,
+        card_brand=state.card_brand,
+        card_last4=state.card_last4,
+        credit=Money(state.credit, state.balance_currency or currency) if state.credit else None,
+        invoices=invoice_summaries(customer_id=state.customer_id),
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
@@ -19,13 +18,12 @@ from django.db import OperationalError, transaction
 from django.db.models import F
 from djstripe.models import Customer, Invoice, PaymentMethod, Price, Subscription
 
+from accounts.billing.state import LIVE_STATUSES, billing_state
 from accounts.models import SubscriptionHolder
 from accounts.selectors import (
     HOLDER_METADATA_KEY,
-    SUBSCRIPTION_CURRENT_STATUSES,
     holder_for_customer,
     holder_for_reference,
-    holder_has_current_subscription,
     holder_reference,
 )
 from portal.stripe_client import (
@@ -60,31 +58,6 @@ class CheckoutSessionNotYoursError(CheckoutError):
 
 class NoBillingAccountError(CheckoutError):
     """The holder has no Stripe customer yet, so there is no billing to manage."""
-
-
-class _PagedList(dict):
-    """A Stripe list as a plain dict that dj-stripe can also page through."""
-
-    def auto_paging_iter(self) -> Iterator[Any]:
-        # Lists embedded in an object (a subscription's items, an invoice's lines) arrive whole
-        # for what Portal sells; dj-stripe only needs to walk them.
-        yield from self.get("data") or []
-
-
-def djstripe_data(obj: Any) -> Any:
-    """An SDK object as the plain data dj-stripe's `sync_from_stripe_data` expects.
-
-    stripe-python's objects are no longer dicts, while dj-stripe 2.11 reads them with `.get()`
-    and pages embedded lists with `.auto_paging_iter()`: this gives both.
-    """
-    if hasattr(obj, "to_dict"):
-        obj = obj
-    if isinstance(obj, dict):
-        converted = {key: djstripe_data(value) for key, value in obj.items()}
-        return _PagedList(converted) if converted.get("object") == "list" else converted
-    if isinstance(obj, list):
-        return [djstripe_data(value) for value in obj]
-    return obj
 
 
 def _holder_locked(holder: SubscriptionHolder) -> SubscriptionHolder:
@@ -127,7 +100,7 @@ def holder_customer_ensure(*, holder: SubscriptionHolder) -> Customer:
         params["name"] = locked.billing_name
     with translate_stripe_errors("create your billing account"):
         created = stripe_client().v1.customers.create(params=params)
-        customer = Customer.sync_from_stripe_data(djstripe_data(created))
+        customer = Customer.sync_from_stripe_data(created)
     locked.customer = customer
     locked.save(update_fields=["customer"])
     holder.customer = customer
@@ -151,7 +124,7 @@ def checkout_session_create(
     `client_reference_id`. `quantity` is the number of seats for per-seat plans (None: 1).
     Raises `HolderAlreadySubscribedError` when the holder already has a live subscription.
     """
-    if holder_has_current_subscription(holder=holder):
+    if billing_state(holder=holder).is_live:
         raise HolderAlreadySubscribedError(
             "You already have a subscription. Change your plan with Manage billing."
         )
@@ -193,7 +166,7 @@ def checkout_session_sync(
         if error.code == "resource_missing":
             raise CheckoutSessionUnknownError("That checkout session does not exist.") from error
         raise
-    data = djstripe_data(session)
+    data = session
     owner = holder_for_reference(reference=data.get("client_reference_id"))
     if owner is None:
         raise CheckoutSessionUnknownError("That checkout session was not started here.")
@@ -213,9 +186,9 @@ def checkout_session_sync(
         return None
     with translate_stripe_errors("confirm your subscription"):
         if isinstance(customer, str):
-            customer = djstripe_data(stripe_client().v1.customers.retrieve(customer))
+            customer = stripe_client().v1.customers.retrieve(customer)
         if isinstance(subscription, str):
-            subscription = djstripe_data(stripe_client().v1.subscriptions.retrieve(subscription))
+            subscription = stripe_client().v1.subscriptions.retrieve(subscription)
     linked = _holder_subscription_link_retrying(
         holder=owner, customer_data=customer, subscription_data=subscription
     )
@@ -231,8 +204,8 @@ def _subscription_preferred(current: Subscription | None, candidate: Subscriptio
     ones the latest wins."""
     if current is None or current.id == candidate.id:
         return True
-    current_live = current.status in SUBSCRIPTION_CURRENT_STATUSES
-    candidate_live = candidate.status in SUBSCRIPTION_CURRENT_STATUSES
+    current_live = current.status in LIVE_STATUSES
+    candidate_live = candidate.status in LIVE_STATUSES
     if current_live != candidate_live:
         return candidate_live
     return not current_live and candidate.created >= current.created
@@ -281,8 +254,8 @@ def _holder_subscription_link(
         current is not None
         and current.id != subscription.id
         and current.customer_id == subscription.customer_id
-        and current.status in SUBSCRIPTION_CURRENT_STATUSES
-        and subscription.status in SUBSCRIPTION_CURRENT_STATUSES
+        and current.status in LIVE_STATUSES
+        and subscription.status in LIVE_STATUSES
     ):
         # Two checkouts finished for one holder (two tabs, say). Keep the first; end the
         # second at once so the holder is never billed twice, and tell the admins to refund.
@@ -290,7 +263,7 @@ def _holder_subscription_link(
         # re-read it under the lock, so only one of them cancels (Stripe refuses a second).
         with translate_stripe_errors("cancel a duplicate subscription"):
             fresh = stripe_client().v1.subscriptions.retrieve(subscription.id)
-            if fresh.status in SUBSCRIPTION_CURRENT_STATUSES:
+            if fresh.status in LIVE_STATUSES:
                 logger.error(
                     "Holder %s paid a second subscription %s while %s is live; canceling %s, "
                     "refund it",
@@ -300,7 +273,7 @@ def _holder_subscription_link(
                     subscription.id,
                 )
                 fresh = stripe_client().v1.subscriptions.cancel(subscription.id)
-            Subscription.sync_from_stripe_data(djstripe_data(fresh))
+            Subscription.sync_from_stripe_data(fresh)
     elif _subscription_preferred(current, subscription):
         locked.subscription = subscription
     locked.customer = customer
@@ -322,12 +295,12 @@ def _billing_details_sync(
     with translate_stripe_errors("load your billing details"):
         if payment_method_id:
             payment_method = client.v1.payment_methods.retrieve(payment_method_id)
-            PaymentMethod.sync_from_stripe_data(djstripe_data(payment_method))
+            PaymentMethod.sync_from_stripe_data(payment_method)
         invoices = client.v1.invoices.list(
             params={"customer": customer_data["id"], "limit": LATEST_INVOICES}
         )
         for invoice in invoices.data:
-            Invoice.sync_from_stripe_data(djstripe_data(invoice))
+            Invoice.sync_from_stripe_data(invoice)
 
 
 # --- Keeping the holder's link current ---------------------------------------------------------
@@ -368,7 +341,7 @@ def holder_subscription_sync(*, holder: SubscriptionHolder) -> None:
     customer_id = holder.customer.id
     client = stripe_client()
     with translate_stripe_errors("refresh your subscription"):
-        customer = djstripe_data(client.v1.customers.retrieve(customer_id))
+        customer = client.v1.customers.retrieve(customer_id)
         listed = client.v1.subscriptions.list(
             params={"customer": customer_id, "status": "all", "limit": 10}
         )
@@ -377,7 +350,7 @@ def holder_subscription_sync(*, holder: SubscriptionHolder) -> None:
         with translate_stripe_errors("refresh your subscription"):
             Customer.sync_from_stripe_data(customer)
             for subscription in listed.data:
-                Subscription.sync_from_stripe_data(djstripe_data(subscription))
+                Subscription.sync_from_stripe_data(subscription)
         _holder_subscription_choose(locked, customer_id=customer_id)
         _billing_details_sync(customer_data=customer, subscription=locked.subscription)
     holder.subscription = locked.subscription

@@ -20,11 +20,11 @@ from accounts.gating import (
     active_subscription_required,
     holder_plan,
 )
+from accounts.middleware import request_holder_set
 from accounts.models import SubscriptionHolder
 from accounts.selectors import (
     absolute_url,
     checkout_price,
-    holder_for_request,
     price_is_per_seat,
     subscription_summary,
 )
@@ -89,11 +89,14 @@ def profile(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def subscription_demo(request: HttpRequest) -> HttpResponse:
     """Content that changes with the plan, links to gated pages, the subscription's details."""
-    holder = holder_for_request(request)
+    holder = request.holder
     return render(
         request,
         "accounts/subscription_demo.html",
-        {"holder_plan": holder_plan(holder=holder), "summary": subscription_summary(holder=holder)},
+        {
+            "holder_plan": holder_plan(holder=holder, state=request.billing),
+            "summary": subscription_summary(state=request.billing),
+        },
     )
 
 
@@ -107,7 +110,7 @@ def subscription_demo_pro(
     return render(
         request,
         "accounts/subscription_demo_pro.html",
-        {"holder_plan": holder_plan(holder=subscription_holder)},
+        {"holder_plan": holder_plan(holder=subscription_holder, state=request.billing)},
     )
 
 
@@ -188,7 +191,7 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
         here = f"{reverse('accounts:subscription_checkout')}?{urlencode(choice)}"
         signup_url = f"{reverse('accounts:signup')}?{urlencode({'next': here})}"
         return _redirect_after_post(request, signup_url)
-    holder = holder_for_request(request)
+    holder = request.holder
     if holder is None:
         return _billing_error(request, message="There is no account to subscribe.", status=403)
     if request.method == "GET":
@@ -232,7 +235,7 @@ def subscription_confirm(request: HttpRequest) -> HttpResponse:
     session_id = request.GET.get("session_id", "")
     if not session_id:
         return _billing_error(request, message="The checkout session is missing.", status=400)
-    holder = holder_for_request(request)
+    holder = request.holder
     try:
         synced = checkout_session_sync(session_id=session_id, holder=holder)
     except CheckoutSessionNotYoursError as error:
@@ -260,7 +263,7 @@ def subscription_confirm(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def subscription(request: HttpRequest) -> HttpResponse:
     """The holder's plan, status, card and invoices, and the Manage billing button."""
-    holder = holder_for_request(request)
+    holder = request.holder
     if holder is not None and request.GET.get("from") == "billing-portal":
         # Back from the Customer Portal: read the changes now rather than wait for webhooks.
         try:
@@ -270,7 +273,9 @@ def subscription(request: HttpRequest) -> HttpResponse:
                 request,
                 "We couldn't load your latest billing changes yet; they will show up shortly.",
             )
-    summary = subscription_summary(holder=holder)
+        else:
+            request_holder_set(request)  # read the billing state the sync just wrote
+    summary = subscription_summary(state=request.billing)
     context: dict[str, object] = {"summary": summary}
     if summary is None:
         seats = holder.get_quantity() if holder is not None else 1
@@ -284,7 +289,7 @@ def subscription(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["POST"])
 def billing_portal(request: HttpRequest) -> HttpResponse:
     """Manage billing: open Stripe's Customer Portal for the holder, back to the status page."""
-    holder = holder_for_request(request)
+    holder = request.holder
     if holder is None:
         return _billing_error(request, message="There is no account to manage.", status=403)
     if not billing_manageable(request=request):

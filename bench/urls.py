@@ -10,7 +10,6 @@ from django.urls import path
 from django.views.decorators.http import require_GET
 
 from accounts.gating import holder_plan
-from accounts.selectors import holder_for_request
 from portal.urls import urlpatterns as portal_urlpatterns
 
 
@@ -28,7 +27,7 @@ def pro_page_ungated(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/subscription_demo_pro.html",
-        {"holder_plan": holder_plan(holder=holder_for_request(request))},
+        {"holder_plan": holder_plan(holder=request.holder, state=request.billing)},
     )
 
 

@@ -7,9 +7,12 @@ dj-stripe's own syncing uses the module-level SDK, which it points at `STRIPE_AP
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
 
 import stripe
 from django.conf import settings
@@ -28,6 +31,18 @@ class StripeRequestError(Exception):
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
         self.code = code
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, Decimal):
+        # The SDK turns `*_decimal` strings into Decimals; on the wire they are strings.
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def stripe_json(obj: Any) -> dict[str, Any]:
+    """An SDK object as the plain JSON Stripe sent (to store, or to hand on as a payload)."""
+    return json.loads(json.dumps(obj.to_dict(), default=_json_default))
 
 
 def stripe_api_key() -> str:

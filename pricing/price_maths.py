@@ -218,12 +218,6 @@ def price_total(*, terms: PriceTerms, quantity: int) -> int:
     return per_unit_total(unit_amount=unit_amount, quantity=quantity)
 
 
-def months_in_period(*, interval: str | None, interval_count: int = 1) -> int | None:
-    """How many months one billing period lasts (None for days, weeks and one-off prices)."""
-    months = {"month": 1, "year": 12}.get(interval or "")
-    return None if months is None else months * interval_count
-
-
 def annual_savings_percent(*, monthly_total: int, yearly_total: int) -> int | None:
     """How much cheaper a year is on the yearly price than 12 months on the monthly one,
     as a whole percentage (rounded down, so it never overstates); None when not cheaper."""

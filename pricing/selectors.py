@@ -20,7 +20,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connections
 from django.db.models import Prefetch
-from djstripe.models import Price, Product, Subscription
+from djstripe.models import Price, Product
 
 from pricing import metadata as pricing_metadata
 from pricing.metadata import ProductMetadata
@@ -37,8 +37,6 @@ SEATS_MIN = 1
 SEATS_MAX = 10_000
 INTERVAL_LABELS = {"month": "Monthly", "year": "Yearly"}
 INTERVAL_ADVERBS = {"month": "monthly", "year": "yearly"}
-# Statuses in which a subscription is the holder's plan (as accounts.selectors counts them).
-_CURRENT_STATUSES = frozenset({"active", "trialing", "past_due"})
 
 
 def active_products() -> list[ProductMetadata]:
@@ -249,24 +247,6 @@ def catalog_offers(
     return offers
 
 
-def subscription_plan_ids(*, subscription: Subscription | None) -> tuple[set[str], set[str]]:
-    """The (price ids, product ids) a live subscription bills, from its synced data."""
-    if subscription is None or subscription.stripe_data.get("status") not in _CURRENT_STATUSES:
-        return set(), set()
-    price_ids: set[str] = set()
-    product_ids: set[str] = set()
-    items = (subscription.stripe_data.get("items") or {}).get("data") or []
-    for item in items:
-        price = item.get("price") or item.get("plan") or {}
-        if isinstance(price, str):
-            price_ids.add(price)
-            continue
-        price_ids.add(price.get("id", ""))
-        product = price.get("product")
-        product_ids.add(product.get("id", "") if isinstance(product, dict) else product or "")
-    return price_ids, product_ids
-
-
 def _card(
     *,
     product: ProductMetadata,
@@ -310,7 +290,8 @@ def catalog_for_page(
     *,
     interval: str,
     seats: int,
-    subscription: Subscription | None = None,
+    current_price_ids: frozenset[str] = frozenset(),
+    current_product_ids: frozenset[str] = frozenset(),
     products: Iterable[ProductMetadata] | None = None,
     intervals: Sequence[str] | None = None,
     stamp: str | None = None,
@@ -319,13 +300,12 @@ def catalog_for_page(
 
     `products` and `intervals` default to `pricing.metadata`. A product that is not synced, or
     has no price for the interval, is left out (and listed in `unavailable`); the system check
-    reports it. `subscription` marks the holder's current plan. `stamp`: the catalog stamp,
-    when the caller has just read it.
+    reports it. `current_price_ids`/`current_product_ids` (what the holder's live subscription
+    bills) mark the current plan. `stamp`: the catalog stamp, when the caller has just read it.
     """
     products = list(active_products() if products is None else products)
     intervals = list(active_intervals() if intervals is None else intervals)
     offers = catalog_offers(product_ids=[product.stripe_id for product in products], stamp=stamp)
-    current_prices, current_products = subscription_plan_ids(subscription=subscription)
     plans: list[PlanCard] = []
     unavailable: list[ProductMetadata] = []
     best_savings: int | None = None
@@ -353,7 +333,9 @@ def catalog_for_page(
                 monthly=prices.get("month"),
                 interval=interval,
                 seats=seats,
-                is_current=price.id in current_prices or product.stripe_id in current_products,
+                is_current=(
+                    price.id in current_price_ids or product.stripe_id in current_product_ids
+                ),
             )
         )
     choices = [

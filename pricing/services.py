@@ -5,10 +5,8 @@ The only module of the pricing app that calls Stripe, through `portal.stripe_cli
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +18,7 @@ from portal.stripe_client import (
     StripeRequestError,
     stripe_api_key,
     stripe_client,
+    stripe_json,
     translate_stripe_errors,
 )
 from pricing.price_maths import amount_format, price_terms_describe, price_terms_from_stripe
@@ -29,20 +28,6 @@ Progress = Callable[[str], None]
 
 # Stripe accepts at most 10 `lookup_keys` in one price list request.
 _LOOKUP_KEYS_PER_REQUEST = 10
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, Decimal):
-        return str(value)  # `*_decimal` fields travel as strings on the wire
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def stripe_json(obj: Any) -> dict[str, Any]:
-    """A Stripe SDK object as the JSON Stripe sent: what dj-stripe's sync expects to store.
-
-    The SDK turns `unit_amount_decimal` and the like into `Decimal`s; they go back to strings.
-    """
-    return json.loads(json.dumps(obj.to_dict(), default=_json_default))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from django.templatetags.static import static
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import condition, require_GET
 
-from accounts.selectors import holder_for_request, holder_reference
 from pricing import metadata as pricing_metadata
 from pricing.forms import PricingQueryForm
 from pricing.selectors import (
@@ -76,8 +75,8 @@ def pricing_page_etag(request: HttpRequest) -> str | None:
     a 304 without rendering. No ETag while messages wait to be shown (a 304 would lose them)."""
     if _messages_waiting(request):
         return None
-    holder = holder_for_request(request)
-    subscription = holder.subscription if holder is not None and holder.subscription_id else None
+    holder = request.holder
+    billing = request.billing
     user = request.user
     parts = [
         *_page_stamp(request),
@@ -90,9 +89,9 @@ def pricing_page_etag(request: HttpRequest) -> str | None:
         str(getattr(getattr(request, "team", None), "pk", "")),
     ]
     if holder is not None:
-        parts += [holder_reference(holder=holder), str(holder.get_quantity())]
-    if subscription is not None:
-        parts += [subscription.id, str(subscription.djstripe_updated)]
+        parts += [holder._meta.label_lower, str(holder.pk), str(holder.get_quantity())]
+        if billing.has_subscription:
+            parts += [billing.subscription_id, str(billing.updated)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
@@ -112,7 +111,7 @@ def pricing_page(request: HttpRequest) -> HttpResponse:
     Bad input is explained above the plans: the full page answers 400, htmx 200 so that htmx
     shows the message.
     """
-    holder = holder_for_request(request)
+    holder = request.holder
     cleaned: dict[str, object] = {}
     errors: list[str] = []
     if request.GET:  # a bare /pricing/ (most visits) has nothing to check
@@ -135,13 +134,11 @@ def pricing_page(request: HttpRequest) -> HttpResponse:
     )
     rendered = cache.get(key) if shared else None
     if rendered is None:
-        subscription = (
-            holder.subscription if holder is not None and holder.subscription_id else None
-        )
         catalog = catalog_for_page(
             interval=interval,
             seats=seats,
-            subscription=subscription,
+            current_price_ids=request.billing.current_price_ids,
+            current_product_ids=request.billing.current_product_ids,
             stamp=_catalog_stamp(request),
         )
         only_offers = partial and catalog.same_plans_every_interval

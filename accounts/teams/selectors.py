@@ -8,31 +8,17 @@ from dataclasses import dataclass
 from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from djstripe.models import Subscription
 
 from accounts.app_settings import app_settings
+from accounts.billing.state import BillingState, billing_state
 from accounts.models import Invitation, Membership, SubscriptionHolder, Team, User
-from accounts.selectors import SUBSCRIPTION_CURRENT_STATUSES, holder_models
-from pricing.metadata import ProductMetadata
-from pricing.selectors import active_products
+from accounts.selectors import holder_models
 
 # The session key of the team a user last switched to.
 SESSION_TEAM_KEY = "portal_team_pk"
 
 
 # --- Teams and roles --------------------------------------------------------------------------
-
-
-def memberships_for_user(*, user: User) -> QuerySet[Membership]:
-    """The user's memberships, with their teams, by team name."""
-    return Membership.objects.filter(user=user).select_related("team").order_by("team__name", "pk")
-
-
-def membership_for(*, team: Team, user: User) -> Membership | None:
-    """The user's membership of the team, or None for a non-member."""
-    if not user.is_authenticated:
-        return None
-    return Membership.objects.filter(team=team, user=user).select_related("team").first()
 
 
 def membership_for_slug(*, slug: str, user: User) -> Membership | None:
@@ -84,28 +70,6 @@ def invitation_for_token(*, token: str) -> Invitation | None:
 # --- Seats and the plan's cap -------------------------------------------------------------------
 
 
-def subscription_product_id(*, subscription: Subscription | None) -> str | None:
-    """The product a live subscription's (first) item bills; None when it is not live."""
-    if subscription is None or subscription.status not in SUBSCRIPTION_CURRENT_STATUSES:
-        return None
-    items = (subscription.stripe_data.get("items") or {}).get("data") or []
-    if not items:
-        return None
-    price = items[0].get("price") or {}
-    product = price.get("product") if isinstance(price, dict) else None
-    if isinstance(product, dict):
-        product = product.get("id")
-    return product or None
-
-
-def holder_plan_metadata(*, holder: SubscriptionHolder) -> ProductMetadata | None:
-    """How `pricing.metadata` describes the plan of the holder's live subscription, if at all."""
-    if not holder.subscription_id:
-        return None
-    product_id = subscription_product_id(subscription=holder.subscription)
-    return next((entry for entry in active_products() if entry.stripe_id == product_id), None)
-
-
 @dataclass(frozen=True)
 class TeamSeats:
     """A team's seats: members, invitations waiting, and the plan's cap (None: no cap)."""
@@ -125,8 +89,10 @@ class TeamSeats:
         return self.max_seats is not None and self.used >= self.max_seats
 
 
-def team_seats(*, team: Team) -> TeamSeats:
-    plan = holder_plan_metadata(holder=team)
+def team_seats(*, team: Team, state: BillingState | None = None) -> TeamSeats:
+    """The team's seats; `state`: its billing state when already read (`request.billing`)."""
+    state = state if state is not None else billing_state(holder=team)
+    plan = state.plan if state.is_live else None
     return TeamSeats(
         members=team.get_quantity(),
         invited=invitations_pending(team=team).count(),

@@ -13,7 +13,6 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -25,6 +24,7 @@ from django.utils.text import slugify
 from djstripe.models import Subscription
 
 from accounts.app_settings import app_settings
+from accounts.billing.state import billing_state
 from accounts.models import (
     Invitation,
     Membership,
@@ -33,8 +33,7 @@ from accounts.models import (
     Team,
     User,
 )
-from accounts.selectors import SUBSCRIPTION_CURRENT_STATUSES, absolute_url, holder_reference
-from accounts.services import djstripe_data
+from accounts.selectors import absolute_url, holder_reference
 from accounts.teams.selectors import holders_pending_sync, team_admin_count, team_seats
 from portal.stripe_client import (
     StripeRequestError,
@@ -42,7 +41,6 @@ from portal.stripe_client import (
     stripe_client,
     translate_stripe_errors,
 )
-from pricing.selectors import active_products
 
 logger = logging.getLogger(__name__)
 
@@ -128,18 +126,6 @@ def team_create(*, name: str, creator: User) -> Team:
 
 
 @transaction.atomic
-def team_rename(*, team: Team, name: str) -> Team:
-    """Rename the team (its slug, and so its URLs, stay the same)."""
-    name = name.strip()
-    if not name:
-        raise TeamError("Give the team a name.")
-    locked = _team_locked(team)
-    locked.name = name
-    locked.save(update_fields=["name"])
-    team.name = name
-    return locked
-
-
 # --- Invitations --------------------------------------------------------------------------------
 
 
@@ -323,57 +309,46 @@ class SeatSyncReport:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
 
-def _per_seat_item(subscription: Subscription) -> dict[str, Any] | None:
-    """The subscription's single item when it bills a per-seat plan of `pricing.metadata`."""
-    items = (subscription.stripe_data.get("items") or {}).get("data") or []
-    if len(items) != 1:
-        return None
-    price = items[0].get("price") or {}
-    product = price.get("product") if isinstance(price, dict) else None
-    if isinstance(product, dict):
-        product = product.get("id")
-    per_seat = {entry.stripe_id for entry in active_products() if entry.per_seat}
-    return items[0] if product in per_seat else None
-
-
 def _quantity_push(
     holder: SubscriptionHolder, *, proration_behavior: str, max_updates_per_hour: int
 ) -> tuple[str, str]:
-    subscription = holder.subscription
-    if subscription is None or subscription.status not in SUBSCRIPTION_CURRENT_STATUSES:
+    state = billing_state(holder=holder)
+    if not state.is_live:
         return SyncOutcome.NOT_BILLED_PER_SEAT, "no live subscription"
-    item = _per_seat_item(subscription)
-    if item is None:
-        return SyncOutcome.NOT_BILLED_PER_SEAT, f"{subscription.id} is not billed per seat"
+    subscription_id = state.subscription_id
+    # Only a subscription of one item, a per-seat plan of `pricing.metadata`, bills seats.
+    item = state.plan_item
+    if len(state.items) != 1 or state.plan is None or not state.plan.per_seat or item is None:
+        return SyncOutcome.NOT_BILLED_PER_SEAT, f"{subscription_id} is not billed per seat"
     quantity = max(1, holder.get_quantity())
-    before = int(item.get("quantity") or 1)
+    before = item.quantity
     if quantity == before:
-        return SyncOutcome.IN_SYNC, f"{subscription.id} already bills {quantity} seats"
+        return SyncOutcome.IN_SYNC, f"{subscription_id} already bills {quantity} seats"
     hour_ago = timezone.now() - timedelta(hours=1)
     recent = SubscriptionQuantityUpdate.objects.filter(
-        subscription_id=subscription.id, created_at__gt=hour_ago
+        subscription_id=subscription_id, created_at__gt=hour_ago
     ).count()
     if recent >= max_updates_per_hour:
         return SyncOutcome.DEFERRED, (
-            f"{subscription.id} had {recent} quantity updates in the last hour; left pending"
+            f"{subscription_id} had {recent} quantity updates in the last hour; left pending"
         )
     with translate_stripe_errors("update the number of seats"):
         updated = stripe_client().v1.subscriptions.update(
-            subscription.id,
+            subscription_id,
             params={
-                "items": [{"id": item["id"], "quantity": quantity}],
+                "items": [{"id": item.id, "quantity": quantity}],
                 "proration_behavior": proration_behavior,
             },
         )
-        Subscription.sync_from_stripe_data(djstripe_data(updated))
+        Subscription.sync_from_stripe_data(updated)
     SubscriptionQuantityUpdate.objects.create(
         holder_reference=holder_reference(holder=holder),
-        subscription_id=subscription.id,
+        subscription_id=subscription_id,
         quantity_before=before,
         quantity=quantity,
         proration_behavior=proration_behavior,
     )
-    return SyncOutcome.UPDATED, f"{subscription.id}: {before} → {quantity} seats"
+    return SyncOutcome.UPDATED, f"{subscription_id}: {before} → {quantity} seats"
 
 
 def holder_quantity_sync(

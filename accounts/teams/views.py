@@ -17,6 +17,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.app_settings import app_settings
+from accounts.billing.state import billing_state
+from accounts.middleware import request_holder_set
 from accounts.models import Membership
 from accounts.selectors import subscription_summary
 from accounts.teams.forms import InvitationForm, RoleForm, TeamCreateForm, TeamSwitchForm
@@ -50,8 +52,7 @@ def _team_switch(request: HttpRequest, membership: Membership) -> None:
     request.session[SESSION_TEAM_KEY] = membership.team_id
     request.team_membership = membership  # type: ignore[attr-defined]
     request.team = membership.team  # type: ignore[attr-defined]
-    if hasattr(request, "_subscription_holder"):
-        del request._subscription_holder
+    request_holder_set(request)
 
 
 def team_member_required(*, admin: bool = False) -> Callable[[TeamView], TeamView]:
@@ -138,7 +139,8 @@ def _team_page(
     status: int = 200,
 ) -> HttpResponse:
     team = membership.team
-    seats = team_seats(team=team)
+    state = billing_state(holder=team)
+    seats = team_seats(team=team, state=state)
     is_admin = membership.is_admin
     context = {
         "team": team,
@@ -151,7 +153,7 @@ def _team_page(
         "seats": seats,
         "seat_limit": seat_limit,
         "team_billing": app_settings.SUBSCRIPTION_HOLDER == "team",
-        "summary": subscription_summary(holder=team) if team.subscription_id else None,
+        "summary": subscription_summary(state=state),
     }
     return render(request, "accounts/teams/team_detail.html", context, status=status)
 

@@ -5,8 +5,8 @@
     {% subscription_gate request "pro" as gate %}{% if not gate.passed %}{{ gate.message }}...
     {% holder_plan request as plan %}{{ plan.name }}
 
-Each takes the request (its holder is the one acting) or a holder, and shares the request's one
-query with the decorator and the mixin.
+Each takes the request (its holder is the one acting) or a holder; given the request, they read
+its `request.billing`, which the decorator and the mixin share.
 """
 
 from __future__ import annotations
@@ -16,20 +16,21 @@ from typing import Any
 from django import template
 from django.http import HttpRequest
 
-from accounts.gating import GateResult, HolderPlan, subscription_gate
+from accounts.billing.state import BillingState
+from accounts.gating import GateResult, subscription_gate
 from accounts.gating import holder_plan as holder_plan_read
 from accounts.models import SubscriptionHolder
-from accounts.selectors import holder_for_request
 
 register = template.Library()
 
 
-def _holder(subject: Any) -> SubscriptionHolder | None:
+def _subject(subject: Any) -> dict[str, Any]:
+    """The holder, and its billing state when the request has read it, for the gate."""
     if isinstance(subject, HttpRequest):
-        return holder_for_request(subject)
+        return {"holder": subject.holder, "state": subject.billing}
     if isinstance(subject, SubscriptionHolder):
-        return subject
-    return None
+        return {"holder": subject}
+    return {"holder": None}
 
 
 def _plans(plans: str) -> list[str]:
@@ -39,7 +40,7 @@ def _plans(plans: str) -> list[str]:
 @register.filter
 def has_active_subscription(subject: Any) -> bool:
     """Whether the request's holder (or this holder) passes the status rules, on any plan."""
-    return subscription_gate(holder=_holder(subject)).passed
+    return subscription_gate(**_subject(subject)).passed
 
 
 @register.filter
@@ -49,7 +50,7 @@ def has_plan(subject: Any, plans: str) -> bool:
     names = _plans(plans)
     if not names:
         return False
-    return subscription_gate(holder=_holder(subject), limit_to_plans=names).passed
+    return subscription_gate(**_subject(subject), limit_to_plans=names).passed
 
 
 @register.simple_tag(name="subscription_gate")
@@ -57,10 +58,10 @@ def subscription_gate_tag(subject: Any, *plans: str) -> GateResult:
     """The gate result (`passed`, `message`) for the request's holder, optionally limited to
     plans: `{% subscription_gate request "pro" as gate %}`."""
     names = [name for value in plans for name in _plans(value)]
-    return subscription_gate(holder=_holder(subject), limit_to_plans=names or None)
+    return subscription_gate(**_subject(subject), limit_to_plans=names or None)
 
 
 @register.simple_tag(name="holder_plan")
-def holder_plan_tag(subject: Any) -> HolderPlan | None:
+def holder_plan_tag(subject: Any) -> BillingState | None:
     """The holder's subscription as gating reads it (`name`, `slug`, `status`, ...), or None."""
-    return holder_plan_read(holder=_holder(subject))
+    return holder_plan_read(**_subject(subject))

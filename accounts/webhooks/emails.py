@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -13,6 +12,8 @@ from django.core.mail import mail_admins, send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+
+from pricing.price_maths import amount_format
 
 if TYPE_CHECKING:
     from accounts.models import WebhookEvent
@@ -49,9 +50,9 @@ def _customer_email(customer_id: str | None) -> str:
 
 
 def _amount(minor_units: int | None, currency: str) -> str:
-    if minor_units is None:
+    if minor_units is None or not currency:
         return ""
-    return f"{Decimal(minor_units) / 100:.2f} {currency.upper()}"
+    return amount_format(amount=minor_units, currency=currency, cents=True)
 
 
 def subscription_canceled_mail_admins(*, event: WebhookEvent) -> None:

@@ -16,7 +16,7 @@ from django.contrib.sites.models import Site
 from djstripe.models import Customer, Price, Product
 
 from accounts.models import SubscriptionHolder
-from accounts.services import djstripe_data, holder_customer_ensure, holder_subscription_sync
+from accounts.services import holder_customer_ensure, holder_subscription_sync
 from portal.stripe_client import stripe_client
 from pricing import metadata as pricing_metadata
 from pricing.metadata import ProductMetadata
@@ -48,8 +48,8 @@ def plan_price_create(
     created = client.v1.prices.retrieve(
         client.v1.prices.create(params=params).id, params={"expand": ["tiers"]}
     )
-    Product.sync_from_stripe_data(djstripe_data(client.v1.products.retrieve(product)))
-    return Price.sync_from_stripe_data(djstripe_data(created))
+    Product.sync_from_stripe_data(client.v1.products.retrieve(product))
+    return Price.sync_from_stripe_data(created)
 
 
 def subscription_start(
@@ -132,7 +132,7 @@ def past_due_subscription_start(*, holder: SubscriptionHolder, price: Price) -> 
             "metadata": {"portal_holder": f"{holder._meta.model_name}:{holder.pk}"},
         }
     )
-    holder.customer = Customer.sync_from_stripe_data(djstripe_data(customer))
+    holder.customer = Customer.sync_from_stripe_data(customer)
     holder.save(update_fields=["customer"])
     subscription = client.v1.subscriptions.create(
         params={

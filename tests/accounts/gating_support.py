@@ -15,7 +15,7 @@ from typing import Any
 from djstripe.models import Price, Product, Subscription
 
 from accounts.models import SubscriptionHolder, User
-from accounts.services import djstripe_data, holder_subscription_sync
+from accounts.services import holder_subscription_sync
 from portal.stripe_client import stripe_client
 from pricing import metadata as pricing_metadata
 from pricing.services import demo_products_bootstrap
@@ -37,8 +37,8 @@ def demo_price(slug: str, interval: str = "month") -> Price:
     client = stripe_client()
     found = client.v1.prices.list(params={"lookup_keys": [lookup_key], "expand": ["data.tiers"]})
     price = found.data[0]
-    Product.sync_from_stripe_data(djstripe_data(client.v1.products.retrieve(price.product)))
-    return Price.sync_from_stripe_data(djstripe_data(price))
+    Product.sync_from_stripe_data(client.v1.products.retrieve(price.product))
+    return Price.sync_from_stripe_data(price)
 
 
 def user_create(prefix: str = "gate") -> User:
@@ -64,7 +64,7 @@ def resync(holder: SubscriptionHolder) -> Subscription:
 def subscription_set_as_stripe_sends(subscription: Subscription, **changes: Any) -> Subscription:
     """Store the subscription as Stripe would send it with `changes` (for states the local
     server does not reach, such as `unpaid`, which depends on Stripe's retry settings)."""
-    data = djstripe_data(stripe_client().v1.subscriptions.retrieve(subscription.id))
+    data = stripe_client().v1.subscriptions.retrieve(subscription.id)
     data.update(changes)
     return Subscription.sync_from_stripe_data(data)
 

@@ -231,10 +231,8 @@ def test_refresh_points_the_holder_at_its_live_subscription(stripe_settings, use
         }
     )
     for subscription_id in (old, new.id):
-        from accounts.services import djstripe_data
-
         Subscription.sync_from_stripe_data(
-            djstripe_data(stripe_client().v1.subscriptions.retrieve(subscription_id))
+            stripe_client().v1.subscriptions.retrieve(subscription_id)
         )
 
     holder_subscription_refresh(customer_id=user.customer.id)

@@ -113,9 +113,7 @@ def test_a_price_that_cannot_be_bought_is_refused(logged_in, user, price, monkey
         stripe_client().v1.prices.update(price.id, params={"active": False})
         from djstripe.models import Price
 
-        from accounts.services import djstripe_data
-
-        Price.sync_from_stripe_data(djstripe_data(stripe_client().v1.prices.retrieve(price.id)))
+        Price.sync_from_stripe_data(stripe_client().v1.prices.retrieve(price.id))
         price_id = price.id
     elif kind == "one-time":
         one_time = stripe_client().v1.prices.create(
@@ -123,9 +121,7 @@ def test_a_price_that_cannot_be_bought_is_refused(logged_in, user, price, monkey
         )
         from djstripe.models import Price
 
-        from accounts.services import djstripe_data
-
-        price_id = Price.sync_from_stripe_data(djstripe_data(one_time)).id
+        price_id = Price.sync_from_stripe_data(one_time).id
     else:
         price_id = ""
 

@@ -16,6 +16,7 @@ from accounts.gating import (
     request_gate,
     subscription_gate,
 )
+from accounts.middleware import request_holder_set
 from accounts.models import User
 from portal.stripe_client import stripe_client
 from pricing import metadata as pricing_metadata
@@ -195,6 +196,7 @@ def test_gating_a_request_costs_one_query_however_often_it_is_asked(
     subscribe(subscriber, "pro")
     request = RequestFactory().get("/")
     request.user = User.objects.get(pk=subscriber.pk)  # the user is loaded, as by the session
+    request_holder_set(request)  # as the middleware does
     template = Template(
         "{% load subscription_gating %}"
         "{% if request|has_active_subscription %}member{% endif %}"
@@ -212,6 +214,7 @@ def test_gating_a_request_costs_one_query_however_often_it_is_asked(
 def test_a_holder_without_a_subscription_costs_no_query(plans, django_assert_num_queries):
     request = RequestFactory().get("/")
     request.user = user_create()
+    request_holder_set(request)
 
     with django_assert_num_queries(0):
         assert not request_gate(request).passed

@@ -14,6 +14,7 @@ from django.test import RequestFactory
 from django.views.generic import TemplateView
 
 from accounts.gating import ValidSubscriptionRequiredMixin, active_subscription_required
+from accounts.middleware import request_holder_set
 from accounts.models import User
 from portal.stripe_client import stripe_client
 from pricing import metadata as pricing_metadata
@@ -54,6 +55,7 @@ def request_for(user) -> HttpRequest:
     request.user = user
     request.session = SessionStore()
     request._messages = FallbackStorage(request)  # type: ignore[attr-defined]
+    request_holder_set(request)  # as the middleware does
     return request
 
 

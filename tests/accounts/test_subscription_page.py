@@ -8,7 +8,6 @@ import requests
 from django.urls import reverse
 from djstripe.models import Invoice
 
-from accounts.services import djstripe_data
 from portal.stripe_client import stripe_client
 from tests.accounts.billing_helpers import (
     past_due_subscription_start,
@@ -126,7 +125,7 @@ def test_a_draft_invoice_is_listed_without_links(stripe_settings, logged_in, use
         for event in created.auto_paging_iter()
         if event.data.object.id == invoice_id
     )
-    Invoice.sync_from_stripe_data(djstripe_data(draft))
+    Invoice.sync_from_stripe_data(draft)
 
     rows = _invoice_rows(logged_in.get(STATUS_PAGE).text)
 

@@ -10,7 +10,7 @@ import re
 import pytest
 from djstripe.models import Customer
 
-from accounts.services import djstripe_data, holder_subscription_sync
+from accounts.services import holder_subscription_sync
 from portal.stripe_client import stripe_client
 from tests.accounts.billing_helpers import plan_price_create, subscription_start
 
@@ -48,7 +48,7 @@ def test_a_downgrade_credit_shows_as_credit_not_as_a_negative_payment(
             "metadata": {"portal_holder": f"user:{user.pk}"},
         }
     )
-    user.customer = Customer.sync_from_stripe_data(djstripe_data(customer))
+    user.customer = Customer.sync_from_stripe_data(customer)
     user.save(update_fields=["customer"])
     subscription_id = subscription_start(holder=user, price=dear)
     client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": JAN_16_2026})

@@ -189,7 +189,7 @@ def test_a_failed_payment_mails_the_customer_a_link_to_fix_it(
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["broke@example.com"]
-    assert "payment of 15.00 USD failed" in message.subject
+    assert "payment of $15.00 failed" in message.subject
     assert "/subscription/" in message.body
 
 

@@ -1,0 +1,280 @@
+"""A holder's billing state: the one reader of dj-stripe's rows about a subscription.
+
+Everything Portal shows or decides about a holder's subscription (its plan, items, seats,
+period, status, cancellation, trial, card and customer balance) is read here, by
+`billing_state(holder=...)`, into a frozen `BillingState`. Gating, the status page, the pricing
+page's "current plan", team seats, seat sync and the mails all ask it; a new concern (a
+scheduled change, a discount, usage) adds its fields here, once.
+
+It reads today's Stripe shapes: since API 2025-03-31 the current period is each item's, not
+the subscription's (dj-stripe 2.11's `Subscription.current_period_end` reads the old field, so
+it is not used).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import OuterRef, Subquery
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
+from djstripe.models import Customer, PaymentMethod, Subscription
+
+from pricing.metadata import ProductMetadata
+from pricing.selectors import active_products
+
+if TYPE_CHECKING:
+    from accounts.models import SubscriptionHolder
+
+# The statuses in which a subscription is the holder's live one (it may still need a payment).
+LIVE_STATUSES = frozenset({"active", "trialing", "past_due"})
+
+
+def stripe_timestamp(value: Any) -> datetime | None:
+    """A Stripe timestamp (Unix seconds) as an aware datetime; None when absent."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromtimestamp(int(value), tz=UTC)
+
+
+def _reference_id(value: Any) -> str | None:
+    """An id, whether Stripe sent it bare or expanded into its object."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value or None
+
+
+@dataclass(frozen=True)
+class BillingItem:
+    """One subscription item: a price, as the subscription embeds it, and its quantity."""
+
+    id: str
+    price: dict[str, Any]
+    quantity: int
+    period_start: datetime | None
+    period_end: datetime | None
+
+    @property
+    def price_id(self) -> str | None:
+        return self.price.get("id")
+
+    @property
+    def product_id(self) -> str | None:
+        return _reference_id(self.price.get("product"))
+
+    @property
+    def currency(self) -> str:
+        return self.price.get("currency") or "usd"
+
+    @property
+    def interval(self) -> str:
+        return (self.price.get("recurring") or {}).get("interval") or "month"
+
+    @property
+    def interval_count(self) -> int:
+        return int((self.price.get("recurring") or {}).get("interval_count") or 1)
+
+
+@dataclass(frozen=True)
+class BillingState:
+    """What a holder's subscription is, now; `NO_SUBSCRIPTION` when it has none."""
+
+    subscription_id: str | None = None
+    customer_id: str | None = None
+    status: str | None = None
+    items: tuple[BillingItem, ...] = ()
+    # The plan `pricing.metadata` describes: of the first item whose product it lists.
+    plan: ProductMetadata | None = None
+    # The item that bills the plan (the first item when no product is listed).
+    plan_item: BillingItem | None = None
+    cancel_at_period_end: bool = False
+    cancel_at: datetime | None = None
+    trial_end: datetime | None = None
+    # The card payments are taken from: the subscription's own, else the customer's default.
+    payment_method_id: str | None = None
+    card_brand: str | None = None
+    card_last4: str | None = None
+    # The customer's Stripe balance in minor units: negative is credit for the next invoices.
+    balance: int = 0
+    balance_currency: str | None = None
+    # When dj-stripe last wrote the subscription (for cache keys).
+    updated: datetime | None = None
+
+    @property
+    def has_subscription(self) -> bool:
+        return self.subscription_id is not None
+
+    @property
+    def is_live(self) -> bool:
+        """Active, trialing or past due: the holder's current subscription."""
+        return self.status in LIVE_STATUSES
+
+    @property
+    def name(self) -> str | None:
+        """The plan's name in `pricing.metadata` (templates: `{{ plan.name }}`)."""
+        return self.plan.name if self.plan is not None else None
+
+    @property
+    def slug(self) -> str | None:
+        return self.plan.slug if self.plan is not None else None
+
+    @property
+    def product_id(self) -> str | None:
+        return self.plan_item.product_id if self.plan_item is not None else None
+
+    @property
+    def seats(self) -> int:
+        return self.plan_item.quantity if self.plan_item is not None else 0
+
+    @property
+    def period_start(self) -> datetime | None:
+        return self.plan_item.period_start if self.plan_item is not None else None
+
+    @property
+    def period_end(self) -> datetime | None:
+        return self.plan_item.period_end if self.plan_item is not None else None
+
+    @property
+    def ends_at(self) -> datetime | None:
+        """When a live subscription set to cancel stops: `cancel_at`, or its period's end."""
+        ends = self.cancel_at
+        if self.cancel_at_period_end and self.period_end is not None:
+            ends = min(ends, self.period_end) if ends else self.period_end
+        return ends
+
+    @property
+    def cancels_on(self) -> datetime | None:
+        """When a live subscription set to cancel ends; None when it renews."""
+        return self.ends_at if self.is_live else None
+
+    @property
+    def renews_on(self) -> datetime | None:
+        """When a live subscription that is not set to cancel renews."""
+        return self.period_end if self.is_live and self.ends_at is None else None
+
+    @property
+    def credit(self) -> int:
+        """Credit on the customer's balance, applied to the next invoices (minor units)."""
+        return max(0, -self.balance)
+
+    @property
+    def current_price_ids(self) -> frozenset[str]:
+        """The prices a live subscription bills (empty when it is not live)."""
+        if not self.is_live:
+            return frozenset()
+        return frozenset(item.price_id for item in self.items if item.price_id)
+
+    @property
+    def current_product_ids(self) -> frozenset[str]:
+        """The products a live subscription bills (empty when it is not live)."""
+        if not self.is_live:
+            return frozenset()
+        return frozenset(item.product_id for item in self.items if item.product_id)
+
+
+NO_SUBSCRIPTION = BillingState()
+
+
+def _items(data: dict[str, Any]) -> tuple[BillingItem, ...]:
+    items = data.get("items") or {}
+    entries = items.get("data") or [] if isinstance(items, dict) else items
+    found = []
+    for entry in entries:
+        price = entry.get("price") or entry.get("plan") or {}
+        found.append(
+            BillingItem(
+                id=entry.get("id") or "",
+                price=price if isinstance(price, dict) else {"id": price},
+                quantity=int(entry.get("quantity") or 1),
+                period_start=stripe_timestamp(entry.get("current_period_start")),
+                period_end=stripe_timestamp(entry.get("current_period_end")),
+            )
+        )
+    return tuple(found)
+
+
+def billing_state_from_subscription(
+    *,
+    subscription: Subscription,
+    customer: Customer | None = None,
+    card: dict[str, Any] | None = None,
+) -> BillingState:
+    """Read a dj-stripe `Subscription` (and its customer, and the card's `brand` and `last4`
+    when given); no queries."""
+    data = subscription.stripe_data or {}
+    items = _items(data)
+    plans = active_products()
+    plan_item, plan = None, None
+    for item in items:
+        match = next((p for p in plans if p.stripe_id == item.product_id), None)
+        if match is not None:
+            plan_item, plan = item, match
+            break
+    if plan_item is None and items:
+        plan_item = items[0]
+    card = card or {}
+    customer_data = customer.stripe_data if customer is not None else {}
+    return BillingState(
+        subscription_id=subscription.id,
+        customer_id=_reference_id(data.get("customer")) or subscription.customer_id,
+        status=data.get("status") or "incomplete",
+        items=items,
+        plan=plan,
+        plan_item=plan_item,
+        cancel_at_period_end=bool(data.get("cancel_at_period_end")),
+        cancel_at=stripe_timestamp(data.get("cancel_at")),
+        trial_end=stripe_timestamp(data.get("trial_end")),
+        payment_method_id=_payment_method_id(data, customer_data),
+        card_brand=card.get("brand"),
+        card_last4=card.get("last4"),
+        balance=int(customer_data.get("balance") or 0),
+        balance_currency=customer_data.get("currency"),
+        updated=subscription.djstripe_updated,
+    )
+
+
+def _payment_method_id(subscription: dict[str, Any], customer: dict[str, Any]) -> str | None:
+    own = _reference_id(subscription.get("default_payment_method"))
+    invoice_settings = customer.get("invoice_settings") or {}
+    return own or _reference_id(invoice_settings.get("default_payment_method"))
+
+
+def _card_detail(name: str) -> Subquery:
+    """One detail of the card the subscription pays with, read in the subscription's query."""
+    cards = PaymentMethod.objects.filter(id=OuterRef("paying_with")).annotate(
+        detail=KT(f"stripe_data__card__{name}")
+    )
+    return Subquery(cards.values("detail")[:1])
+
+
+def billing_state(*, holder: SubscriptionHolder | None) -> BillingState:
+    """The holder's billing state, from dj-stripe's rows in one query (the subscription, its
+    customer, and its card's brand and last digits). `NO_SUBSCRIPTION` without a holder or a
+    subscription."""
+    if holder is None or not holder.subscription_id:
+        return NO_SUBSCRIPTION
+    subscription = (
+        Subscription.objects.select_related("customer")
+        .annotate(
+            # The subscription's own card, else its customer's default (as Stripe charges).
+            paying_with=Coalesce(
+                KT("stripe_data__default_payment_method"),
+                KT("customer__stripe_data__invoice_settings__default_payment_method"),
+            ),
+            card_brand=_card_detail("brand"),
+            card_last4=_card_detail("last4"),
+        )
+        .filter(pk=holder.subscription_id)
+        .first()
+    )
+    if subscription is None:
+        return NO_SUBSCRIPTION
+    return billing_state_from_subscription(
+        subscription=subscription,
+        customer=subscription.customer,
+        card={"brand": subscription.card_brand, "last4": subscription.card_last4},
+    )
