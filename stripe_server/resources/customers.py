@@ -9,8 +9,10 @@ from typing import Any
 from stripe_server import events
 from stripe_server.balance import balance_transaction_record
 from stripe_server.context import Context
+from stripe_server.frozen_time import clock_context, test_clock_param
 from stripe_server.ids import new_id
 from stripe_server.resources.account import DEFAULT_CURRENCY
+from stripe_server.resources.payment_methods import payment_method_attach, payment_method_resolve
 from stripe_server.routing import route
 from stripe_server.wire import Params, created_filter, invalid_request, metadata_update
 
@@ -105,12 +107,6 @@ def _invoice_prefix() -> str:
 
 @route("POST", "/v1/customers")
 def customer_create(ctx: Context) -> dict[str, Any]:
-    from stripe_server.resources.payment_methods import (
-        payment_method_attach,
-        payment_method_resolve,
-    )
-    from stripe_server.resources.test_clocks import clock_context, test_clock_param
-
     params = ctx.params
     params.reject_unknown(_EDITABLE | {"payment_method", "test_clock"})
     test_clock = test_clock_param(ctx, params.string("test_clock"))

@@ -7,13 +7,13 @@ from typing import Any
 
 from stripe_server import events
 from stripe_server.context import Context
+from stripe_server.frozen_time import clock_context
 from stripe_server.resources.subscriptions import (
     PAYMENT_BEHAVIORS,
     PRORATION_BEHAVIORS,
     subscription_apply_item_changes,
     subscription_save,
 )
-from stripe_server.resources.test_clocks import clock_context
 from stripe_server.routing import route
 from stripe_server.wire import Params, invalid_request, missing_param
 

@@ -13,10 +13,10 @@ from stripe_server import billing, events
 from stripe_server.cards import decline_error
 from stripe_server.context import Context
 from stripe_server.expand import strip_includables
+from stripe_server.frozen_time import clock_context
 from stripe_server.ids import new_id
 from stripe_server.plans import plan_from_price
 from stripe_server.resources.payment_methods import payment_method_attach, payment_method_resolve
-from stripe_server.resources.test_clocks import clock_context
 from stripe_server.routing import route
 from stripe_server.wire import (
     Params,

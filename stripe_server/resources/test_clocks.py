@@ -13,49 +13,16 @@ import dataclasses
 from typing import Any
 
 from stripe_server import billing, events
-from stripe_server.clock import Clock
 from stripe_server.context import Context
+from stripe_server.frozen_time import KIND, FrozenClock, clock_context
 from stripe_server.ids import new_id
 from stripe_server.routing import route
 from stripe_server.wire import invalid_request
 
-KIND = "test_helpers.test_clock"
 # Stripe removes a test clock (and its objects) 30 days after creating it.
 LIFETIME_SECONDS = 30 * 24 * 3600
 # Far enough for a few years of monthly renewals; bounds the work one request can ask for.
 MAX_ADVANCE_SECONDS = 5 * 366 * 24 * 3600
-
-
-class FrozenClock(Clock):
-    """A clock that reads a test clock's frozen time and does not move by itself."""
-
-    def __init__(self, frozen_time: int) -> None:
-        super().__init__(0)
-        self._frozen_time = frozen_time
-
-    def now(self) -> int:
-        return self._frozen_time
-
-    def advance(self, seconds: int) -> int:
-        raise ValueError("a test clock moves only through its advance endpoint")
-
-
-def clock_context(ctx: Context, test_clock_id: str | None) -> Context:
-    """`ctx`, reading the time of the test clock `test_clock_id` when there is one."""
-    if not test_clock_id:
-        return ctx
-    test_clock = ctx.db.get(test_clock_id, KIND)
-    if test_clock is None:
-        return ctx
-    return dataclasses.replace(ctx, clock=FrozenClock(test_clock["frozen_time"]))
-
-
-def test_clock_param(ctx: Context, test_clock_id: str | None) -> str | None:
-    """The id of an existing test clock named by a `test_clock` parameter (400 if unknown)."""
-    if not test_clock_id:
-        return None
-    ctx.require(KIND, test_clock_id, param="test_clock", status=400)
-    return test_clock_id
 
 
 @route("POST", "/v1/test_helpers/test_clocks")
