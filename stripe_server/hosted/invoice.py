@@ -15,7 +15,6 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
-from stripe_server.billing import payment_method_for
 from stripe_server.calls import call_handler
 from stripe_server.context import Context
 from stripe_server.hosted.card_form import (
@@ -29,6 +28,7 @@ from stripe_server.hosted.forms import form_value
 from stripe_server.hosted.page import RawResponse, html_page, message_page, money, redirect
 from stripe_server.hosted.render import Html, join, render
 from stripe_server.invoice_links import invoice_for_token
+from stripe_server.lifecycle.payments import payment_method_for
 from stripe_server.pdf import Text, pdf_document
 from stripe_server.resources.invoices import invoice_pay
 from stripe_server.resources.payment_methods import payment_method_attach, payment_method_new

@@ -33,11 +33,11 @@ from stripe_server.hosted.page import (
     redirect,
     safe_url,
 )
+from stripe_server.lifecycle.subscriptions import LIVE_STATUSES
 from stripe_server.resources.billing_portal import CANCELLATION_REASONS, PORTAL_PATH
 from stripe_server.routing import route
 from stripe_server.wire import StripeError
 
-LIVE_STATUSES = ("active", "trialing", "past_due", "incomplete", "unpaid", "paused")
 NOTICES = {
     "updated": "Your plan has been updated.",
     "canceled": "Your plan has been canceled.",

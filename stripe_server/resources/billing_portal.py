@@ -13,6 +13,7 @@ from typing import Any
 from stripe_server.context import Context
 from stripe_server.hosted.page import safe_url
 from stripe_server.ids import new_id
+from stripe_server.lifecycle.subscriptions import ENDED_STATUSES
 from stripe_server.routing import route
 from stripe_server.wire import (
     Params,
@@ -41,7 +42,6 @@ FLOW_TYPES = (
     "subscription_update",
     "subscription_update_confirm",
 )
-ENDED_STATUSES = ("canceled", "incomplete_expired")
 
 
 def _default_features() -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 from stripe_server import events
 from stripe_server.catalog import TAX_BEHAVIORS, lookup_key_claim, price_new
 from stripe_server.context import Context
+from stripe_server.lifecycle.subscriptions import ENDED_STATUSES
 from stripe_server.routing import route
 from stripe_server.wire import StripeError, created_filter, invalid_request, metadata_update
 
@@ -123,7 +124,7 @@ def price_in_live_use(ctx: Context, price_id: str) -> bool:
     return any(
         item["price"]["id"] == price_id
         for sub in ctx.db.all("subscription")
-        if sub["status"] not in ("canceled", "incomplete_expired")
+        if sub["status"] not in ENDED_STATUSES
         for item in sub["items"]["data"]
     )
 

@@ -2,7 +2,7 @@
 
 A customer created with `test_clock=` lives on that clock's frozen time: its subscriptions
 start, renew and end by it, and the server's own billing pass leaves them alone. Advancing the
-clock runs the same billing lifecycle (`billing.run_due`) for that clock's subscriptions only,
+clock runs the same billing pass (`lifecycle/billing_pass.py`) for that clock's subscriptions only,
 as if the time in between had passed: renewals with new invoices, trials ending, cancellations
 at period end, failed renewals on a failing card.
 """
@@ -12,10 +12,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from stripe_server import billing, events
+from stripe_server import events
 from stripe_server.context import Context
 from stripe_server.frozen_time import KIND, FrozenClock, clock_context
 from stripe_server.ids import new_id
+from stripe_server.lifecycle.billing_pass import run_due
+from stripe_server.lifecycle.customers import customer_remove
 from stripe_server.routing import route
 from stripe_server.wire import invalid_request
 
@@ -87,9 +89,7 @@ def test_clock_advance(ctx: Context) -> dict[str, Any]:
     events.emit(
         clock_context(ctx, test_clock["id"]), "test_helpers.test_clock.advancing", test_clock
     )
-    billing.run_due(
-        dataclasses.replace(ctx, clock=FrozenClock(target)), test_clock=test_clock["id"]
-    )
+    run_due(dataclasses.replace(ctx, clock=FrozenClock(target)), test_clock=test_clock["id"])
     test_clock["frozen_time"] = target
     test_clock["status"] = "ready"
     test_clock["status_details"] = {}
@@ -101,14 +101,11 @@ def test_clock_advance(ctx: Context) -> dict[str, Any]:
 @route("DELETE", "/v1/test_helpers/test_clocks/{id}")
 def test_clock_delete(ctx: Context) -> dict[str, Any]:
     """Delete the clock and, as Stripe does, its customers (ending their subscriptions)."""
-    from stripe_server.calls import call_handler
-    from stripe_server.resources.customers import customer_delete
-
     test_clock = ctx.require(KIND, ctx.arg("id"))
     on_clock = clock_context(ctx, test_clock["id"])
     for customer in ctx.db.all("customer"):
         if customer.get("test_clock") == test_clock["id"]:
-            call_handler(on_clock, customer_delete, path_args={"id": customer["id"]})
+            customer_remove(on_clock, customer)
             # The clock's objects go with it entirely: no deleted-customer stub remains.
             ctx.db.delete(customer["id"])
     ctx.db.delete(test_clock["id"])
