@@ -1,16 +1,22 @@
 """The hosted Checkout page: what the customer buys, a card form, Pay and Back.
 
 `GET /_hosted/checkout/{id}` shows an open session; `POST` pays it with one of Stripe's test
-cards and redirects (303) to the session's success URL. A declined card is shown on the page
-and leaves no trace; expired, completed and unknown sessions get a page saying so.
+cards and redirects (303) to the session's success URL. Paying creates the customer, payment
+method, subscription and first invoice through the same handlers the API uses, so the same
+events fire, then completes the session (`checkout.session.completed`). A declined card is
+shown on the page and leaves no trace; expired, completed and unknown sessions get a page
+saying so.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from stripe_server import events
+from stripe_server.calls import call_handler
 from stripe_server.context import Context
 from stripe_server.hosted.card_form import (
+    CardEntry,
     CardFormError,
     attach_refusal,
     card_entry_from_form,
@@ -24,15 +30,18 @@ from stripe_server.hosted.page import (
     message_page,
     money,
     redirect,
-    safe_url,
 )
+from stripe_server.redirect_urls import safe_url
 from stripe_server.resources.checkout_sessions import (
-    checkout_session_complete,
     checkout_session_get,
+    checkout_session_public,
     success_url_for,
 )
+from stripe_server.resources.customers import customer_create
+from stripe_server.resources.payment_methods import payment_method_attach, payment_method_new
+from stripe_server.resources.subscriptions import subscription_create
 from stripe_server.routing import route
-from stripe_server.wire import StripeError
+from stripe_server.wire import StripeError, invalid_request
 
 
 def interval_text(recurring: dict[str, Any]) -> str:
@@ -135,6 +144,89 @@ def checkout_pay(ctx: Context) -> RawResponse:
     except StripeError as error:
         return failed(error.message, None, status=error.status)
     return redirect(success_url_for(session))
+
+
+def checkout_session_complete(
+    ctx: Context,
+    session: dict[str, Any],
+    *,
+    entry: CardEntry,
+    email: str | None,
+    name: str | None,
+) -> dict[str, Any]:
+    """Pay an open session with a card the caller already checked will not be declined.
+
+    Creates (or reuses) the customer, saves the card, starts the subscription (which invoices
+    and charges through the billing lifecycle), then completes the session.
+    """
+    if session["status"] != "open":
+        raise invalid_request(f"This Checkout Session is {session['status']}.")
+    if session["customer"]:
+        customer = ctx.require("customer", session["customer"])
+    else:
+        created = call_handler(
+            ctx,
+            customer_create,
+            {"email": email or "", "name": name or ""},
+        )
+        customer = ctx.require("customer", created["id"])
+    billing_details = {
+        "address": None,
+        "email": email or customer["email"],
+        "name": name or customer["name"],
+        "phone": None,
+        "tax_id": None,
+    }
+    payment_method = payment_method_new(
+        ctx,
+        entry.card,
+        exp_month=entry.exp_month,
+        exp_year=entry.exp_year,
+        billing_details=billing_details,
+    )
+    payment_method_attach(ctx, payment_method, customer)
+    data = session["_subscription_data"]
+    subscription_params: dict[str, Any] = {
+        "customer": customer["id"],
+        "items": [
+            {"price": item["price"]["id"], "quantity": str(item["quantity"])}
+            for item in session["_line_items"]
+        ],
+        "default_payment_method": payment_method["id"],
+        "payment_behavior": "error_if_incomplete",
+    }
+    if data.get("metadata"):
+        subscription_params["metadata"] = data["metadata"]
+    if data.get("trial_period_days"):
+        subscription_params["trial_period_days"] = str(data["trial_period_days"])
+    if data.get("description"):
+        subscription_params["description"] = data["description"]
+    subscription = call_handler(ctx, subscription_create, subscription_params)
+    customer = ctx.require("customer", customer["id"])
+    session.update(
+        {
+            "customer": customer["id"],
+            "customer_details": {
+                "address": customer["address"],
+                "business_name": None,
+                "email": customer["email"],
+                "individual_name": None,
+                "name": customer["name"],
+                "phone": customer["phone"],
+                "tax_exempt": customer["tax_exempt"],
+                "tax_ids": [],
+            },
+            "invoice": subscription["latest_invoice"],
+            "payment_status": "no_payment_required" if data.get("trial_period_days") else "paid",
+            "status": "complete",
+            "subscription": subscription["id"],
+            # A session that is over has no page to send the customer to.
+            "url": None,
+        }
+    )
+    ctx.db.save("checkout.session", session)
+    events.emit(ctx, "checkout.session.completed", checkout_session_public(session))
+    return session
 
 
 def _field(

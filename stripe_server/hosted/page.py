@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from string import Template
-from urllib.parse import urlsplit
+
+from stripe_server.redirect_urls import safe_url
 
 BANNER = "Local test Stripe — no real payments"
 
@@ -54,16 +55,6 @@ def money(amount: int, currency: str) -> str:
         return f"{symbol}{amount:,}"
     sign = "-" if amount < 0 else ""
     return f"{sign}{symbol}{abs(amount) / 100:,.2f}"
-
-
-def safe_url(url: str | None) -> str | None:
-    """`url` if it is an absolute http(s) URL (never `javascript:` or relative), else None."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return url
 
 
 _LAYOUT = Template(

@@ -31,9 +31,9 @@ from stripe_server.hosted.page import (
     message_page,
     money,
     redirect,
-    safe_url,
 )
 from stripe_server.lifecycle.subscriptions import LIVE_STATUSES
+from stripe_server.redirect_urls import safe_url
 from stripe_server.resources.billing_portal import CANCELLATION_REASONS, PORTAL_PATH
 from stripe_server.routing import route
 from stripe_server.wire import StripeError

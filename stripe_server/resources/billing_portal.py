@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from stripe_server.context import Context
-from stripe_server.hosted.page import safe_url
 from stripe_server.ids import new_id
 from stripe_server.lifecycle.subscriptions import ENDED_STATUSES
+from stripe_server.redirect_urls import safe_url
 from stripe_server.routing import route
 from stripe_server.wire import (
     Params,
