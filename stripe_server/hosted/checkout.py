@@ -16,23 +16,25 @@ from stripe_server import events
 from stripe_server.calls import call_handler
 from stripe_server.context import Context
 from stripe_server.hosted.card_form import (
+    CARD_FIELDS,
     CardEntry,
     CardFormError,
     attach_refusal,
     card_entry_from_form,
     charge_refusal,
 )
-from stripe_server.hosted.forms import form_value
+from stripe_server.hosted.forms import form_value, invalid_markers
 from stripe_server.hosted.page import (
     RawResponse,
-    escape,
     html_page,
     message_page,
     money,
     redirect,
 )
+from stripe_server.hosted.render import EMPTY, join, render
 from stripe_server.redirect_urls import safe_url
 from stripe_server.resources.checkout_sessions import (
+    CHECKOUT_PATH,
     checkout_session_get,
     checkout_session_public,
     success_url_for,
@@ -104,10 +106,7 @@ def checkout_pay(ctx: Context) -> RawResponse:
         return page
     assert session is not None
     customer = ctx.db.get(session["customer"], "customer") if session["customer"] else None
-    values = {
-        key: form_value(ctx, key)
-        for key in ("email", "card_number", "card_expiry", "card_cvc", "card_name")
-    }
+    values = {key: form_value(ctx, key) for key in ("email", *CARD_FIELDS)}
 
     def failed(message: str, field: str | None, status: int = 400) -> RawResponse:
         return _render(
@@ -229,24 +228,6 @@ def checkout_session_complete(
     return session
 
 
-def _field(
-    *,
-    name: str,
-    label: str,
-    value: str,
-    error_field: str | None,
-    input_type: str = "text",
-    autocomplete: str,
-    extra: str = "",
-) -> str:
-    invalid = ' aria-invalid="true" aria-describedby="form-error"' if error_field == name else ""
-    return (
-        f'<div><label for="{name}">{escape(label)}</label>'
-        f'<input type="{input_type}" id="{name}" name="{name}" value="{escape(value)}" '
-        f'autocomplete="{autocomplete}"{invalid} {extra}></div>'
-    )
-
-
 def _render(
     ctx: Context,
     session: dict[str, Any],
@@ -259,116 +240,54 @@ def _render(
 ) -> RawResponse:
     currency = session["currency"]
     trial_days = session["_subscription_data"].get("trial_period_days")
-    rows = []
+    lines = []
     recurring_total = 0
     interval = ""
     for item in session["_line_items"]:
         price = ctx.db.get(item["price"]["id"], "price") or item["price"]
         interval = interval_text(price["recurring"])
         recurring_total += item["amount_total"]
-        rows.append(
-            "<tr>"
-            f'<td>{escape(item["description"])}<br><span class="muted">Qty {item["quantity"]}'
-            f" · {escape(_price_note(price))} · billed every {escape(interval)}</span></td>"
-            f'<td class="amount">{escape(money(item["amount_total"], currency))}</td>'
-            "</tr>"
+        lines.append(
+            render(
+                "checkout/line.html",
+                description=item["description"],
+                quantity=item["quantity"],
+                price_note=_price_note(price),
+                interval=interval,
+                amount=money(item["amount_total"], currency),
+            )
         )
     due_today = session["amount_total"]
-    summary = ""
+    trial = EMPTY
     if trial_days:
-        summary = (
-            f'<p class="notice">{trial_days} days free, then '
-            f"{escape(money(recurring_total, currency))} every {escape(interval)}.</p>"
+        trial = render(
+            "checkout/trial.html",
+            days=trial_days,
+            amount=money(recurring_total, currency),
+            interval=interval,
         )
-    rows.append(
-        f'<tr class="total"><td>Total due today</td>'
-        f'<td class="amount" id="total-due">{escape(money(due_today, currency))}</td></tr>'
-    )
-    error_html = (
-        f'<div class="error" role="alert" id="form-error">{escape(error)}</div>' if error else ""
-    )
     if customer is not None:
-        who = f'<p class="muted">Paying as {escape(customer["email"] or customer["id"])}</p>'
+        payer = render("checkout/paying_as.html", who=customer["email"] or customer["id"])
     elif session["customer_email"]:
-        who = (
-            '<div><label for="email">Email</label><input type="email" id="email" name="email" '
-            f'value="{escape(session["customer_email"])}" readonly></div>'
-        )
+        payer = render("checkout/email_fixed.html", email=session["customer_email"])
     else:
-        who = _field(
-            name="email",
-            label="Email",
-            value=values.get("email", ""),
-            error_field=error_field,
-            input_type="email",
-            autocomplete="email",
-            extra="required",
+        payer = render(
+            "checkout/email.html",
+            email=values.get("email", ""),
+            **invalid_markers(("email",), error_field),
         )
     cancel = safe_url(session["cancel_url"])
-    back = f'<a class="button secondary" href="{escape(cancel)}">Back</a>' if cancel else ""
-    pay_label = "Start trial" if trial_days else f"Pay {money(due_today, currency)}"
-    body = f"""
-<div class="card">
-<h1>Subscribe</h1>
-<table aria-label="Order summary">
-<thead><tr><th>Item</th><th class="amount">Amount</th></tr></thead>
-<tbody>{"".join(rows)}</tbody>
-</table>
-{summary}
-</div>
-<div class="card">
-<h2>Pay with card</h2>
-{error_html}
-<form method="post" action="/_hosted/checkout/{escape(session["id"])}" novalidate>
-{who}
-{
-        _field(
-            name="card_number",
-            label="Card number",
-            value=values.get("card_number", ""),
-            error_field=error_field,
-            autocomplete="cc-number",
-            extra='inputmode="numeric" placeholder="4242 4242 4242 4242" required',
-        )
-    }
-<div class="row">
-{
-        _field(
-            name="card_expiry",
-            label="Expiry (MM / YY)",
-            value=values.get("card_expiry", ""),
-            error_field=error_field,
-            autocomplete="cc-exp",
-            extra='placeholder="12 / 34" required',
-        )
-    }
-{
-        _field(
-            name="card_cvc",
-            label="CVC",
-            value=values.get("card_cvc", ""),
-            error_field=error_field,
-            autocomplete="cc-csc",
-            extra='inputmode="numeric" placeholder="123" required',
-        )
-    }
-</div>
-{
-        _field(
-            name="card_name",
-            label="Name on card",
-            value=values.get("card_name", ""),
-            error_field=error_field,
-            autocomplete="cc-name",
-        )
-    }
-<p class="muted">Test cards: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined,
-4000 0000 0000 0341 saves but its later payments fail. Any future expiry, any CVC.</p>
-<div class="actions">
-<button type="submit">{escape(pay_label)}</button>
-{back}
-</div>
-</form>
-</div>
-"""
+    body = render(
+        "checkout/page.html",
+        lines=join(lines),
+        due_today=money(due_today, currency),
+        trial=trial,
+        error=render("form_error.html", message=error) if error else EMPTY,
+        action=f"{CHECKOUT_PATH}/{session['id']}",
+        payer=payer,
+        **{name: values.get(name, "") for name in CARD_FIELDS},
+        **invalid_markers(CARD_FIELDS, error_field),
+        pay_label="Start trial" if trial_days else f"Pay {money(due_today, currency)}",
+        back=render("checkout/back.html", url=cancel) if cancel else EMPTY,
+    )
     return html_page("Checkout", body, status=status)

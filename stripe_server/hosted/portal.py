@@ -26,12 +26,12 @@ from stripe_server.hosted.checkout import interval_text
 from stripe_server.hosted.forms import form_value
 from stripe_server.hosted.page import (
     RawResponse,
-    escape,
     html_page,
     message_page,
     money,
     redirect,
 )
+from stripe_server.hosted.render import Html, escape
 from stripe_server.lifecycle.subscriptions import LIVE_STATUSES
 from stripe_server.redirect_urls import safe_url
 from stripe_server.resources.billing_portal import CANCELLATION_REASONS, PORTAL_PATH
@@ -200,7 +200,7 @@ def portal_done(ctx: Context) -> RawResponse:
         f'<div class="actions">{_return_link(session)}'
         f'<a class="button secondary" href="{_base(session)}/home">Back to billing</a></div></div>'
     )
-    return html_page("Billing", body)
+    return html_page("Billing", Html(body))
 
 
 def _home(
@@ -286,7 +286,7 @@ def _home(
         f'<div class="actions">{_return_link(session)}</div></div>'
         f"{''.join(cards)}{payment_html}{invoices_html}"
     )
-    return html_page("Billing", body)
+    return html_page("Billing", Html(body))
 
 
 # --- change plan or quantity ------------------------------------------------------------------
@@ -365,7 +365,7 @@ def _update_page(
         f'{"".join(parts)}<div class="actions"><button type="submit">Confirm</button>'
         f'<a class="button secondary" href="{base}/home">Back</a></div></form></div>'
     )
-    return html_page("Update plan", body, status=status)
+    return html_page("Update plan", Html(body), status=status)
 
 
 @route("GET", "/_hosted/portal/{id}/subscriptions/{sub}/update", public=True)
@@ -499,7 +499,7 @@ def _cancel_page(
         f'{reasons}<div class="actions"><button type="submit" class="danger">Cancel plan</button>'
         f'<a class="button secondary" href="{base}/home">Back</a></div></form></div>'
     )
-    return html_page("Cancel plan", body, status=status)
+    return html_page("Cancel plan", Html(body), status=status)
 
 
 def _cancel_refusal(configuration: dict[str, Any], subscription: dict[str, Any]) -> str | None:
@@ -622,7 +622,7 @@ def _payment_method_page(
         + '<div class="actions"><button type="submit">Save card</button>'
         f'<a class="button secondary" href="{base}/home">Back</a></div></form></div>'
     )
-    return html_page("Update payment method", body, status=status)
+    return html_page("Update payment method", Html(body), status=status)
 
 
 @route("GET", "/_hosted/portal/{id}/payment-method", public=True)
