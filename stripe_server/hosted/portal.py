@@ -31,7 +31,7 @@ from stripe_server.hosted.page import (
     money,
     redirect,
 )
-from stripe_server.hosted.render import Html, escape
+from stripe_server.hosted.render import EMPTY, Html, join, render
 from stripe_server.lifecycle.subscriptions import LIVE_STATUSES
 from stripe_server.redirect_urls import safe_url
 from stripe_server.resources.billing_portal import CANCELLATION_REASONS, PORTAL_PATH
@@ -110,15 +110,13 @@ def _after_action(session: dict[str, Any], flow_type: str, notice: str) -> RawRe
     return redirect(f"{_base(session)}/home?notice={notice}")
 
 
-def _return_link(session: dict[str, Any]) -> str:
+def _return_link(session: dict[str, Any]) -> Html:
     url = safe_url(session["return_url"])
-    if url is None:
-        return ""
-    return f'<a class="button secondary" href="{escape(url)}">Return</a>'
+    return EMPTY if url is None else render("portal/return_link.html", url=url)
 
 
-def _error_html(error: str | None) -> str:
-    return f'<div class="error" role="alert" id="form-error">{escape(error)}</div>' if error else ""
+def _form_error(error: str | None) -> Html:
+    return render("form_error.html", message=error) if error else EMPTY
 
 
 def _item_summary(ctx: Context, item: dict[str, Any]) -> str:
@@ -126,11 +124,15 @@ def _item_summary(ctx: Context, item: dict[str, Any]) -> str:
     product = ctx.db.get(price["product"], "product") or {}
     amount = price_amount(price, item["quantity"])
     return (
-        f"{escape(product.get('name') or price['product'])} · "
-        f"{escape(money(amount, price['currency']))} every "
-        f"{escape(interval_text(price['recurring']))}"
+        f"{product.get('name') or price['product']} · "
+        f"{money(amount, price['currency'])} every {interval_text(price['recurring'])}"
         + (f" · Qty {item['quantity']}" if item["quantity"] != 1 else "")
     )
+
+
+def _items_summary(ctx: Context, subscription: dict[str, Any]) -> Html:
+    """One line per item of the subscription."""
+    return join((_item_summary(ctx, item) for item in subscription["items"]["data"]), Html("<br>"))
 
 
 def _status_line(subscription: dict[str, Any]) -> str:
@@ -156,7 +158,7 @@ def portal_entry(ctx: Context) -> RawResponse:
     flow = session["flow"]
     if flow is not None and not session.get("_flow_done"):
         if flow["type"] == "payment_method_update":
-            return _payment_method_page(session, customer, values={}, error=None)
+            return _payment_method_page(session, values={}, error=None)
         if flow["type"] == "subscription_cancel":
             subscription = ctx.db.get(flow["subscription_cancel"]["subscription"], "subscription")
             if subscription is not None and subscription["status"] in LIVE_STATUSES:
@@ -195,12 +197,13 @@ def portal_done(ctx: Context) -> RawResponse:
     message = confirmation.get("custom_message") or NOTICES.get(
         form_value(ctx, "notice"), "All done."
     )
-    body = (
-        f'<div class="card"><h1>Done</h1><p class="notice" role="status">{escape(message)}</p>'
-        f'<div class="actions">{_return_link(session)}'
-        f'<a class="button secondary" href="{_base(session)}/home">Back to billing</a></div></div>'
+    body = render(
+        "portal/done.html",
+        message=message,
+        return_link=_return_link(session),
+        home=f"{_base(session)}/home",
     )
-    return html_page("Billing", Html(body))
+    return html_page("Billing", body)
 
 
 def _home(
@@ -212,81 +215,89 @@ def _home(
     features = configuration["features"]
     base = _base(session)
     notice = NOTICES.get(form_value(ctx, "notice"))
-    notice_html = f'<div class="notice" role="status">{escape(notice)}</div>' if notice else ""
     subscriptions = [
         s
         for s in ctx.db.all("subscription")
         if s["customer"] == customer["id"] and s["status"] in LIVE_STATUSES
     ]
-    cards = []
-    for subscription in subscriptions:
-        items = "<br>".join(_item_summary(ctx, item) for item in subscription["items"]["data"])
-        actions = []
-        sub_base = f"{base}/subscriptions/{escape(subscription['id'])}"
-        if features["subscription_update"]["enabled"]:
-            actions.append(f'<a class="button" href="{sub_base}/update">Update plan</a>')
-        if subscription["cancel_at_period_end"]:
-            actions.append(
-                f'<form method="post" action="{sub_base}/resume">'
-                '<button type="submit">Renew plan</button></form>'
-            )
-        elif features["subscription_cancel"]["enabled"]:
-            actions.append(f'<a class="button secondary" href="{sub_base}/cancel">Cancel plan</a>')
-        cards.append(
-            f'<div class="card subscription" data-subscription="{escape(subscription["id"])}">'
-            f"<h2>Current plan</h2><p>{items}</p>"
-            f'<p><span class="badge">{escape(subscription["status"])}</span> '
-            f'<span class="muted">{escape(_status_line(subscription))}</span></p>'
-            f'<div class="actions">{"".join(actions)}</div></div>'
+    cards = [
+        _subscription_card(
+            ctx, subscription, features, f"{base}/subscriptions/{subscription['id']}"
         )
-    if not cards:
-        cards.append('<div class="card"><h2>Current plan</h2><p>No active plan.</p></div>')
-    payment_html = ""
+        for subscription in subscriptions
+    ]
+    payment_method = EMPTY
     if features["payment_method_update"]["enabled"]:
-        default_id = customer["invoice_settings"]["default_payment_method"] or next(
-            (s["default_payment_method"] for s in subscriptions if s["default_payment_method"]),
-            None,
+        payment_method = render(
+            "portal/payment_method.html",
+            described=_card_on_file(ctx, customer, subscriptions),
+            url=f"{base}/payment-method",
         )
-        payment_method = ctx.db.get(default_id, "payment_method") if default_id else None
-        if payment_method is not None:
-            card = payment_method["card"]
-            described = (
-                f"{escape(card['brand'].title())} •••• {escape(card['last4'])}, expires "
-                f"{card['exp_month']:02d}/{card['exp_year']}"
-            )
-        else:
-            described = "No payment method on file."
-        payment_html = (
-            f'<div class="card"><h2>Payment method</h2><p id="payment-method">{described}</p>'
-            f'<div class="actions"><a class="button secondary" href="{base}/payment-method">'
-            "Update payment method</a></div></div>"
-        )
-    invoices_html = ""
+    invoices = EMPTY
     if features["invoice_history"]["enabled"]:
-        invoices = [i for i in ctx.db.all("invoice") if i["customer"] == customer["id"]][:10]
-        rows = "".join(
-            f"<tr><td>{escape(_date(i['created']))}</td>"
-            f'<td class="amount">{escape(money(i["total"], i["currency"]))}</td>'
-            f"<td>{escape(i['status'])}</td></tr>"
-            for i in invoices
-        )
-        invoices_html = (
-            '<div class="card"><h2>Invoice history</h2>'
-            + (
-                f'<table aria-label="Invoices"><thead><tr><th>Date</th><th class="amount">'
-                f"Amount</th><th>Status</th></tr></thead><tbody>{rows}</tbody></table>"
-                if rows
-                else "<p>No invoices yet.</p>"
+        shown = [i for i in ctx.db.all("invoice") if i["customer"] == customer["id"]][:10]
+        rows = [
+            render(
+                "portal/invoice_row.html",
+                date=_date(invoice["created"]),
+                amount=money(invoice["total"], invoice["currency"]),
+                status=invoice["status"],
             )
-            + "</div>"
+            for invoice in shown
+        ]
+        invoices = (
+            render("portal/invoices.html", rows=join(rows))
+            if rows
+            else render("portal/invoices_none.html")
         )
-    who = escape(customer["name"] or customer["email"] or customer["id"])
-    body = (
-        f'<div class="card"><h1>Billing</h1><p class="muted">{who}</p>{notice_html}'
-        f'<div class="actions">{_return_link(session)}</div></div>'
-        f"{''.join(cards)}{payment_html}{invoices_html}"
+    body = render(
+        "portal/home.html",
+        who=customer["name"] or customer["email"] or customer["id"],
+        notice=render("portal/notice.html", message=notice) if notice else EMPTY,
+        return_link=_return_link(session),
+        subscriptions=join(cards) if cards else render("portal/no_plan.html"),
+        payment_method=payment_method,
+        invoices=invoices,
     )
-    return html_page("Billing", Html(body))
+    return html_page("Billing", body)
+
+
+def _subscription_card(
+    ctx: Context, subscription: dict[str, Any], features: dict[str, Any], url: str
+) -> Html:
+    actions = []
+    if features["subscription_update"]["enabled"]:
+        actions.append(render("portal/update_link.html", url=f"{url}/update"))
+    if subscription["cancel_at_period_end"]:
+        actions.append(render("portal/resume_form.html", url=f"{url}/resume"))
+    elif features["subscription_cancel"]["enabled"]:
+        actions.append(render("portal/cancel_link.html", url=f"{url}/cancel"))
+    return render(
+        "portal/subscription.html",
+        id=subscription["id"],
+        items=_items_summary(ctx, subscription),
+        status=subscription["status"],
+        status_line=_status_line(subscription),
+        actions=join(actions),
+    )
+
+
+def _card_on_file(
+    ctx: Context, customer: dict[str, Any], subscriptions: list[dict[str, Any]]
+) -> str:
+    """The customer's default card (else a subscription's), as the home page describes it."""
+    default_id = customer["invoice_settings"]["default_payment_method"] or next(
+        (s["default_payment_method"] for s in subscriptions if s["default_payment_method"]),
+        None,
+    )
+    payment_method = ctx.db.get(default_id, "payment_method") if default_id else None
+    if payment_method is None:
+        return "No payment method on file."
+    card = payment_method["card"]
+    return (
+        f"{card['brand'].title()} •••• {card['last4']}, expires "
+        f"{card['exp_month']:02d}/{card['exp_year']}"
+    )
 
 
 # --- change plan or quantity ------------------------------------------------------------------
@@ -328,44 +339,47 @@ def _update_page(
     if proposed is not None:
         chosen_price = proposed["items"][0]["price"] or chosen_price
         chosen_quantity = proposed["items"][0]["quantity"] or chosen_quantity
-    parts = []
+    fields = []
     if "price" in feature["default_allowed_updates"]:
-        options = []
         prices = allowed_prices(ctx, configuration, subscription)
         if not any(p["id"] == item["price"]["id"] for p in prices):
             current = ctx.db.get(item["price"]["id"], "price")
             if current is not None:
                 prices.insert(0, current)
-        for index, price in enumerate(prices):
-            product = ctx.db.get(price["product"], "product") or {}
-            label = (
-                f"{product.get('name') or price['product']}"
-                + (f" ({price['nickname']})" if price["nickname"] else "")
-                + f" — {money(price_amount(price, chosen_quantity), price['currency'])}"
-                f" every {interval_text(price['recurring'])}"
-                + (" (current)" if price["id"] == item["price"]["id"] else "")
+        options = [
+            render(
+                "portal/price_option.html",
+                index=index,
+                price=price["id"],
+                checked=Html(" checked") if price["id"] == chosen_price else EMPTY,
+                label=_price_label(ctx, price, chosen_quantity, current=item["price"]["id"]),
             )
-            checked = " checked" if price["id"] == chosen_price else ""
-            options.append(
-                f'<label class="choice" for="price-{index}"><input type="radio" id="price-{index}" '
-                f'name="price" value="{escape(price["id"])}"{checked}> {escape(label)}</label>'
-            )
-        parts.append(f"<fieldset><legend>Plan</legend>{''.join(options)}</fieldset>")
+            for index, price in enumerate(prices)
+        ]
+        fields.append(render("portal/price_choices.html", options=join(options)))
     if "quantity" in feature["default_allowed_updates"]:
-        parts.append(
-            '<label for="quantity">Quantity</label><input type="number" id="quantity" '
-            f'name="quantity" min="1" max="9999" value="{chosen_quantity}" required>'
-        )
-    if not parts:
-        parts.append("<p>This plan cannot be changed here.</p>")
-    body = (
-        f'<div class="card"><h1>Update plan</h1>'
-        f'<p class="muted">Current: {_item_summary(ctx, item)}</p>{_error_html(error)}'
-        f'<form method="post" action="{base}/subscriptions/{escape(subscription["id"])}/update">'
-        f'{"".join(parts)}<div class="actions"><button type="submit">Confirm</button>'
-        f'<a class="button secondary" href="{base}/home">Back</a></div></form></div>'
+        fields.append(render("portal/quantity.html", quantity=chosen_quantity))
+    body = render(
+        "portal/update.html",
+        current=_item_summary(ctx, item),
+        error=_form_error(error),
+        action=f"{base}/subscriptions/{subscription['id']}/update",
+        fields=join(fields) if fields else render("portal/no_changes.html"),
+        home=f"{base}/home",
     )
-    return html_page("Update plan", Html(body), status=status)
+    return html_page("Update plan", body, status=status)
+
+
+def _price_label(ctx: Context, price: dict[str, Any], quantity: int, *, current: str) -> str:
+    """`Studio (Annual) — $120.00 every year (current)`: a price to choose, at `quantity`."""
+    product = ctx.db.get(price["product"], "product") or {}
+    return (
+        f"{product.get('name') or price['product']}"
+        + (f" ({price['nickname']})" if price["nickname"] else "")
+        + f" — {money(price_amount(price, quantity), price['currency'])}"
+        f" every {interval_text(price['recurring'])}"
+        + (" (current)" if price["id"] == current else "")
+    )
 
 
 @route("GET", "/_hosted/portal/{id}/subscriptions/{sub}/update", public=True)
@@ -481,25 +495,23 @@ def _cancel_page(
             "Your plan will be canceled, but stays available until the end of your billing "
             f"period on {_date(subscription['current_period_end'])}."
         )
-    reasons = ""
+    reasons = EMPTY
     if feature["cancellation_reason"]["enabled"]:
-        options = "".join(
-            f'<label class="choice" for="reason-{value}"><input type="radio" id="reason-{value}" '
-            f'name="reason" value="{value}"> {escape(REASON_LABELS[value])}</label>'
+        options = [
+            render("portal/reason_option.html", value=value, label=REASON_LABELS[value])
             for value in feature["cancellation_reason"]["options"]
-        )
-        reasons = (
-            f"<fieldset><legend>Why are you canceling? (optional)</legend>{options}</fieldset>"
-        )
-    items = "<br>".join(_item_summary(ctx, item) for item in subscription["items"]["data"])
-    body = (
-        f'<div class="card"><h1>Cancel your plan</h1><p>{items}</p><p>{escape(explain)}</p>'
-        f"{_error_html(error)}"
-        f'<form method="post" action="{base}/subscriptions/{escape(subscription["id"])}/cancel">'
-        f'{reasons}<div class="actions"><button type="submit" class="danger">Cancel plan</button>'
-        f'<a class="button secondary" href="{base}/home">Back</a></div></form></div>'
+        ]
+        reasons = render("portal/reasons.html", options=join(options))
+    body = render(
+        "portal/cancel.html",
+        items=_items_summary(ctx, subscription),
+        explain=explain,
+        error=_form_error(error),
+        action=f"{base}/subscriptions/{subscription['id']}/cancel",
+        reasons=reasons,
+        home=f"{base}/home",
     )
-    return html_page("Cancel plan", Html(body), status=status)
+    return html_page("Cancel plan", body, status=status)
 
 
 def _cancel_refusal(configuration: dict[str, Any], subscription: dict[str, Any]) -> str | None:
@@ -595,40 +607,26 @@ def portal_resume(ctx: Context) -> RawResponse:
 
 def _payment_method_page(
     session: dict[str, Any],
-    customer: dict[str, Any],
     *,
     values: dict[str, str],
     error: str | None,
     status: int = 200,
 ) -> RawResponse:
     base = _base(session)
-
-    def field(name: str, label: str, autocomplete: str, extra: str) -> str:
-        return (
-            f'<div><label for="{name}">{label}</label><input type="text" id="{name}" '
-            f'name="{name}" value="{escape(values.get(name, ""))}" '
-            f'autocomplete="{autocomplete}" {extra}></div>'
-        )
-
-    body = (
-        f'<div class="card"><h1>Update payment method</h1>{_error_html(error)}'
-        f'<form method="post" action="{base}/payment-method" novalidate>'
-        + field("card_number", "Card number", "cc-number", 'inputmode="numeric" required')
-        + '<div class="row">'
-        + field("card_expiry", "Expiry (MM / YY)", "cc-exp", 'placeholder="12 / 34" required')
-        + field("card_cvc", "CVC", "cc-csc", 'inputmode="numeric" required')
-        + "</div>"
-        + field("card_name", "Name on card", "cc-name", "")
-        + '<div class="actions"><button type="submit">Save card</button>'
-        f'<a class="button secondary" href="{base}/home">Back</a></div></form></div>'
+    body = render(
+        "portal/payment_method_form.html",
+        error=_form_error(error),
+        action=f"{base}/payment-method",
+        **{name: values.get(name, "") for name in CARD_FIELDS},
+        home=f"{base}/home",
     )
-    return html_page("Update payment method", Html(body), status=status)
+    return html_page("Update payment method", body, status=status)
 
 
 @route("GET", "/_hosted/portal/{id}/payment-method", public=True)
 def portal_payment_method_form(ctx: Context) -> RawResponse:
     try:
-        session, customer, configuration = _session(ctx)
+        session, _customer, configuration = _session(ctx)
     except _NotFound:
         return _not_found()
     if not configuration["features"]["payment_method_update"]["enabled"]:
@@ -638,7 +636,7 @@ def portal_payment_method_form(ctx: Context) -> RawResponse:
             link=session["return_url"],
             status=400,
         )
-    return _payment_method_page(session, customer, values={}, error=None)
+    return _payment_method_page(session, values={}, error=None)
 
 
 @route("POST", "/_hosted/portal/{id}/payment-method", public=True)
@@ -665,12 +663,10 @@ def portal_payment_method(ctx: Context) -> RawResponse:
     try:
         entry = card_entry_from_form(values, now=ctx.now())
     except CardFormError as error:
-        return _payment_method_page(
-            session, customer, values=values, error=error.message, status=400
-        )
+        return _payment_method_page(session, values=values, error=error.message, status=400)
     refusal = attach_refusal(entry)
     if refusal:
-        return _payment_method_page(session, customer, values=values, error=refusal, status=402)
+        return _payment_method_page(session, values=values, error=refusal, status=402)
     try:
         with ctx.db.savepoint("portal_card"):
             payment_method = payment_method_new(
@@ -707,7 +703,7 @@ def portal_payment_method(ctx: Context) -> RawResponse:
                     )
     except StripeError as error:
         return _payment_method_page(
-            session, customer, values=values, error=error.message, status=error.status
+            session, values=values, error=error.message, status=error.status
         )
     _mark_flow_done(ctx, session, ("payment_method_update",))
     return _after_action(session, "payment_method_update", "card")
