@@ -27,6 +27,7 @@ from stripe_server.hosted.forms import form_value, invalid_markers
 from stripe_server.hosted.page import (
     RawResponse,
     html_page,
+    interval_text,
     message_page,
     money,
     redirect,
@@ -44,12 +45,6 @@ from stripe_server.resources.payment_methods import payment_method_attach, payme
 from stripe_server.resources.subscriptions import subscription_create
 from stripe_server.routing import route
 from stripe_server.wire import StripeError, invalid_request
-
-
-def interval_text(recurring: dict[str, Any]) -> str:
-    """`month`, `3 months`, `year`: how often a recurring price bills."""
-    count, interval = recurring["interval_count"], recurring["interval"]
-    return interval if count == 1 else f"{count} {interval}s"
 
 
 def _price_note(price: dict[str, Any]) -> str:

@@ -10,7 +10,6 @@ A declined card is shown on the page (402) and changes nothing.
 
 from __future__ import annotations
 
-import datetime as dt
 import textwrap
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,14 @@ from stripe_server.hosted.card_form import (
     card_entry_from_form,
 )
 from stripe_server.hosted.forms import form_value, invalid_markers
-from stripe_server.hosted.page import RawResponse, html_page, message_page, money, redirect
+from stripe_server.hosted.page import (
+    RawResponse,
+    date_text,
+    html_page,
+    message_page,
+    money,
+    redirect,
+)
 from stripe_server.hosted.render import EMPTY, Html, join, render
 from stripe_server.invoice_links import invoice_for_token
 from stripe_server.lifecycle.payments import payment_method_for
@@ -69,15 +75,8 @@ class InvoiceView:
     amount_remaining: str
 
 
-def _date(timestamp: int | None) -> str:
-    if timestamp is None:
-        return ""
-    moment = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
-    return f"{moment:%B} {moment.day}, {moment.year}"
-
-
 def _period(start: int | None, end: int | None) -> str:
-    return f"{_date(start)} to {_date(end)}" if start and end else ""
+    return f"{date_text(start)} to {date_text(end)}" if start and end else ""
 
 
 def invoice_view(invoice: dict[str, Any]) -> InvoiceView:
@@ -90,9 +89,9 @@ def invoice_view(invoice: dict[str, Any]) -> InvoiceView:
         number=invoice["number"] or invoice["id"],
         status=invoice["status"].replace("_", " ").capitalize(),
         customer_email=invoice["customer_email"] or invoice["customer_name"] or "",
-        created=_date(invoice["created"]),
+        created=date_text(invoice["created"]),
         period=_period(invoice["period_start"], invoice["period_end"]),
-        due=_date(due),
+        due=date_text(due),
         lines=[
             LineView(
                 description=line["description"] or "",

@@ -1,8 +1,11 @@
-"""Responses that are not Stripe JSON: HTML pages and redirects, with the shared layout."""
+"""Responses that are not Stripe JSON: HTML pages and redirects, with the shared layout, and
+the wording of amounts, dates and intervals for people."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from stripe_server.hosted.render import EMPTY, Html, render
 from stripe_server.redirect_urls import safe_url
@@ -50,6 +53,20 @@ def money(amount: int, currency: str) -> str:
         return f"{symbol}{amount:,}"
     sign = "-" if amount < 0 else ""
     return f"{sign}{symbol}{abs(amount) / 100:,.2f}"
+
+
+def interval_text(recurring: dict[str, Any]) -> str:
+    """`month`, `3 months`, `year`: how often a recurring price bills."""
+    count, interval = recurring["interval_count"], recurring["interval"]
+    return interval if count == 1 else f"{count} {interval}s"
+
+
+def date_text(timestamp: int | None) -> str:
+    """`March 5, 2026` (UTC); empty for no date."""
+    if not timestamp:
+        return ""
+    moment = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
+    return f"{moment:%B} {moment.day}, {moment.year}"
 
 
 def html_page(title: str, body: Html, *, status: int = 200) -> RawResponse:
