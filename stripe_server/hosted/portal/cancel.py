@@ -24,7 +24,7 @@ from stripe_server.hosted.portal.session import (
 )
 from stripe_server.hosted.render import EMPTY, join, render
 from stripe_server.lifecycle.subscriptions import LIVE_STATUSES
-from stripe_server.resources.billing_portal import CANCELLATION_REASONS
+from stripe_server.resources.billing_portal_configurations import CANCELLATION_REASONS
 from stripe_server.resources.subscriptions import subscription_cancel, subscription_update
 from stripe_server.routing import route
 from stripe_server.wire import StripeError

@@ -12,7 +12,7 @@ from stripe_server.context import Context
 from stripe_server.hosted.page import RawResponse, interval_text, message_page, money, redirect
 from stripe_server.hosted.render import EMPTY, Html, join, render
 from stripe_server.redirect_urls import safe_url
-from stripe_server.resources.billing_portal import PORTAL_PATH
+from stripe_server.resources.billing_portal_sessions import PORTAL_PATH
 
 NOTICES = {
     "updated": "Your plan has been updated.",
