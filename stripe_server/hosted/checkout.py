@@ -86,6 +86,7 @@ def _session_or_page(ctx: Context) -> tuple[dict[str, Any] | None, RawResponse |
 
 @route("GET", "/_hosted/checkout/{id}", public=True)
 def checkout_page(ctx: Context) -> RawResponse:
+    """The open session's items, total and card form (or a page saying why there is none)."""
     session, page = _session_or_page(ctx)
     if page is not None:
         return page
@@ -96,6 +97,7 @@ def checkout_page(ctx: Context) -> RawResponse:
 
 @route("POST", "/_hosted/checkout/{id}", public=True)
 def checkout_pay(ctx: Context) -> RawResponse:
+    """Pay with the typed card and go to the success URL; a refused card stays on the page."""
     session, page = _session_or_page(ctx)
     if page is not None:
         return page
