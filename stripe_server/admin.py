@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from stripe_server import billing
 from stripe_server.context import Context
+from stripe_server.lifecycle.billing_pass import run_due
 from stripe_server.resources.account import ACCOUNT_ID
 from stripe_server.resources.prices import price_delete
 from stripe_server.routing import route
@@ -32,13 +32,13 @@ def clock_advance(ctx: Context) -> dict[str, Any]:
     assert seconds is not None
     ctx.clock.advance(seconds)
     ctx.db.meta_set("clock_offset", str(ctx.clock.offset))
-    billing.run_due(ctx)
+    run_due(ctx)
     return {"now": ctx.now(), "offset": ctx.clock.offset}
 
 
 @route("POST", "/_local/billing/run", public=True)
 def billing_run(ctx: Context) -> dict[str, Any]:
-    billing.run_due(ctx)
+    run_due(ctx)
     return {"now": ctx.now()}
 
 

@@ -1,7 +1,7 @@
 """Running another resource's API handler inside the current unit of work.
 
-Checkout, the Customer Portal and test clocks act on customers and subscriptions exactly as a
-client calling the API would, so they call those handlers (same validation, same events) with
+Checkout and the hosted pages act on customers, subscriptions and invoices exactly as a client
+calling the API would, so they call those handlers (same validation, same events) with
 parameters shaped as decoded form data, in the caller's transaction.
 """
 

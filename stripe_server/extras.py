@@ -10,10 +10,16 @@ from stripe_server import faults
 from stripe_server.hosted import checkout as hosted_checkout
 from stripe_server.hosted import invoice as hosted_invoice
 from stripe_server.hosted import portal as hosted_portal
-from stripe_server.resources import billing_portal, checkout_sessions, test_clocks
+from stripe_server.resources import (
+    billing_portal_configurations,
+    billing_portal_sessions,
+    checkout_sessions,
+    test_clocks,
+)
 
 __all__ = [
-    "billing_portal",
+    "billing_portal_configurations",
+    "billing_portal_sessions",
     "checkout_sessions",
     "faults",
     "hosted_checkout",

@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from stripe_server import admin, billing, extras, resources, versions
+from stripe_server import admin, extras, resources, versions
 from stripe_server.clock import Clock
 from stripe_server.context import Context
 from stripe_server.faults import FAULT_KNOBS
 from stripe_server.hosted.page import RawResponse
 from stripe_server.ids import new_request_id
+from stripe_server.lifecycle.billing_pass import run_due
 from stripe_server.resources.account import ACCOUNT_ID
 from stripe_server.routing import NOT_EMULATED, ROUTES
 from stripe_server.store import Store
@@ -113,7 +114,7 @@ class StripeServer:
         with self.store.transaction() as db:
             # Renewals finalize invoices, whose hosted page and PDF URLs point at this server.
             ctx = Context(db=db, clock=self.clock, account_id=ACCOUNT_ID, base_url=self.address)
-            billing.run_due(ctx)
+            run_due(ctx)
         if ctx.emitted_event_ids:
             self.webhooks.wake()
 

@@ -1,44 +1,50 @@
 """The hosted Checkout page: what the customer buys, a card form, Pay and Back.
 
 `GET /_hosted/checkout/{id}` shows an open session; `POST` pays it with one of Stripe's test
-cards and redirects (303) to the session's success URL. A declined card is shown on the page
-and leaves no trace; expired, completed and unknown sessions get a page saying so.
+cards and redirects (303) to the session's success URL. Paying creates the customer, payment
+method, subscription and first invoice through the same handlers the API uses, so the same
+events fire, then completes the session (`checkout.session.completed`). A declined card is
+shown on the page and leaves no trace; expired, completed and unknown sessions get a page
+saying so.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from stripe_server import events
+from stripe_server.calls import call_handler
 from stripe_server.context import Context
 from stripe_server.hosted.card_form import (
+    CARD_FIELDS,
+    CardEntry,
     CardFormError,
     attach_refusal,
     card_entry_from_form,
     charge_refusal,
 )
-from stripe_server.hosted.forms import form_value
+from stripe_server.hosted.forms import form_value, invalid_markers
 from stripe_server.hosted.page import (
     RawResponse,
-    escape,
     html_page,
+    interval_text,
     message_page,
     money,
     redirect,
-    safe_url,
 )
+from stripe_server.hosted.render import EMPTY, join, render
+from stripe_server.redirect_urls import safe_url
 from stripe_server.resources.checkout_sessions import (
-    checkout_session_complete,
+    CHECKOUT_PATH,
     checkout_session_get,
+    checkout_session_public,
     success_url_for,
 )
+from stripe_server.resources.customers import customer_create
+from stripe_server.resources.payment_methods import payment_method_attach, payment_method_new
+from stripe_server.resources.subscriptions import subscription_create
 from stripe_server.routing import route
-from stripe_server.wire import StripeError
-
-
-def interval_text(recurring: dict[str, Any]) -> str:
-    """`month`, `3 months`, `year`: how often a recurring price bills."""
-    count, interval = recurring["interval_count"], recurring["interval"]
-    return interval if count == 1 else f"{count} {interval}s"
+from stripe_server.wire import StripeError, invalid_request
 
 
 def _price_note(price: dict[str, Any]) -> str:
@@ -80,6 +86,7 @@ def _session_or_page(ctx: Context) -> tuple[dict[str, Any] | None, RawResponse |
 
 @route("GET", "/_hosted/checkout/{id}", public=True)
 def checkout_page(ctx: Context) -> RawResponse:
+    """The open session's items, total and card form (or a page saying why there is none)."""
     session, page = _session_or_page(ctx)
     if page is not None:
         return page
@@ -90,15 +97,13 @@ def checkout_page(ctx: Context) -> RawResponse:
 
 @route("POST", "/_hosted/checkout/{id}", public=True)
 def checkout_pay(ctx: Context) -> RawResponse:
+    """Pay with the typed card and go to the success URL; a refused card stays on the page."""
     session, page = _session_or_page(ctx)
     if page is not None:
         return page
     assert session is not None
     customer = ctx.db.get(session["customer"], "customer") if session["customer"] else None
-    values = {
-        key: form_value(ctx, key)
-        for key in ("email", "card_number", "card_expiry", "card_cvc", "card_name")
-    }
+    values = {key: form_value(ctx, key) for key in ("email", *CARD_FIELDS)}
 
     def failed(message: str, field: str | None, status: int = 400) -> RawResponse:
         return _render(
@@ -137,22 +142,87 @@ def checkout_pay(ctx: Context) -> RawResponse:
     return redirect(success_url_for(session))
 
 
-def _field(
+def checkout_session_complete(
+    ctx: Context,
+    session: dict[str, Any],
     *,
-    name: str,
-    label: str,
-    value: str,
-    error_field: str | None,
-    input_type: str = "text",
-    autocomplete: str,
-    extra: str = "",
-) -> str:
-    invalid = ' aria-invalid="true" aria-describedby="form-error"' if error_field == name else ""
-    return (
-        f'<div><label for="{name}">{escape(label)}</label>'
-        f'<input type="{input_type}" id="{name}" name="{name}" value="{escape(value)}" '
-        f'autocomplete="{autocomplete}"{invalid} {extra}></div>'
+    entry: CardEntry,
+    email: str | None,
+    name: str | None,
+) -> dict[str, Any]:
+    """Pay an open session with a card the caller already checked will not be declined.
+
+    Creates (or reuses) the customer, saves the card, starts the subscription (which invoices
+    and charges through the billing lifecycle), then completes the session.
+    """
+    if session["status"] != "open":
+        raise invalid_request(f"This Checkout Session is {session['status']}.")
+    if session["customer"]:
+        customer = ctx.require("customer", session["customer"])
+    else:
+        created = call_handler(
+            ctx,
+            customer_create,
+            {"email": email or "", "name": name or ""},
+        )
+        customer = ctx.require("customer", created["id"])
+    billing_details = {
+        "address": None,
+        "email": email or customer["email"],
+        "name": name or customer["name"],
+        "phone": None,
+        "tax_id": None,
+    }
+    payment_method = payment_method_new(
+        ctx,
+        entry.card,
+        exp_month=entry.exp_month,
+        exp_year=entry.exp_year,
+        billing_details=billing_details,
     )
+    payment_method_attach(ctx, payment_method, customer)
+    data = session["_subscription_data"]
+    subscription_params: dict[str, Any] = {
+        "customer": customer["id"],
+        "items": [
+            {"price": item["price"]["id"], "quantity": str(item["quantity"])}
+            for item in session["_line_items"]
+        ],
+        "default_payment_method": payment_method["id"],
+        "payment_behavior": "error_if_incomplete",
+    }
+    if data.get("metadata"):
+        subscription_params["metadata"] = data["metadata"]
+    if data.get("trial_period_days"):
+        subscription_params["trial_period_days"] = str(data["trial_period_days"])
+    if data.get("description"):
+        subscription_params["description"] = data["description"]
+    subscription = call_handler(ctx, subscription_create, subscription_params)
+    customer = ctx.require("customer", customer["id"])
+    session.update(
+        {
+            "customer": customer["id"],
+            "customer_details": {
+                "address": customer["address"],
+                "business_name": None,
+                "email": customer["email"],
+                "individual_name": None,
+                "name": customer["name"],
+                "phone": customer["phone"],
+                "tax_exempt": customer["tax_exempt"],
+                "tax_ids": [],
+            },
+            "invoice": subscription["latest_invoice"],
+            "payment_status": "no_payment_required" if data.get("trial_period_days") else "paid",
+            "status": "complete",
+            "subscription": subscription["id"],
+            # A session that is over has no page to send the customer to.
+            "url": None,
+        }
+    )
+    ctx.db.save("checkout.session", session)
+    events.emit(ctx, "checkout.session.completed", checkout_session_public(session))
+    return session
 
 
 def _render(
@@ -167,116 +237,54 @@ def _render(
 ) -> RawResponse:
     currency = session["currency"]
     trial_days = session["_subscription_data"].get("trial_period_days")
-    rows = []
+    lines = []
     recurring_total = 0
     interval = ""
     for item in session["_line_items"]:
         price = ctx.db.get(item["price"]["id"], "price") or item["price"]
         interval = interval_text(price["recurring"])
         recurring_total += item["amount_total"]
-        rows.append(
-            "<tr>"
-            f'<td>{escape(item["description"])}<br><span class="muted">Qty {item["quantity"]}'
-            f" · {escape(_price_note(price))} · billed every {escape(interval)}</span></td>"
-            f'<td class="amount">{escape(money(item["amount_total"], currency))}</td>'
-            "</tr>"
+        lines.append(
+            render(
+                "checkout/line.html",
+                description=item["description"],
+                quantity=item["quantity"],
+                price_note=_price_note(price),
+                interval=interval,
+                amount=money(item["amount_total"], currency),
+            )
         )
     due_today = session["amount_total"]
-    summary = ""
+    trial = EMPTY
     if trial_days:
-        summary = (
-            f'<p class="notice">{trial_days} days free, then '
-            f"{escape(money(recurring_total, currency))} every {escape(interval)}.</p>"
+        trial = render(
+            "checkout/trial.html",
+            days=trial_days,
+            amount=money(recurring_total, currency),
+            interval=interval,
         )
-    rows.append(
-        f'<tr class="total"><td>Total due today</td>'
-        f'<td class="amount" id="total-due">{escape(money(due_today, currency))}</td></tr>'
-    )
-    error_html = (
-        f'<div class="error" role="alert" id="form-error">{escape(error)}</div>' if error else ""
-    )
     if customer is not None:
-        who = f'<p class="muted">Paying as {escape(customer["email"] or customer["id"])}</p>'
+        payer = render("checkout/paying_as.html", who=customer["email"] or customer["id"])
     elif session["customer_email"]:
-        who = (
-            '<div><label for="email">Email</label><input type="email" id="email" name="email" '
-            f'value="{escape(session["customer_email"])}" readonly></div>'
-        )
+        payer = render("checkout/email_fixed.html", email=session["customer_email"])
     else:
-        who = _field(
-            name="email",
-            label="Email",
-            value=values.get("email", ""),
-            error_field=error_field,
-            input_type="email",
-            autocomplete="email",
-            extra="required",
+        payer = render(
+            "checkout/email.html",
+            email=values.get("email", ""),
+            **invalid_markers(("email",), error_field),
         )
     cancel = safe_url(session["cancel_url"])
-    back = f'<a class="button secondary" href="{escape(cancel)}">Back</a>' if cancel else ""
-    pay_label = "Start trial" if trial_days else f"Pay {money(due_today, currency)}"
-    body = f"""
-<div class="card">
-<h1>Subscribe</h1>
-<table aria-label="Order summary">
-<thead><tr><th>Item</th><th class="amount">Amount</th></tr></thead>
-<tbody>{"".join(rows)}</tbody>
-</table>
-{summary}
-</div>
-<div class="card">
-<h2>Pay with card</h2>
-{error_html}
-<form method="post" action="/_hosted/checkout/{escape(session["id"])}" novalidate>
-{who}
-{
-        _field(
-            name="card_number",
-            label="Card number",
-            value=values.get("card_number", ""),
-            error_field=error_field,
-            autocomplete="cc-number",
-            extra='inputmode="numeric" placeholder="4242 4242 4242 4242" required',
-        )
-    }
-<div class="row">
-{
-        _field(
-            name="card_expiry",
-            label="Expiry (MM / YY)",
-            value=values.get("card_expiry", ""),
-            error_field=error_field,
-            autocomplete="cc-exp",
-            extra='placeholder="12 / 34" required',
-        )
-    }
-{
-        _field(
-            name="card_cvc",
-            label="CVC",
-            value=values.get("card_cvc", ""),
-            error_field=error_field,
-            autocomplete="cc-csc",
-            extra='inputmode="numeric" placeholder="123" required',
-        )
-    }
-</div>
-{
-        _field(
-            name="card_name",
-            label="Name on card",
-            value=values.get("card_name", ""),
-            error_field=error_field,
-            autocomplete="cc-name",
-        )
-    }
-<p class="muted">Test cards: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined,
-4000 0000 0000 0341 saves but its later payments fail. Any future expiry, any CVC.</p>
-<div class="actions">
-<button type="submit">{escape(pay_label)}</button>
-{back}
-</div>
-</form>
-</div>
-"""
+    body = render(
+        "checkout/page.html",
+        lines=join(lines),
+        due_today=money(due_today, currency),
+        trial=trial,
+        error=render("form_error.html", message=error) if error else EMPTY,
+        action=f"{CHECKOUT_PATH}/{session['id']}",
+        payer=payer,
+        **{name: values.get(name, "") for name in CARD_FIELDS},
+        **invalid_markers(CARD_FIELDS, error_field),
+        pay_label="Start trial" if trial_days else f"Pay {money(due_today, currency)}",
+        back=render("checkout/back.html", url=cancel) if cancel else EMPTY,
+    )
     return html_page("Checkout", body, status=status)

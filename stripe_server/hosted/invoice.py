@@ -10,12 +10,10 @@ A declined card is shown on the page (402) and changes nothing.
 
 from __future__ import annotations
 
-import datetime as dt
 import textwrap
 from dataclasses import dataclass
 from typing import Any
 
-from stripe_server.billing import payment_method_for
 from stripe_server.calls import call_handler
 from stripe_server.context import Context
 from stripe_server.hosted.card_form import (
@@ -25,10 +23,18 @@ from stripe_server.hosted.card_form import (
     attach_refusal,
     card_entry_from_form,
 )
-from stripe_server.hosted.forms import form_value
-from stripe_server.hosted.page import RawResponse, html_page, message_page, money, redirect
-from stripe_server.hosted.render import Html, join, render
+from stripe_server.hosted.forms import form_value, invalid_markers
+from stripe_server.hosted.page import (
+    RawResponse,
+    date_text,
+    html_page,
+    message_page,
+    money,
+    redirect,
+)
+from stripe_server.hosted.render import EMPTY, Html, join, render
 from stripe_server.invoice_links import invoice_for_token
+from stripe_server.lifecycle.payments import payment_method_for
 from stripe_server.pdf import Text, pdf_document
 from stripe_server.resources.invoices import invoice_pay
 from stripe_server.resources.payment_methods import payment_method_attach, payment_method_new
@@ -69,15 +75,8 @@ class InvoiceView:
     amount_remaining: str
 
 
-def _date(timestamp: int | None) -> str:
-    if timestamp is None:
-        return ""
-    moment = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
-    return f"{moment:%B} {moment.day}, {moment.year}"
-
-
 def _period(start: int | None, end: int | None) -> str:
-    return f"{_date(start)} to {_date(end)}" if start and end else ""
+    return f"{date_text(start)} to {date_text(end)}" if start and end else ""
 
 
 def invoice_view(invoice: dict[str, Any]) -> InvoiceView:
@@ -90,9 +89,9 @@ def invoice_view(invoice: dict[str, Any]) -> InvoiceView:
         number=invoice["number"] or invoice["id"],
         status=invoice["status"].replace("_", " ").capitalize(),
         customer_email=invoice["customer_email"] or invoice["customer_name"] or "",
-        created=_date(invoice["created"]),
+        created=date_text(invoice["created"]),
         period=_period(invoice["period_start"], invoice["period_end"]),
-        due=_date(due),
+        due=date_text(due),
         lines=[
             LineView(
                 description=line["description"] or "",
@@ -140,7 +139,7 @@ def _saved_card(ctx: Context, invoice: dict[str, Any]) -> dict[str, Any] | None:
 def _notice(kind: str, message: str) -> Html:
     role = "alert" if kind == "error" else "status"
     element_id = "form-error" if kind == "error" else "invoice-notice"
-    return render("invoice_notice.html", kind=kind, role=role, id=element_id, message=message)
+    return render("invoice/notice.html", kind=kind, role=role, id=element_id, message=message)
 
 
 def _pay_form(
@@ -154,26 +153,20 @@ def _pay_form(
 ) -> Html:
     action = f"/i/{ctx.arg('account')}/{ctx.arg('token')}"
     card = _saved_card(ctx, invoice)
-    saved = Html("")
+    saved = EMPTY
     if card is not None:
         described = f"{card['card']['brand'].title()} ending in {card['card']['last4']}"
         saved = render(
-            "invoice_pay_saved.html", action=action, card=described, amount=view.amount_remaining
+            "invoice/pay_saved.html", action=action, card=described, amount=view.amount_remaining
         )
-    invalid = {
-        f"{name}_invalid": Html(' aria-invalid="true" aria-describedby="form-error"')
-        if name == error_field
-        else Html("")
-        for name in ("card_number", "card_expiry", "card_cvc")
-    }
     return render(
-        "invoice_pay.html",
+        "invoice/pay.html",
         amount=view.amount_remaining,
-        error=_notice("error", error) if error else Html(""),
+        error=_notice("error", error) if error else EMPTY,
         saved_card=saved,
         action=action,
         **{name: values.get(name, "") for name in CARD_FIELDS},
-        **invalid,
+        **invalid_markers(("card_number", "card_expiry", "card_cvc"), error_field),
     )
 
 
@@ -188,7 +181,7 @@ def _page(
 ) -> RawResponse:
     view = invoice_view(invoice)
     notice = _STATUS_NOTICES.get(invoice["status"])
-    pay = Html("")
+    pay = EMPTY
     if invoice["status"] == "open" and invoice["amount_remaining"] > 0:
         pay = _pay_form(
             ctx, invoice, view, values=values or {}, error=error, error_field=error_field
@@ -196,7 +189,7 @@ def _page(
     lines = join(
         [
             render(
-                "invoice_line.html",
+                "invoice/line.html",
                 description=line.description,
                 period=line.period,
                 quantity=line.quantity,
@@ -206,11 +199,11 @@ def _page(
         ]
     )
     body = render(
-        "invoice.html",
+        "invoice/page.html",
         account_name=view.account_name,
         number=view.number,
         status=view.status,
-        notice=_notice("notice", notice) if notice else Html(""),
+        notice=_notice("notice", notice) if notice else EMPTY,
         customer_email=view.customer_email,
         created=view.created,
         period=view.period,

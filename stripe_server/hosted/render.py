@@ -1,17 +1,19 @@
-"""Hosted page fragments from template files in `hosted/templates/`, escaped by default.
+"""Hosted pages from template files in `hosted/templates/`, escaped by default.
 
-A template is `string.Template` text (`$name` placeholders). Every value is HTML-escaped with
-`page.escape` unless it is `Html`, a fragment already rendered (by `render` itself), so a page
-can be assembled from row templates without one unescaped value slipping through.
+A template is `string.Template` text (`$name` placeholders; `$$` for a dollar sign). Every
+value is HTML-escaped with `escape` unless it is `Html`, a fragment already rendered (by
+`render` itself), so a page can be assembled from fragment templates without one unescaped
+value slipping through. As in Jinja, the file's final newline ends the file, not the fragment,
+so a one-line template can be used inline.
 """
 
 from __future__ import annotations
 
+import html
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from string import Template
-
-from stripe_server.hosted.page import escape
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -22,9 +24,18 @@ class Html(str):
     __slots__ = ()
 
 
+# The fragment for a part of a page that is left out.
+EMPTY = Html("")
+
+
+def escape(value: object) -> str:
+    """`value` as HTML text (quotes too, so it is safe inside attributes); None is empty."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
 @cache
 def _template(name: str) -> Template:
-    return Template((TEMPLATES / name).read_text(encoding="utf-8"))
+    return Template((TEMPLATES / name).read_text(encoding="utf-8").removesuffix("\n"))
 
 
 def render(name: str, **values: object) -> Html:
@@ -35,6 +46,11 @@ def render(name: str, **values: object) -> Html:
     return Html(_template(name).substitute(escaped))
 
 
-def join(fragments: list[Html]) -> Html:
-    """Rendered fragments one after another (table rows, for instance)."""
-    return Html("".join(fragments))
+def join(fragments: Iterable[object], separator: Html = EMPTY) -> Html:
+    """Fragments one after another (table rows, say), escaped unless `Html`, with
+    `separator` between them."""
+    return Html(
+        separator.join(
+            fragment if isinstance(fragment, Html) else escape(fragment) for fragment in fragments
+        )
+    )

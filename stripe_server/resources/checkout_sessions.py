@@ -1,9 +1,7 @@
-"""Checkout Sessions (subscription mode): create, retrieve, line items, expire, list, complete.
+"""Checkout Sessions (subscription mode): create, retrieve, line items, expire, list.
 
-A session's `url` is the hosted Checkout page this server serves (`/_hosted/checkout/{id}`).
-Paying there calls `checkout_session_complete`, which creates the customer, payment method,
-subscription and first invoice through the same handlers the API uses, so the same events fire,
-then marks the session complete and emits `checkout.session.completed`.
+A session's `url` is the hosted Checkout page this server serves (`/_hosted/checkout/{id}`);
+paying there completes the session (`hosted/checkout.py`).
 """
 
 from __future__ import annotations
@@ -13,12 +11,10 @@ from typing import Any
 
 from stripe_server import events
 from stripe_server.amounts import price_amount
-from stripe_server.calls import call_handler
 from stripe_server.context import Context
 from stripe_server.expand import present, strip_includables
-from stripe_server.hosted.card_form import CardEntry
-from stripe_server.hosted.page import safe_url
 from stripe_server.ids import new_id
+from stripe_server.redirect_urls import safe_url
 from stripe_server.routing import route
 from stripe_server.wire import (
     Params,
@@ -310,10 +306,11 @@ def checkout_session_expire_now(ctx: Context, session: dict[str, Any]) -> None:
     session["status"] = "expired"
     session["url"] = None
     ctx.db.save("checkout.session", session)
-    events.emit(ctx, "checkout.session.expired", _public(session))
+    events.emit(ctx, "checkout.session.expired", checkout_session_public(session))
 
 
-def _public(session: dict[str, Any]) -> dict[str, Any]:
+def checkout_session_public(session: dict[str, Any]) -> dict[str, Any]:
+    """The session without what it keeps for itself (`_line_items`, ...), as events show it."""
     return {k: v for k, v in session.items() if not k.startswith("_")}
 
 
@@ -376,96 +373,6 @@ def checkout_session_list(ctx: Context) -> dict[str, Any]:
 
 def _inner(paths: list[str]) -> list[str]:
     return [path[len("data.") :] for path in paths if path.startswith("data.")]
-
-
-def checkout_session_complete(
-    ctx: Context,
-    session: dict[str, Any],
-    *,
-    entry: CardEntry,
-    email: str | None,
-    name: str | None,
-) -> dict[str, Any]:
-    """Pay an open session with a card the caller already checked will not be declined.
-
-    Creates (or reuses) the customer, saves the card, starts the subscription (which invoices
-    and charges through the billing lifecycle), then completes the session.
-    """
-    from stripe_server.resources.customers import customer_create
-    from stripe_server.resources.payment_methods import (
-        payment_method_attach,
-        payment_method_new,
-    )
-    from stripe_server.resources.subscriptions import subscription_create
-
-    if session["status"] != "open":
-        raise invalid_request(f"This Checkout Session is {session['status']}.")
-    if session["customer"]:
-        customer = ctx.require("customer", session["customer"])
-    else:
-        created = call_handler(
-            ctx,
-            customer_create,
-            {"email": email or "", "name": name or ""},
-        )
-        customer = ctx.require("customer", created["id"])
-    billing_details = {
-        "address": None,
-        "email": email or customer["email"],
-        "name": name or customer["name"],
-        "phone": None,
-        "tax_id": None,
-    }
-    payment_method = payment_method_new(
-        ctx,
-        entry.card,
-        exp_month=entry.exp_month,
-        exp_year=entry.exp_year,
-        billing_details=billing_details,
-    )
-    payment_method_attach(ctx, payment_method, customer)
-    data = session["_subscription_data"]
-    subscription_params: dict[str, Any] = {
-        "customer": customer["id"],
-        "items": [
-            {"price": item["price"]["id"], "quantity": str(item["quantity"])}
-            for item in session["_line_items"]
-        ],
-        "default_payment_method": payment_method["id"],
-        "payment_behavior": "error_if_incomplete",
-    }
-    if data.get("metadata"):
-        subscription_params["metadata"] = data["metadata"]
-    if data.get("trial_period_days"):
-        subscription_params["trial_period_days"] = str(data["trial_period_days"])
-    if data.get("description"):
-        subscription_params["description"] = data["description"]
-    subscription = call_handler(ctx, subscription_create, subscription_params)
-    customer = ctx.require("customer", customer["id"])
-    session.update(
-        {
-            "customer": customer["id"],
-            "customer_details": {
-                "address": customer["address"],
-                "business_name": None,
-                "email": customer["email"],
-                "individual_name": None,
-                "name": customer["name"],
-                "phone": customer["phone"],
-                "tax_exempt": customer["tax_exempt"],
-                "tax_ids": [],
-            },
-            "invoice": subscription["latest_invoice"],
-            "payment_status": "no_payment_required" if data.get("trial_period_days") else "paid",
-            "status": "complete",
-            "subscription": subscription["id"],
-            # A session that is over has no page to send the customer to.
-            "url": None,
-        }
-    )
-    ctx.db.save("checkout.session", session)
-    events.emit(ctx, "checkout.session.completed", _public(session))
-    return session
 
 
 def success_url_for(session: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from stripe_server import events
 from stripe_server.balance import KIND, balance_transaction_record
 from stripe_server.context import LABELS, Context
-from stripe_server.resources.test_clocks import clock_context
+from stripe_server.frozen_time import clock_context
 from stripe_server.routing import route
 from stripe_server.wire import created_filter, invalid_request, metadata_update, resource_missing
 

@@ -9,8 +9,11 @@ from typing import Any
 from stripe_server import events
 from stripe_server.balance import balance_transaction_record
 from stripe_server.context import Context
+from stripe_server.frozen_time import clock_context, test_clock_param
 from stripe_server.ids import new_id
+from stripe_server.lifecycle.customers import DELETED_KIND, customer_remove
 from stripe_server.resources.account import DEFAULT_CURRENCY
+from stripe_server.resources.payment_methods import payment_method_attach, payment_method_resolve
 from stripe_server.routing import route
 from stripe_server.wire import Params, created_filter, invalid_request, metadata_update
 
@@ -105,12 +108,6 @@ def _invoice_prefix() -> str:
 
 @route("POST", "/v1/customers")
 def customer_create(ctx: Context) -> dict[str, Any]:
-    from stripe_server.resources.payment_methods import (
-        payment_method_attach,
-        payment_method_resolve,
-    )
-    from stripe_server.resources.test_clocks import clock_context, test_clock_param
-
     params = ctx.params
     params.reject_unknown(_EDITABLE | {"payment_method", "test_clock"})
     test_clock = test_clock_param(ctx, params.string("test_clock"))
@@ -179,11 +176,6 @@ def customer_create(ctx: Context) -> dict[str, Any]:
     return ctx.present(customer)
 
 
-# Where a deleted customer's stub is kept: retrieving it answers the stub, as Stripe does,
-# while everything else that looks a customer up finds none.
-DELETED_KIND = "customer:deleted"
-
-
 @route("GET", "/v1/customers/{id}")
 def customer_retrieve(ctx: Context) -> dict[str, Any]:
     deleted = ctx.db.get(ctx.arg("id"), DELETED_KIND)
@@ -208,24 +200,7 @@ def customer_update(ctx: Context) -> dict[str, Any]:
 
 @route("DELETE", "/v1/customers/{id}")
 def customer_delete(ctx: Context) -> dict[str, Any]:
-    from stripe_server.resources.subscriptions import subscription_cancel_now
-
-    customer = ctx.require("customer", ctx.arg("id"))
-    for subscription in ctx.db.all("subscription"):
-        if subscription["customer"] == customer["id"] and subscription["status"] not in (
-            "canceled",
-            "incomplete_expired",
-        ):
-            subscription_cancel_now(ctx, subscription, reason="cancellation_requested")
-    for payment_method in ctx.db.all("payment_method"):
-        if payment_method["customer"] == customer["id"]:
-            payment_method["customer"] = None
-            ctx.db.save("payment_method", payment_method)
-    ctx.db.delete(customer["id"])
-    stub = {"deleted": True, "id": customer["id"], "object": "customer"}
-    ctx.db.save(DELETED_KIND, stub)
-    events.emit(ctx, "customer.deleted", customer)
-    return stub
+    return customer_remove(ctx, ctx.require("customer", ctx.arg("id")))
 
 
 @route("GET", "/v1/customers")

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from stripe_server import billing, events
+from stripe_server import events
 from stripe_server.balance import invoice_balance_unapply
 from stripe_server.context import Context
+from stripe_server.lifecycle.payments import (
+    invoice_attempt_payment,
+    payment_error,
+    payment_method_for,
+)
+from stripe_server.lifecycle.prorations import public_invoice_item
+from stripe_server.lifecycle.subscriptions import subscription_mark_paid
 from stripe_server.resources.payment_methods import payment_method_resolve
-from stripe_server.resources.subscriptions import _payment_error, invoice_paid
 from stripe_server.routing import route
 from stripe_server.wire import created_filter, invalid_request, metadata_update
 
@@ -80,11 +86,11 @@ def invoice_pay(ctx: Context) -> dict[str, Any]:
             "id"
         ]
     else:
-        payment_method_id = billing.payment_method_for(ctx, subscription, customer)
-    decline = billing.invoice_attempt_payment(ctx, invoice, payment_method_id)
+        payment_method_id = payment_method_for(ctx, subscription, customer)
+    decline = invoice_attempt_payment(ctx, invoice, payment_method_id)
     if decline is not None:
-        raise _payment_error(decline)
-    invoice_paid(ctx, subscription)
+        raise payment_error(decline)
+    subscription_mark_paid(ctx, subscription)
     return ctx.present(invoice)
 
 
@@ -103,13 +109,13 @@ def invoice_void(ctx: Context) -> dict[str, Any]:
     invoice_balance_unapply(ctx, invoice)
     subscription = ctx.db.get(invoice["subscription"] or "", "subscription")
     if subscription is not None:
-        invoice_paid(ctx, subscription)
+        subscription_mark_paid(ctx, subscription)
     return ctx.present(invoice)
 
 
 @route("GET", "/v1/invoiceitems/{id}")
 def invoice_item_retrieve(ctx: Context) -> dict[str, Any]:
-    return ctx.present(billing.public_invoice_item(ctx.require("invoiceitem", ctx.arg("id"))))
+    return ctx.present(public_invoice_item(ctx.require("invoiceitem", ctx.arg("id"))))
 
 
 @route("GET", "/v1/invoiceitems")
@@ -122,7 +128,7 @@ def invoice_item_list(ctx: Context) -> dict[str, Any]:
     invoice = params.string("invoice")
     pending = params.boolean("pending")
     items = [
-        billing.public_invoice_item(item)
+        public_invoice_item(item)
         for item in ctx.db.all("invoiceitem")
         if (customer is None or item["customer"] == customer)
         and (invoice is None or item["invoice"] == invoice)

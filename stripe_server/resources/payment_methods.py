@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from stripe_server import events
-from stripe_server.cards import TestCard, card_for_number, card_for_token, decline_error
+from stripe_server.cards import (
+    CARDS_BY_FINGERPRINT,
+    TestCard,
+    card_for_number,
+    card_for_token,
+    decline_error,
+)
 from stripe_server.context import Context
 from stripe_server.ids import new_id
 from stripe_server.routing import route
@@ -106,8 +113,6 @@ def payment_method_attach(
             "The payment method you provided has already been attached to a customer.",
             param="payment_method",
         )
-    from stripe_server.cards import CARDS_BY_FINGERPRINT
-
     card = CARDS_BY_FINGERPRINT.get(payment_method["card"]["fingerprint"])
     if card is not None and card.attach_decline:
         raise decline_error(card.attach_decline)
@@ -162,8 +167,6 @@ def payment_method_create(ctx: Context) -> dict[str, Any]:
 
 
 def _current_year_month(ctx: Context) -> tuple[int, int]:
-    import datetime as dt
-
     today = dt.datetime.fromtimestamp(ctx.now(), tz=dt.UTC)
     return today.year, today.month
 

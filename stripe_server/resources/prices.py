@@ -1,238 +1,19 @@
-"""Prices: per-unit, package and tiered (graduated/volume), one-time or recurring."""
+"""Prices: per-unit, package and tiered (graduated/volume), one-time or recurring.
+
+The price itself is built in `catalog.py` (products create prices too); this module is the
+`/v1/prices` endpoints.
+"""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from stripe_server import events
+from stripe_server.catalog import TAX_BEHAVIORS, lookup_key_claim, price_new
 from stripe_server.context import Context
-from stripe_server.ids import new_id
+from stripe_server.lifecycle.subscriptions import ENDED_STATUSES
 from stripe_server.routing import route
-from stripe_server.wire import (
-    Params,
-    StripeError,
-    created_filter,
-    invalid_request,
-    metadata_update,
-    missing_param,
-)
-
-_INTERVAL_MAX_COUNT = {"day": 365, "week": 52, "month": 12, "year": 3}
-_TAX_BEHAVIORS = ("exclusive", "inclusive", "unspecified")
-
-
-def _amount_pair(params: Params, key: str) -> tuple[int | None, str | None]:
-    """`unit_amount` / `unit_amount_decimal` (or `flat_amount...`) as Stripe reports both."""
-    amount = params.integer(key, minimum=0)
-    decimal = params.decimal_string(f"{key}_decimal")
-    if amount is not None and decimal is not None:
-        raise invalid_request(
-            f"You may only specify one of these parameters: {key}, {key}_decimal.",
-            param=params.name(key),
-        )
-    if amount is not None:
-        return amount, str(amount)
-    if decimal is not None:
-        whole = decimal.split(".")[0]
-        return (int(whole) if "." not in decimal else None), decimal
-    return None, None
-
-
-def _recurring(params: Params) -> dict[str, Any] | None:
-    recurring = params.nested("recurring")
-    if recurring is None:
-        return None
-    recurring.reject_unknown({"interval", "interval_count", "usage_type", "trial_period_days"})
-    interval = recurring.string("interval", required=True, choices=tuple(_INTERVAL_MAX_COUNT))
-    assert interval is not None
-    count = recurring.integer(
-        "interval_count", minimum=1, maximum=_INTERVAL_MAX_COUNT[interval], default=1
-    )
-    usage_type = recurring.string("usage_type", choices=("licensed",), default="licensed")
-    return {
-        "interval": interval,
-        "interval_count": count,
-        "meter": None,
-        "usage_type": usage_type,
-        "trial_period_days": recurring.integer("trial_period_days", minimum=1, maximum=730),
-    }
-
-
-def _tiers(params: Params) -> list[dict[str, Any]]:
-    entries = params.items("tiers")
-    if not entries:
-        raise missing_param("tiers")
-    tiers: list[dict[str, Any]] = []
-    previous_limit = 0
-    for position, entry in enumerate(entries):
-        entry.reject_unknown(
-            {"up_to", "unit_amount", "unit_amount_decimal", "flat_amount", "flat_amount_decimal"}
-        )
-        last = position == len(entries) - 1
-        up_to_text = entry.string("up_to", required=True)
-        if up_to_text == "inf":
-            if not last:
-                raise invalid_request(
-                    "Only the last tier may have `up_to` set to `inf`.", param=entry.name("up_to")
-                )
-            up_to = None
-        else:
-            up_to = entry.integer("up_to", minimum=1)
-            if last:
-                raise invalid_request(
-                    "The last tier must have `up_to` set to `inf`.", param=entry.name("up_to")
-                )
-            assert up_to is not None
-            if up_to <= previous_limit:
-                raise invalid_request(
-                    "Tiers must be in increasing order of `up_to`.", param=entry.name("up_to")
-                )
-            previous_limit = up_to
-        unit_amount, unit_decimal = _amount_pair(entry, "unit_amount")
-        flat_amount, flat_decimal = _amount_pair(entry, "flat_amount")
-        if unit_decimal is None and flat_decimal is None:
-            raise invalid_request(
-                "Each tier needs `unit_amount` or `flat_amount`.",
-                param=entry.name("unit_amount"),
-            )
-        tiers.append(
-            {
-                "flat_amount": flat_amount,
-                "flat_amount_decimal": flat_decimal,
-                "unit_amount": unit_amount,
-                "unit_amount_decimal": unit_decimal,
-                "up_to": up_to,
-            }
-        )
-    return tiers
-
-
-def _transfer_or_check_lookup_key(
-    ctx: Context, lookup_key: str, *, transfer: bool, price_id: str
-) -> None:
-    for other in ctx.db.all("price"):
-        if other["lookup_key"] != lookup_key or other["id"] == price_id:
-            continue
-        if not transfer:
-            raise invalid_request(
-                f"A price ({other['id']}) already uses that lookup key.", param="lookup_key"
-            )
-        before = dict(other)
-        other["lookup_key"] = None
-        ctx.db.save("price", other)
-        events.emit(ctx, "price.updated", other, events.previous_attributes(before, other))
-
-
-def price_new(ctx: Context, params: Params, *, product_id: str | None = None) -> dict[str, Any]:
-    """Validate `params` like Stripe's `POST /v1/prices` and store (and announce) the price."""
-    if product_id is None:
-        product_id = _product_for(ctx, params)
-    currency = params.string("currency", required=True)
-    assert currency is not None
-    if not re.fullmatch(r"[a-zA-Z]{3}", currency):
-        raise invalid_request(f"Invalid currency: {currency}", param="currency")
-    billing_scheme = params.string("billing_scheme", choices=("per_unit", "tiered"))
-    billing_scheme = billing_scheme or "per_unit"
-    unit_amount, unit_decimal = _amount_pair(params, "unit_amount")
-    tiers = None
-    tiers_mode = None
-    transform = None
-    if billing_scheme == "tiered":
-        if unit_decimal is not None:
-            raise invalid_request(
-                "Tiered prices take their amounts from `tiers`, not `unit_amount`.",
-                param="unit_amount",
-            )
-        tiers_mode = params.string("tiers_mode", required=True, choices=("graduated", "volume"))
-        tiers = _tiers(params)
-    else:
-        if params.has("tiers") or params.has("tiers_mode"):
-            raise invalid_request(
-                "`tiers` require `billing_scheme=tiered`.", param="billing_scheme"
-            )
-        if unit_decimal is None:
-            raise missing_param("unit_amount")
-    transform_params = params.nested("transform_quantity")
-    if transform_params is not None:
-        if billing_scheme == "tiered":
-            raise invalid_request(
-                "`transform_quantity` cannot be combined with tiers.", param="transform_quantity"
-            )
-        transform_params.reject_unknown({"divide_by", "round"})
-        transform = {
-            "divide_by": transform_params.integer("divide_by", required=True, minimum=1),
-            "round": transform_params.string("round", required=True, choices=("up", "down")),
-        }
-    lookup_key = params.string("lookup_key") or None
-    if lookup_key is not None and len(lookup_key) > 200:
-        raise invalid_request("lookup_key must be at most 200 characters", param="lookup_key")
-    price_id = new_id("price")
-    if lookup_key is not None:
-        _transfer_or_check_lookup_key(
-            ctx,
-            lookup_key,
-            transfer=bool(params.boolean("transfer_lookup_key")),
-            price_id=price_id,
-        )
-    recurring = _recurring(params)
-    price: dict[str, Any] = {
-        "active": params.boolean("active", default=True),
-        "billing_scheme": billing_scheme,
-        "created": ctx.now(),
-        "currency": currency.lower(),
-        "custom_unit_amount": None,
-        "id": price_id,
-        "livemode": False,
-        "lookup_key": lookup_key,
-        "metadata": metadata_update({}, params),
-        "nickname": params.string("nickname") or None,
-        "object": "price",
-        "product": product_id,
-        "recurring": recurring,
-        "tax_behavior": params.string("tax_behavior", choices=_TAX_BEHAVIORS) or "unspecified",
-        "tiers_mode": tiers_mode,
-        "transform_quantity": transform,
-        "type": "recurring" if recurring else "one_time",
-        "unit_amount": unit_amount,
-        "unit_amount_decimal": unit_decimal,
-        # Includable: returned only with `expand[]=tiers` (see expand.py).
-        "tiers": tiers,
-    }
-    ctx.db.save("price", price)
-    events.emit(ctx, "price.created", price)
-    return price
-
-
-def _product_for(ctx: Context, params: Params) -> str:
-    product_id = params.string("product")
-    product_data = params.nested("product_data")
-    if product_id and product_data is not None:
-        raise invalid_request(
-            "You may only specify one of these parameters: product, product_data.",
-            param="product",
-        )
-    if product_id:
-        product = ctx.require("product", product_id, param="product", status=400)
-        return product["id"]
-    if product_data is None:
-        raise missing_param("product")
-    product_data.reject_unknown(
-        {"name", "active", "metadata", "statement_descriptor", "tax_code", "unit_label", "id"}
-    )
-    from stripe_server.resources.products import product_create
-
-    nested = Context(
-        db=ctx.db,
-        clock=ctx.clock,
-        account_id=ctx.account_id,
-        params=Params(dict(product_data.data)),
-        request_id=ctx.request_id,
-        idempotency_key=ctx.idempotency_key,
-        emitted_event_ids=ctx.emitted_event_ids,
-    )
-    return product_create(nested)["id"]
-
+from stripe_server.wire import StripeError, created_filter, invalid_request, metadata_update
 
 _CREATE_PARAMS = {
     "active",
@@ -280,11 +61,11 @@ def price_update(ctx: Context) -> dict[str, Any]:
     if params.has("tax_behavior"):
         if price["tax_behavior"] != "unspecified":
             raise invalid_request("tax_behavior cannot be changed once set.", param="tax_behavior")
-        price["tax_behavior"] = params.string("tax_behavior", choices=_TAX_BEHAVIORS)
+        price["tax_behavior"] = params.string("tax_behavior", choices=TAX_BEHAVIORS)
     if params.has("lookup_key"):
         lookup_key = params.string("lookup_key") or None
         if lookup_key is not None:
-            _transfer_or_check_lookup_key(
+            lookup_key_claim(
                 ctx,
                 lookup_key,
                 transfer=bool(params.boolean("transfer_lookup_key")),
@@ -343,7 +124,7 @@ def price_in_live_use(ctx: Context, price_id: str) -> bool:
     return any(
         item["price"]["id"] == price_id
         for sub in ctx.db.all("subscription")
-        if sub["status"] not in ("canceled", "incomplete_expired")
+        if sub["status"] not in ENDED_STATUSES
         for item in sub["items"]["data"]
     )
 

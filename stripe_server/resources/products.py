@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from stripe_server import events
+from stripe_server.catalog import product_apply_fields, product_new
 from stripe_server.context import Context
-from stripe_server.ids import new_id
 from stripe_server.routing import route
-from stripe_server.wire import (
-    Params,
-    StripeError,
-    created_filter,
-    invalid_request,
-    list_object,
-    metadata_update,
-)
+from stripe_server.wire import created_filter, invalid_request, list_object
 
 _EDITABLE = {
     "active",
@@ -34,81 +26,10 @@ _EDITABLE = {
 }
 
 
-def _apply_fields(ctx: Context, product: dict[str, Any], params: Params) -> None:
-    if params.has("name"):
-        product["name"] = params.string("name", required=True)
-    if params.has("active"):
-        product["active"] = params.boolean("active")
-    for key in ("description", "statement_descriptor", "tax_code", "unit_label", "url"):
-        if params.has(key):
-            product[key] = params.string(key) or None
-    if params.has("shippable"):
-        product["shippable"] = params.boolean("shippable")
-    if params.has("images"):
-        product["images"] = params.strings("images") or []
-    if params.has("marketing_features"):
-        product["marketing_features"] = [
-            {"name": feature.string("name", required=True)}
-            for feature in params.items("marketing_features")
-        ]
-    if params.has("package_dimensions"):
-        dimensions = params.nested("package_dimensions")
-        product["package_dimensions"] = (
-            None
-            if dimensions is None
-            else {
-                key: float(dimensions.string(key, required=True) or 0)
-                for key in ("height", "length", "weight", "width")
-            }
-        )
-    product["metadata"] = metadata_update(product["metadata"], params)
-
-
 @route("POST", "/v1/products")
 def product_create(ctx: Context) -> dict[str, Any]:
-    params = ctx.params
-    params.reject_unknown(_EDITABLE | {"id", "default_price_data", "type"})
-    product_id = params.string("id") or new_id("prod", 14)
-    if not re.fullmatch(r"[A-Za-z0-9_\-]{1,200}", product_id):
-        raise invalid_request("Invalid product id", param="id")
-    if ctx.db.kind_of(product_id) is not None:
-        raise StripeError(
-            f"Product already exists: {product_id}", code="resource_already_exists", param="id"
-        )
-    now = ctx.now()
-    product: dict[str, Any] = {
-        "active": True,
-        "created": now,
-        "default_price": None,
-        "description": None,
-        "id": product_id,
-        "images": [],
-        "livemode": False,
-        "marketing_features": [],
-        "metadata": {},
-        "name": params.string("name", required=True),
-        "object": "product",
-        "package_dimensions": None,
-        "shippable": None,
-        "statement_descriptor": None,
-        "tax_code": None,
-        "unit_label": None,
-        "updated": now,
-        "url": None,
-        "type": params.string("type", choices=("service", "good"), default="service"),
-    }
-    _apply_fields(ctx, product, params)
-    ctx.db.save("product", product)
-    events.emit(ctx, "product.created", product)
-    price_data = params.nested("default_price_data")
-    if price_data is not None:
-        # Imported here: prices import this module to validate `product`.
-        from stripe_server.resources.prices import price_new
-
-        price = price_new(ctx, price_data, product_id=product_id)
-        product["default_price"] = price["id"]
-        ctx.db.save("product", product)
-    return ctx.present(product)
+    ctx.params.reject_unknown(_EDITABLE | {"id", "default_price_data", "type"})
+    return ctx.present(product_new(ctx, ctx.params))
 
 
 @route("GET", "/v1/products/{id}")
@@ -122,7 +43,7 @@ def product_update(ctx: Context) -> dict[str, Any]:
     params.reject_unknown(_EDITABLE | {"default_price"})
     product = ctx.require("product", ctx.arg("id"))
     before = dict(product)
-    _apply_fields(ctx, product, params)
+    product_apply_fields(ctx, product, params)
     if params.has("default_price"):
         price_id = params.string("default_price") or None
         if price_id is not None:

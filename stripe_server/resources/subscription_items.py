@@ -7,13 +7,14 @@ from typing import Any
 
 from stripe_server import events
 from stripe_server.context import Context
+from stripe_server.frozen_time import clock_context
+from stripe_server.lifecycle.item_changes import subscription_apply_item_changes
+from stripe_server.lifecycle.subscriptions import ENDED_STATUSES, subscription_save
 from stripe_server.resources.subscriptions import (
     PAYMENT_BEHAVIORS,
     PRORATION_BEHAVIORS,
-    subscription_apply_item_changes,
-    subscription_save,
+    item_change_from_params,
 )
-from stripe_server.resources.test_clocks import clock_context
 from stripe_server.routing import route
 from stripe_server.wire import Params, invalid_request, missing_param
 
@@ -26,7 +27,7 @@ def _item_params(ctx: Context, item_id: str | None = None) -> Params:
 
 
 def _change_subscription(ctx: Context, subscription: dict[str, Any], change: dict) -> None:
-    if subscription["status"] in ("canceled", "incomplete_expired"):
+    if subscription["status"] in ENDED_STATUSES:
         raise invalid_request("A canceled subscription's items cannot be changed.")
     # A test clock's subscription changes at that clock's time, as through the subscription.
     ctx = clock_context(ctx, subscription.get("test_clock"))
@@ -59,13 +60,11 @@ _CHANGE_PARAMS = {"price", "quantity", "metadata", "proration_behavior", "paymen
 
 @route("POST", "/v1/subscription_items")
 def subscription_item_create(ctx: Context) -> dict[str, Any]:
-    from stripe_server.resources.subscriptions import _item_change
-
     ctx.params.reject_unknown(_CHANGE_PARAMS | {"subscription"})
     subscription_id = ctx.params.string("subscription", required=True) or ""
     subscription = ctx.require("subscription", subscription_id, param="subscription", status=400)
     known = {item["id"] for item in subscription["items"]["data"]}
-    change = _item_change(ctx, subscription, _item_params(ctx))
+    change = item_change_from_params(ctx, subscription, _item_params(ctx))
     change["id"] = None
     _change_subscription(ctx, subscription, change)
     added = next(i for i in subscription["items"]["data"] if i["id"] not in known)
@@ -79,12 +78,10 @@ def subscription_item_retrieve(ctx: Context) -> dict[str, Any]:
 
 @route("POST", "/v1/subscription_items/{id}")
 def subscription_item_update(ctx: Context) -> dict[str, Any]:
-    from stripe_server.resources.subscriptions import _item_change
-
     ctx.params.reject_unknown(_CHANGE_PARAMS)
     item = ctx.require("subscription_item", ctx.arg("id"))
     subscription = ctx.require("subscription", item["subscription"])
-    change = _item_change(ctx, subscription, _item_params(ctx, item["id"]))
+    change = item_change_from_params(ctx, subscription, _item_params(ctx, item["id"]))
     _change_subscription(ctx, subscription, change)
     return ctx.present(ctx.require("subscription_item", item["id"]))
 

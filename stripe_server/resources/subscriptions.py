@@ -1,7 +1,8 @@
 """Subscriptions: create (trials, payment behaviours), update items, cancel, list.
 
-The lifecycle rules (periods, invoices, payments) live in `billing.py`; this module turns API
-parameters into those steps and announces each change as an event.
+The lifecycle rules (periods, invoices, payments, renewals, item changes) live in
+`lifecycle/`; this module turns API parameters into those steps and announces each change as
+an event.
 """
 
 from __future__ import annotations
@@ -9,18 +10,32 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from stripe_server import billing, events
-from stripe_server.cards import decline_error
+from stripe_server import events
 from stripe_server.context import Context
-from stripe_server.expand import strip_includables
+from stripe_server.frozen_time import clock_context
 from stripe_server.ids import new_id
-from stripe_server.plans import plan_from_price
+from stripe_server.lifecycle.invoices import invoice_for_period
+from stripe_server.lifecycle.item_changes import (
+    item_new,
+    items_check_compatible,
+    subscription_apply_item_changes,
+)
+from stripe_server.lifecycle.payments import (
+    invoice_attempt_payment,
+    payment_error,
+    payment_method_for,
+)
+from stripe_server.lifecycle.periods import next_period_end
+from stripe_server.lifecycle.subscriptions import (
+    ENDED_STATUSES,
+    subscription_cancel_now,
+    subscription_renew,
+    subscription_save,
+)
 from stripe_server.resources.payment_methods import payment_method_attach, payment_method_resolve
-from stripe_server.resources.test_clocks import clock_context
 from stripe_server.routing import route
 from stripe_server.wire import (
     Params,
-    StripeError,
     created_filter,
     invalid_request,
     list_object,
@@ -35,7 +50,6 @@ PAYMENT_BEHAVIORS = (
     "error_if_incomplete",
     "pending_if_incomplete",
 )
-LIVE_STATUSES = ("active", "trialing", "past_due", "incomplete", "unpaid", "paused")
 
 
 def _usable_price(ctx: Context, price_id: str, param: str) -> dict[str, Any]:
@@ -52,67 +66,6 @@ def _usable_price(ctx: Context, price_id: str, param: str) -> dict[str, Any]:
             param=param,
         )
     return price
-
-
-def item_new(
-    ctx: Context, subscription_id: str, price: dict[str, Any], quantity: int, metadata: dict
-) -> dict[str, Any]:
-    return {
-        "created": ctx.now(),
-        "discounts": [],
-        "id": new_id("si", 14),
-        "metadata": metadata,
-        "object": "subscription_item",
-        "price": strip_includables(price),
-        "quantity": quantity,
-        "subscription": subscription_id,
-        "tax_rates": [],
-        "plan": plan_from_price(price),
-        "current_period_end": 0,
-        "current_period_start": 0,
-        "billing_thresholds": None,
-    }
-
-
-def subscription_save(ctx: Context, subscription: dict[str, Any]) -> None:
-    """Store the subscription and its items (items are also retrievable on their own)."""
-    stored_items = {
-        item["id"] for item in ctx.db.all("subscription_item")
-        if item["subscription"] == subscription["id"]
-    }  # fmt: skip
-    current = set()
-    for item in subscription["items"]["data"]:
-        item["current_period_start"] = subscription["current_period_start"]
-        item["current_period_end"] = subscription["current_period_end"]
-        ctx.db.save("subscription_item", item)
-        current.add(item["id"])
-    for removed in stored_items - current:
-        ctx.db.delete(removed)
-    ctx.db.save("subscription", subscription)
-
-
-def _check_items_compatible(items: list[dict[str, Any]]) -> None:
-    if not items:
-        raise invalid_request("A subscription needs at least one item.", param="items")
-    first = items[0]["price"]
-    prices = [item["price"]["id"] for item in items]
-    if len(set(prices)) != len(prices):
-        raise invalid_request(
-            "Cannot add multiple subscription items with the same price.", param="items"
-        )
-    for item in items[1:]:
-        price = item["price"]
-        if price["currency"] != first["currency"]:
-            raise invalid_request("All prices on a subscription must share a currency.")
-        if (price["recurring"]["interval"], price["recurring"]["interval_count"]) != (
-            first["recurring"]["interval"],
-            first["recurring"]["interval_count"],
-        ):
-            raise invalid_request(
-                "All prices on a subscription must have the same `recurring.interval` and "
-                "`recurring.interval_count`.",
-                param="items",
-            )
 
 
 def _trial_end(ctx: Context, params: Params, items: list[dict[str, Any]]) -> int | None:
@@ -197,7 +150,7 @@ def subscription_create(ctx: Context) -> dict[str, Any]:
         quantity = entry.integer("quantity", minimum=0, default=1)
         assert quantity is not None
         items.append(item_new(ctx, subscription_id, price, quantity, metadata_update({}, entry)))
-    _check_items_compatible(items)
+    items_check_compatible(items)
     now = ctx.now()
     trial_end = _trial_end(ctx, params, items)
     subscription: dict[str, Any] = {
@@ -257,13 +210,13 @@ def subscription_create(ctx: Context) -> dict[str, Any]:
         "current_period_start": now,
         "current_period_end": 0,
     }
-    subscription["current_period_end"] = trial_end or billing.next_period_end(subscription, now)
+    subscription["current_period_end"] = trial_end or next_period_end(subscription, now)
     if customer["currency"] is None:
         customer["currency"] = subscription["currency"]
         ctx.db.save("customer", customer)
     subscription_save(ctx, subscription)
     events.emit(ctx, "customer.subscription.created", subscription)
-    invoice = billing.invoice_for_period(
+    invoice = invoice_for_period(
         ctx,
         subscription,
         customer,
@@ -274,18 +227,18 @@ def subscription_create(ctx: Context) -> dict[str, Any]:
     )
     before = copy.deepcopy(subscription)
     if invoice["amount_due"] == 0:
-        billing.invoice_attempt_payment(ctx, invoice, None)
+        invoice_attempt_payment(ctx, invoice, None)
         subscription["status"] = "trialing" if trial_end else "active"
     elif payment_behavior == "default_incomplete":
         subscription["status"] = "incomplete"
     else:
-        payment_method_id = billing.payment_method_for(ctx, subscription, customer)
-        decline = billing.invoice_attempt_payment(ctx, invoice, payment_method_id)
+        payment_method_id = payment_method_for(ctx, subscription, customer)
+        decline = invoice_attempt_payment(ctx, invoice, payment_method_id)
         if decline is None:
             subscription["status"] = "active"
         elif payment_behavior == "error_if_incomplete":
             # Raising rolls the whole request back: no subscription, no invoice, no events.
-            raise _payment_error(decline)
+            raise payment_error(decline)
     subscription_save(ctx, subscription)
     if subscription["status"] != "incomplete":
         events.emit(
@@ -295,12 +248,6 @@ def subscription_create(ctx: Context) -> dict[str, Any]:
             events.previous_attributes(before, subscription),
         )
     return ctx.present(subscription)
-
-
-def _payment_error(decline: str) -> StripeError:
-    if decline == "no_payment_method":
-        return invalid_request(billing.decline_text(decline), code="resource_missing")
-    return decline_error(decline)
 
 
 @route("GET", "/v1/subscriptions/{id}")
@@ -332,7 +279,7 @@ def subscription_update(ctx: Context) -> dict[str, Any]:
     ctx = clock_context(ctx, subscription.get("test_clock"))
     customer = ctx.require("customer", subscription["customer"])
     before = copy.deepcopy(subscription)
-    if subscription["status"] in ("canceled", "incomplete_expired"):
+    if subscription["status"] in ENDED_STATUSES:
         allowed = {"metadata", "cancellation_details", "expand"}
         if set(params.data) - allowed:
             raise invalid_request(
@@ -367,7 +314,7 @@ def subscription_update(ctx: Context) -> dict[str, Any]:
     # Items change first, so ending a trial in the same request bills the new prices once.
     item_params = params.items("items")
     if item_params:
-        changes = [_item_change(ctx, subscription, entry) for entry in item_params]
+        changes = [item_change_from_params(ctx, subscription, entry) for entry in item_params]
         subscription_apply_item_changes(
             ctx,
             subscription,
@@ -390,7 +337,10 @@ def subscription_update(ctx: Context) -> dict[str, Any]:
     return ctx.present(subscription)
 
 
-def _item_change(ctx: Context, subscription: dict[str, Any], entry: Params) -> dict[str, Any]:
+def item_change_from_params(
+    ctx: Context, subscription: dict[str, Any], entry: Params
+) -> dict[str, Any]:
+    """One `items[n]` entry (or a subscription item request) as the change it asks for."""
     entry.reject_unknown({"id", "price", "quantity", "deleted", "metadata", "clear_usage"})
     change: dict[str, Any] = {"id": entry.string("id") or None}
     if change["id"] and not any(i["id"] == change["id"] for i in subscription["items"]["data"]):
@@ -410,257 +360,12 @@ def _item_change(ctx: Context, subscription: dict[str, Any], entry: Params) -> d
     return change
 
 
-def subscription_apply_item_changes(
-    ctx: Context,
-    subscription: dict[str, Any],
-    changes: list[dict[str, Any]],
-    *,
-    proration_behavior: str,
-    payment_behavior: str,
-) -> None:
-    """Add, change or remove items; prorate per `proration_behavior` (Stripe's three modes).
-
-    A change of billing interval (`month` to `year`, or another `interval_count`) on an active
-    or past-due subscription restarts the period now and invoices it at once, as Stripe does;
-    other changes keep the period and bill through pending prorations.
-    """
-    old_items = copy.deepcopy(subscription["items"]["data"])
-    items = {item["id"]: item for item in subscription["items"]["data"]}
-    order = [item["id"] for item in subscription["items"]["data"]]
-    prorations: list[tuple[dict[str, Any] | None, dict[str, Any] | None]] = []
-    for change in changes:
-        old = items.get(change["id"]) if change["id"] else None
-        if change["deleted"]:
-            if old is None:
-                raise invalid_request("`deleted` needs the `id` of an item.", param="items")
-            del items[old["id"]]
-            order.remove(old["id"])
-            prorations.append((old, None))
-            continue
-        if old is None:
-            new = item_new(
-                ctx,
-                subscription["id"],
-                change["price"],
-                change.get("quantity") if change.get("quantity") is not None else 1,
-                metadata_update({}, change["metadata_params"])
-                if "metadata_params" in change
-                else {},
-            )
-            items[new["id"]] = new
-            order.append(new["id"])
-            prorations.append((None, new))
-            continue
-        new = copy.deepcopy(old)
-        if "price" in change:
-            new["price"] = strip_includables(change["price"])
-            new["plan"] = plan_from_price(change["price"])
-        if change.get("quantity") is not None:
-            new["quantity"] = change["quantity"]
-        if "metadata_params" in change:
-            new["metadata"] = metadata_update(new["metadata"], change["metadata_params"])
-        items[old["id"]] = new
-        if (new["price"]["id"], new["quantity"]) != (old["price"]["id"], old["quantity"]):
-            prorations.append((old, new))
-    new_items = [items[item_id] for item_id in order]
-    _check_items_compatible(new_items)
-    subscription["items"]["data"] = new_items
-    if subscription["status"] not in ("active", "past_due"):
-        return
-    if _billing_interval(old_items) != _billing_interval(new_items):
-        _restart_period(
-            ctx,
-            subscription,
-            old_items,
-            proration_behavior=proration_behavior,
-            payment_behavior=payment_behavior,
-        )
-        return
-    if proration_behavior == "none":
-        return
-    for old, new in prorations:
-        billing.proration_items(ctx, subscription, old, new)
-    if proration_behavior == "always_invoice":
-        customer = ctx.require("customer", subscription["customer"])
-        invoice = billing.invoice_for_period(
-            ctx,
-            subscription,
-            customer,
-            billing_reason="subscription_update",
-            start=ctx.now(),
-            end=subscription["current_period_end"],
-            bill_items=False,
-        )
-        _charge_update_invoice(ctx, subscription, customer, invoice, payment_behavior)
-
-
-def _billing_interval(items: list[dict[str, Any]]) -> tuple[str, int]:
-    recurring = items[0]["price"]["recurring"]
-    return recurring["interval"], recurring["interval_count"]
-
-
-def _restart_period(
-    ctx: Context,
-    subscription: dict[str, Any],
-    old_items: list[dict[str, Any]],
-    *,
-    proration_behavior: str,
-    payment_behavior: str,
-) -> None:
-    """A new billing interval: the cycle re-anchors now and the new period is invoiced now.
-
-    Unless `proration_behavior` is `none`, the invoice credits the unused time left on every
-    old item (new prices are billed in full for the new period, so nothing is charged pro rata).
-    """
-    customer = ctx.require("customer", subscription["customer"])
-    if proration_behavior != "none":
-        for old in old_items:
-            billing.proration_items(ctx, subscription, old, None)
-    now = ctx.now()
-    subscription["billing_cycle_anchor"] = now
-    subscription["current_period_start"] = now
-    subscription["current_period_end"] = billing.next_period_end(subscription, now)
-    invoice = billing.invoice_for_period(
-        ctx,
-        subscription,
-        customer,
-        billing_reason="subscription_update",
-        start=now,
-        end=subscription["current_period_end"],
-    )
-    _charge_update_invoice(ctx, subscription, customer, invoice, payment_behavior)
-
-
-def _charge_update_invoice(
-    ctx: Context,
-    subscription: dict[str, Any],
-    customer: dict[str, Any],
-    invoice: dict[str, Any],
-    payment_behavior: str,
-) -> None:
-    """Charge an invoice an update created; a failed charge leaves it open and `past_due`.
-
-    `error_if_incomplete` refuses the whole update instead (402, nothing changed), and
-    `default_incomplete` leaves a non-zero invoice open for the client to pay.
-    """
-    if payment_behavior == "default_incomplete" and invoice["amount_due"] > 0:
-        subscription["status"] = "past_due"
-        return
-    payment_method_id = billing.payment_method_for(ctx, subscription, customer)
-    decline = billing.invoice_attempt_payment(ctx, invoice, payment_method_id)
-    if decline is None:
-        return
-    if payment_behavior == "error_if_incomplete":
-        raise _payment_error(decline)
-    subscription["status"] = "past_due"
-    _set_delinquent(ctx, customer, True)
-
-
-def subscription_renew(ctx: Context, subscription: dict[str, Any]) -> None:
-    """Start the next period: invoice it, charge it, and become active or past_due."""
-    customer = ctx.require("customer", subscription["customer"])
-    before = copy.deepcopy(subscription)
-    start = subscription["current_period_end"]
-    if subscription["status"] == "trialing":
-        # The first paid period starts when the trial ends, anchoring the cycle there.
-        subscription["billing_cycle_anchor"] = start
-    end = billing.next_period_end(subscription, start)
-    subscription["current_period_start"] = start
-    subscription["current_period_end"] = end
-    invoice = billing.invoice_for_period(
-        ctx, subscription, customer, billing_reason="subscription_cycle", start=start, end=end
-    )
-    decline = billing.invoice_attempt_payment(
-        ctx, invoice, billing.payment_method_for(ctx, subscription, customer)
-    )
-    subscription["status"] = "active" if decline is None else "past_due"
-    _set_delinquent(ctx, customer, decline is not None)
-    subscription_save(ctx, subscription)
-    events.emit(
-        ctx,
-        "customer.subscription.updated",
-        subscription,
-        events.previous_attributes(before, subscription),
-    )
-
-
-def _set_delinquent(ctx: Context, customer: dict[str, Any], delinquent: bool) -> None:
-    if customer["delinquent"] == delinquent:
-        return
-    before = dict(customer)
-    customer["delinquent"] = delinquent
-    ctx.db.save("customer", customer)
-    events.emit(ctx, "customer.updated", customer, events.previous_attributes(before, customer))
-
-
-def subscription_retry_payment(ctx: Context, subscription: dict[str, Any], now: int) -> None:
-    """Retry open invoices on schedule; cancel after Stripe's default number of attempts."""
-    customer = ctx.require("customer", subscription["customer"])
-    open_invoices = [
-        invoice
-        for invoice in ctx.db.all("invoice")
-        if invoice["subscription"] == subscription["id"] and invoice["status"] == "open"
-    ]
-    for invoice in open_invoices:
-        due = invoice["next_payment_attempt"]
-        if due is None:
-            if invoice["attempt_count"] >= billing.MAX_PAYMENT_ATTEMPTS:
-                subscription_cancel_now(ctx, subscription, reason="payment_failed")
-                return
-            continue
-        if due > now:
-            continue
-        billing.invoice_attempt_payment(
-            ctx, invoice, billing.payment_method_for(ctx, subscription, customer)
-        )
-    invoice_paid(ctx, subscription)
-
-
-def invoice_paid(ctx: Context, subscription: dict[str, Any]) -> None:
-    """After a payment: a past_due/incomplete subscription with nothing open becomes active."""
-    if subscription["status"] not in ("past_due", "incomplete"):
-        return
-    still_open = any(
-        invoice["subscription"] == subscription["id"] and invoice["status"] == "open"
-        for invoice in ctx.db.all("invoice")
-    )
-    if still_open:
-        return
-    before = copy.deepcopy(subscription)
-    subscription["status"] = "active"
-    subscription_save(ctx, subscription)
-    customer = ctx.require("customer", subscription["customer"])
-    _set_delinquent(ctx, customer, False)
-    events.emit(
-        ctx,
-        "customer.subscription.updated",
-        subscription,
-        events.previous_attributes(before, subscription),
-    )
-
-
-def subscription_cancel_now(
-    ctx: Context, subscription: dict[str, Any], *, reason: str, at: int | None = None
-) -> dict[str, Any]:
-    when = at if at is not None else ctx.now()
-    subscription["status"] = "canceled"
-    subscription["canceled_at"] = subscription["canceled_at"] or when
-    subscription["ended_at"] = when
-    subscription["cancellation_details"] = {
-        **subscription["cancellation_details"],
-        "reason": reason,
-    }
-    subscription_save(ctx, subscription)
-    events.emit(ctx, "customer.subscription.deleted", subscription)
-    return subscription
-
-
 @route("DELETE", "/v1/subscriptions/{id}")
 def subscription_cancel(ctx: Context) -> dict[str, Any]:
     ctx.params.reject_unknown({"invoice_now", "prorate", "cancellation_details"})
     subscription = ctx.require("subscription", ctx.arg("id"))
     ctx = clock_context(ctx, subscription.get("test_clock"))
-    if subscription["status"] in ("canceled", "incomplete_expired"):
+    if subscription["status"] in ENDED_STATUSES:
         raise invalid_request(
             f"This subscription has already been canceled: {subscription['id']}.",
             code="resource_missing",
@@ -700,11 +405,11 @@ def subscription_list(ctx: Context) -> dict[str, Any]:
 
     def status_matches(subscription: dict[str, Any]) -> bool:
         if status is None:
-            return subscription["status"] not in ("canceled", "incomplete_expired")
+            return subscription["status"] not in ENDED_STATUSES
         if status == "all":
             return True
         if status == "ended":
-            return subscription["status"] in ("canceled", "incomplete_expired")
+            return subscription["status"] in ENDED_STATUSES
         return subscription["status"] == status
 
     subscriptions = [

@@ -2,7 +2,7 @@
 
 A customer created with `test_clock=` lives on that clock's frozen time: its subscriptions
 start, renew and end by it, and the server's own billing pass leaves them alone. Advancing the
-clock runs the same billing lifecycle (`billing.run_due`) for that clock's subscriptions only,
+clock runs the same billing pass (`lifecycle/billing_pass.py`) for that clock's subscriptions only,
 as if the time in between had passed: renewals with new invoices, trials ending, cancellations
 at period end, failed renewals on a failing card.
 """
@@ -12,50 +12,19 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from stripe_server import billing, events
-from stripe_server.clock import Clock
+from stripe_server import events
 from stripe_server.context import Context
+from stripe_server.frozen_time import KIND, FrozenClock, clock_context
 from stripe_server.ids import new_id
+from stripe_server.lifecycle.billing_pass import run_due
+from stripe_server.lifecycle.customers import customer_remove
 from stripe_server.routing import route
 from stripe_server.wire import invalid_request
 
-KIND = "test_helpers.test_clock"
 # Stripe removes a test clock (and its objects) 30 days after creating it.
 LIFETIME_SECONDS = 30 * 24 * 3600
 # Far enough for a few years of monthly renewals; bounds the work one request can ask for.
 MAX_ADVANCE_SECONDS = 5 * 366 * 24 * 3600
-
-
-class FrozenClock(Clock):
-    """A clock that reads a test clock's frozen time and does not move by itself."""
-
-    def __init__(self, frozen_time: int) -> None:
-        super().__init__(0)
-        self._frozen_time = frozen_time
-
-    def now(self) -> int:
-        return self._frozen_time
-
-    def advance(self, seconds: int) -> int:
-        raise ValueError("a test clock moves only through its advance endpoint")
-
-
-def clock_context(ctx: Context, test_clock_id: str | None) -> Context:
-    """`ctx`, reading the time of the test clock `test_clock_id` when there is one."""
-    if not test_clock_id:
-        return ctx
-    test_clock = ctx.db.get(test_clock_id, KIND)
-    if test_clock is None:
-        return ctx
-    return dataclasses.replace(ctx, clock=FrozenClock(test_clock["frozen_time"]))
-
-
-def test_clock_param(ctx: Context, test_clock_id: str | None) -> str | None:
-    """The id of an existing test clock named by a `test_clock` parameter (400 if unknown)."""
-    if not test_clock_id:
-        return None
-    ctx.require(KIND, test_clock_id, param="test_clock", status=400)
-    return test_clock_id
 
 
 @route("POST", "/v1/test_helpers/test_clocks")
@@ -120,9 +89,7 @@ def test_clock_advance(ctx: Context) -> dict[str, Any]:
     events.emit(
         clock_context(ctx, test_clock["id"]), "test_helpers.test_clock.advancing", test_clock
     )
-    billing.run_due(
-        dataclasses.replace(ctx, clock=FrozenClock(target)), test_clock=test_clock["id"]
-    )
+    run_due(dataclasses.replace(ctx, clock=FrozenClock(target)), test_clock=test_clock["id"])
     test_clock["frozen_time"] = target
     test_clock["status"] = "ready"
     test_clock["status_details"] = {}
@@ -134,14 +101,11 @@ def test_clock_advance(ctx: Context) -> dict[str, Any]:
 @route("DELETE", "/v1/test_helpers/test_clocks/{id}")
 def test_clock_delete(ctx: Context) -> dict[str, Any]:
     """Delete the clock and, as Stripe does, its customers (ending their subscriptions)."""
-    from stripe_server.calls import call_handler
-    from stripe_server.resources.customers import customer_delete
-
     test_clock = ctx.require(KIND, ctx.arg("id"))
     on_clock = clock_context(ctx, test_clock["id"])
     for customer in ctx.db.all("customer"):
         if customer.get("test_clock") == test_clock["id"]:
-            call_handler(on_clock, customer_delete, path_args={"id": customer["id"]})
+            customer_remove(on_clock, customer)
             # The clock's objects go with it entirely: no deleted-customer stub remains.
             ctx.db.delete(customer["id"])
     ctx.db.delete(test_clock["id"])

@@ -1,0 +1,100 @@
+"""Invoice lines: what a subscription item costs for a period, as a line of its invoice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stripe_server.amounts import price_amount
+from stripe_server.context import Context
+from stripe_server.ids import new_id
+
+
+def _money(amount: int, currency: str) -> str:
+    return f"{currency.upper()} {amount / 100:.2f}"
+
+
+def item_amount(ctx: Context, item: dict[str, Any]) -> int:
+    """What an item costs per period; embedded prices lack `tiers`, so read the stored one."""
+    price = ctx.db.get(item["price"]["id"], "price") or item["price"]
+    return price_amount(price, item["quantity"])
+
+
+def line_for_item(
+    ctx: Context,
+    invoice_id: str,
+    subscription: dict[str, Any],
+    item: dict[str, Any],
+    start: int,
+    end: int,
+) -> dict[str, Any]:
+    """The line billing `item` for the period from `start` to `end`."""
+    price = item["price"]
+    amount = item_amount(ctx, item)
+    interval = price["recurring"]["interval"] if price.get("recurring") else "one time"
+    return invoice_line(
+        invoice_id,
+        subscription,
+        item,
+        amount=amount,
+        quantity=item["quantity"],
+        description=f"{item['quantity']} x {price['product']} (at "
+        f"{_money(amount, price['currency'])} / {interval})",
+        start=start,
+        end=end,
+        proration=False,
+        invoice_item=None,
+    )
+
+
+def invoice_line(
+    invoice_id: str,
+    subscription: dict[str, Any],
+    item: dict[str, Any],
+    *,
+    amount: int,
+    quantity: int,
+    description: str,
+    start: int,
+    end: int,
+    proration: bool,
+    invoice_item: str | None,
+) -> dict[str, Any]:
+    """An invoice line billing `item` (a period of it, or a proration of it)."""
+    price = item["price"]
+    return {
+        "amount": amount,
+        "currency": price["currency"],
+        "description": description,
+        "discount_amounts": [],
+        "discountable": True,
+        "discounts": [],
+        "id": new_id("il"),
+        "invoice": invoice_id,
+        "livemode": False,
+        "metadata": {},
+        "object": "line_item",
+        "period": {"end": end, "start": start},
+        "quantity": quantity,
+        # Top-level `subscription` is what dj-stripe 2.11 reads to link the line.
+        "subscription": subscription["id"],
+        "pretax_credit_amounts": [],
+        "taxes": [],
+        "parent": {
+            "invoice_item_details": None,
+            "subscription_item_details": {
+                "invoice_item": invoice_item,
+                "proration": proration,
+                "proration_details": {"credited_items": None},
+                "subscription": subscription["id"],
+                "subscription_item": item["id"],
+            },
+            "type": "subscription_item_details",
+        },
+        "pricing": {
+            "price_details": {"price": price["id"], "product": price["product"]},
+            "type": "price_details",
+            "unit_amount_decimal": price.get("unit_amount_decimal"),
+        },
+        "subtotal": amount,
+        "quantity_decimal": str(quantity),
+    }

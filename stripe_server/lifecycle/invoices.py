@@ -1,0 +1,191 @@
+"""A subscription's invoices: drafted from its items and pending prorations, then finalized
+(numbered, opened, the customer's balance applied, hosted links set).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stripe_server import events
+from stripe_server.balance import balance_split, invoice_balance_apply
+from stripe_server.context import Context
+from stripe_server.ids import new_id
+from stripe_server.invoice_links import invoice_links_set
+from stripe_server.lifecycle.invoice_lines import line_for_item
+from stripe_server.lifecycle.prorations import pending_proration_lines
+from stripe_server.wire import list_object
+
+
+def invoice_new(
+    ctx: Context,
+    customer: dict[str, Any],
+    subscription: dict[str, Any],
+    *,
+    billing_reason: str,
+    period_start: int,
+    period_end: int,
+    lines: list[dict[str, Any]],
+    invoice_id: str,
+) -> dict[str, Any]:
+    """Store (and announce) a draft invoice of `lines` for the subscription's period."""
+    total = sum(line["amount"] for line in lines)
+    # A draft shows what the customer's balance would leave due; finalizing applies it.
+    amount_due, _ = balance_split(total, customer["balance"])
+    currency = subscription["currency"]
+    now = ctx.now()
+    invoice = {
+        "account_country": "US",
+        "account_name": "Portal (local Stripe)",
+        "account_tax_ids": None,
+        "amount_due": amount_due,
+        "amount_paid": 0,
+        "amount_remaining": amount_due,
+        "amount_shipping": 0,
+        "application": None,
+        "attempt_count": 0,
+        "attempted": False,
+        "auto_advance": True,
+        "automatic_tax": {
+            "enabled": False,
+            "liability": None,
+            "status": None,
+            "disabled_reason": None,
+            "provider": None,
+        },
+        "billing_reason": billing_reason,
+        "collection_method": "charge_automatically",
+        "created": now,
+        "currency": currency,
+        "custom_fields": None,
+        "customer": customer["id"],
+        "customer_address": customer["address"],
+        "customer_email": customer["email"],
+        "customer_name": customer["name"],
+        "customer_phone": customer["phone"],
+        "customer_shipping": customer["shipping"],
+        "customer_tax_exempt": customer["tax_exempt"],
+        "customer_tax_ids": [],
+        "default_payment_method": None,
+        "default_source": None,
+        "default_tax_rates": [],
+        "description": None,
+        "discounts": [],
+        "due_date": None,
+        "effective_at": None,
+        "ending_balance": None,
+        "footer": None,
+        "from_invoice": None,
+        "hosted_invoice_url": None,
+        "id": invoice_id,
+        "invoice_pdf": None,
+        "issuer": {"type": "self"},
+        "last_finalization_error": None,
+        "latest_revision": None,
+        "lines": list_object(f"/v1/invoices/{invoice_id}/lines", lines),
+        "livemode": False,
+        "metadata": {},
+        "next_payment_attempt": None,
+        "number": None,
+        "object": "invoice",
+        "on_behalf_of": None,
+        "payment_settings": {
+            "default_mandate": None,
+            "payment_method_options": None,
+            "payment_method_types": None,
+        },
+        "period_end": period_end,
+        "period_start": period_start,
+        "post_payment_credit_notes_amount": 0,
+        "pre_payment_credit_notes_amount": 0,
+        "receipt_number": None,
+        "rendering": None,
+        "shipping_cost": None,
+        "shipping_details": None,
+        "starting_balance": customer["balance"],
+        "statement_descriptor": None,
+        "status": "draft",
+        "status_transitions": {
+            "finalized_at": None,
+            "marked_uncollectible_at": None,
+            "paid_at": None,
+            "voided_at": None,
+        },
+        # dj-stripe links invoices to subscriptions through this (older API) top-level key.
+        "subscription": subscription["id"],
+        "subtotal": total,
+        "subtotal_excluding_tax": total,
+        "test_clock": None,
+        "total": total,
+        "total_discount_amounts": [],
+        "total_excluding_tax": total,
+        "webhooks_delivered_at": None,
+        "automatically_finalizes_at": None,
+        "total_pretax_credit_amounts": [],
+        "total_taxes": [],
+        "amount_overpaid": 0,
+        "parent": {
+            "quote_details": None,
+            "subscription_details": {
+                "metadata": subscription["metadata"],
+                "subscription": subscription["id"],
+            },
+            "type": "subscription_details",
+        },
+        "customer_account": None,
+        # dj-stripe's `Invoice.paid` reads this (older API) key.
+        "paid": False,
+    }
+    ctx.db.save("invoice", invoice)
+    events.emit(ctx, "invoice.created", invoice)
+    return invoice
+
+
+def invoice_finalize(ctx: Context, invoice: dict[str, Any], customer: dict[str, Any]) -> None:
+    """Number the invoice, open it and apply the customer's balance to it."""
+    now = ctx.now()
+    sequence = customer["next_invoice_sequence"]
+    customer["next_invoice_sequence"] = sequence + 1
+    ctx.db.save("customer", customer)
+    invoice["number"] = f"{customer['invoice_prefix']}-{sequence:04d}"
+    invoice["status"] = "open"
+    invoice["effective_at"] = now
+    invoice_balance_apply(ctx, invoice, customer)
+    invoice["webhooks_delivered_at"] = now
+    invoice["status_transitions"]["finalized_at"] = now
+    invoice_links_set(ctx, invoice)
+    ctx.db.save("invoice", invoice)
+    events.emit(ctx, "invoice.finalized", invoice)
+
+
+def invoice_for_period(
+    ctx: Context,
+    subscription: dict[str, Any],
+    customer: dict[str, Any],
+    *,
+    billing_reason: str,
+    start: int,
+    end: int,
+    bill_items: bool = True,
+) -> dict[str, Any]:
+    """Create and finalize the invoice for a period: its items plus pending prorations."""
+    invoice_id = new_id("in")
+    lines = []
+    if bill_items:
+        lines = [
+            line_for_item(ctx, invoice_id, subscription, item, start, end)
+            for item in subscription["items"]["data"]
+        ]
+    lines += pending_proration_lines(ctx, subscription, invoice_id)
+    invoice = invoice_new(
+        ctx,
+        customer,
+        subscription,
+        billing_reason=billing_reason,
+        period_start=start,
+        period_end=end,
+        lines=lines,
+        invoice_id=invoice_id,
+    )
+    invoice_finalize(ctx, invoice, customer)
+    subscription["latest_invoice"] = invoice["id"]
+    return invoice

@@ -1,0 +1,109 @@
+"""Prorations: pending invoice items for the unused and remaining time of a changed item,
+billed on the subscription's next invoice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stripe_server import events
+from stripe_server.context import Context
+from stripe_server.ids import new_id
+from stripe_server.lifecycle.invoice_lines import invoice_line, item_amount
+
+
+def proration_items(
+    ctx: Context,
+    subscription: dict[str, Any],
+    old_item: dict[str, Any] | None,
+    new_item: dict[str, Any] | None,
+) -> list[dict[str, Any]]:
+    """Pending invoice items crediting unused time on the old item and charging the new."""
+    now = ctx.now()
+    start, end = subscription["current_period_start"], subscription["current_period_end"]
+    if end <= start or now >= end:
+        return []
+    fraction = (end - max(now, start)) / (end - start)
+    created = []
+    for item, sign, label in ((old_item, -1, "Unused time on"), (new_item, 1, "Remaining time on")):
+        if item is None:
+            continue
+        amount = sign * round(item_amount(ctx, item) * fraction)
+        if amount == 0:
+            continue
+        invoice_item = {
+            "amount": amount,
+            "currency": item["price"]["currency"],
+            "customer": subscription["customer"],
+            "date": now,
+            "description": f"{label} {item['quantity']} x {item['price']['product']}",
+            "discountable": False,
+            "discounts": [],
+            "id": new_id("ii"),
+            "invoice": None,
+            "livemode": False,
+            "metadata": {},
+            "object": "invoiceitem",
+            "period": {"end": end, "start": now},
+            "proration": True,
+            "quantity": item["quantity"],
+            "tax_rates": [],
+            "test_clock": None,
+            "parent": {
+                "subscription_details": {
+                    "subscription": subscription["id"],
+                    "subscription_item": item["id"],
+                },
+                "type": "subscription_details",
+            },
+            "pricing": {
+                "price_details": {
+                    "price": item["price"]["id"],
+                    "product": item["price"]["product"],
+                },
+                "type": "price_details",
+                "unit_amount_decimal": item["price"].get("unit_amount_decimal"),
+            },
+            "net_amount": amount,
+            "customer_account": None,
+            "quantity_decimal": str(item["quantity"]),
+            # Kept so the next invoice can bill it as the item it came from.
+            "subscription_item_snapshot": item,
+        }
+        ctx.db.save("invoiceitem", invoice_item)
+        events.emit(ctx, "invoiceitem.created", public_invoice_item(invoice_item))
+        created.append(invoice_item)
+    return created
+
+
+def public_invoice_item(invoice_item: dict[str, Any]) -> dict[str, Any]:
+    """The invoice item as the API shows it (without the item snapshot kept for billing)."""
+    return {k: v for k, v in invoice_item.items() if k != "subscription_item_snapshot"}
+
+
+def pending_proration_lines(
+    ctx: Context, subscription: dict[str, Any], invoice_id: str
+) -> list[dict[str, Any]]:
+    """Lines for the subscription's pending proration items, now billed on `invoice_id`."""
+    lines = []
+    for invoice_item in reversed(ctx.db.all("invoiceitem")):
+        details = invoice_item["parent"]["subscription_details"]
+        if invoice_item["invoice"] is not None or details["subscription"] != subscription["id"]:
+            continue
+        invoice_item["invoice"] = invoice_id
+        ctx.db.save("invoiceitem", invoice_item)
+        lines.append(
+            invoice_line(
+                invoice_id,
+                subscription,
+                invoice_item["subscription_item_snapshot"],
+                amount=invoice_item["amount"],
+                quantity=invoice_item["quantity"],
+                description=invoice_item["description"],
+                start=invoice_item["period"]["start"],
+                end=invoice_item["period"]["end"],
+                proration=True,
+                invoice_item=invoice_item["id"],
+            )
+        )
+    return lines
