@@ -13,7 +13,7 @@ from accounts.webhooks import builtin_handlers  # noqa: F401 - registers Portal'
 from accounts.webhooks.handlers import webhook_handler
 
 if TYPE_CHECKING:
-    from accounts.models import WebhookEvent
+    from accounts.webhooks.models import WebhookEvent
 
 
 @webhook_handler(

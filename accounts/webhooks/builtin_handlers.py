@@ -13,7 +13,7 @@ from accounts.webhooks import emails
 from accounts.webhooks.handlers import webhook_handler
 
 if TYPE_CHECKING:
-    from accounts.models import WebhookEvent
+    from accounts.webhooks.models import WebhookEvent
 
 logger = logging.getLogger(__name__)
 

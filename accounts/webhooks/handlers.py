@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from django.utils.module_loading import autodiscover_modules
 
 if TYPE_CHECKING:
-    from accounts.models import WebhookEvent
+    from accounts.webhooks.models import WebhookEvent
 
 logger = logging.getLogger(__name__)
 

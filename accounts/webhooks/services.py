@@ -26,9 +26,9 @@ from django.db.models import F, Max, Q
 from django.http import HttpResponse
 from django.utils import timezone
 
-from accounts.models import WebhookEvent
 from accounts.webhooks.app_settings import webhook_settings
 from accounts.webhooks.handlers import webhook_handlers_for
+from accounts.webhooks.models import WebhookEvent
 from portal.stripe_client import stripe_client, translate_stripe_errors
 
 logger = logging.getLogger(__name__)

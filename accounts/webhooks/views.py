@@ -9,9 +9,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from accounts.models import WebhookEvent
 from accounts.webhooks import services
 from accounts.webhooks.app_settings import webhook_settings
+from accounts.webhooks.models import WebhookEvent
 from accounts.webhooks.signature import SignatureError, signature_verify
 
 logger = logging.getLogger(__name__)

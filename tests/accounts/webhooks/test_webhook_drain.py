@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from djstripe.models import Product
 
-from accounts.models import WebhookEvent
 from accounts.webhooks import webhook_handler
 from accounts.webhooks.handlers import webhook_handler_unregister
+from accounts.webhooks.models import WebhookEvent
 from accounts.webhooks.services import webhook_event_store, webhook_events_drain
 from tests.accounts.webhooks.webhook_helpers import unique
 
