@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from accounts.webhooks.models import WebhookEvent
-from accounts.webhooks.services import webhook_events_retry
+from accounts.webhooks.scheduling import webhook_events_retry
 
 
 class WebhookEventAdmin(admin.ModelAdmin):

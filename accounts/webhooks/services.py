@@ -13,17 +13,15 @@ import logging
 import random
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.core.cache import cache
 from django.core.mail import mail_admins
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Max, Q
-from django.http import HttpResponse
 from django.utils import timezone
 
 from accounts.webhooks.app_settings import webhook_settings
@@ -37,14 +35,8 @@ Status = WebhookEvent.Status
 Progress = Callable[[str], None]
 
 IN_PROCESS = "in-process"
-# Without a worker or beat (tasks in-process), each received event also retries this many
-# events that are due, so failures are retried with backoff as long as Stripe keeps sending.
-IN_PROCESS_SWEEP = 5
 # With a broker, received events are processed by "drain" tasks, each taking every received
-# event in turn. A burst wakes the workers at most twice per window and web process (see
-# `webhook_events_wake`), not once per event: acknowledging stays a single insert.
-WAKE_WINDOW_SECONDS = 1.0
-WAKE_CACHE_KEY = "accounts:webhooks:wake"
+# event in turn (`accounts.webhooks.scheduling` decides when one runs).
 DRAIN_BATCH = 100
 DRAIN_LIMIT = 1000
 
@@ -99,95 +91,6 @@ def webhook_event_store(
     except IntegrityError:
         return WebhookEvent.objects.get(stripe_id=payload["id"]), False
     return event, True
-
-
-def webhook_event_received(*, event: WebhookEvent, response: HttpResponse) -> None:
-    """Have a newly stored event processed without holding up its acknowledgement.
-
-    With a broker, wake the workers (`webhook_events_wake`) once the transaction commits.
-    Without one, process it in this process once `response` has been sent.
-    """
-    from accounts.webhooks.tasks import webhook_event_process_task
-
-    if webhook_event_process_task.app.conf.task_always_eager:
-        webhook_event_enqueue(event=event, after=response)
-    else:
-        transaction.on_commit(webhook_events_wake)
-
-
-def webhook_events_wake() -> None:
-    """Make sure a drain task will take every event received so far.
-
-    The first event of a window queues two drains: one now, which processes it at once, and
-    one when the window closes, for the events received during the window, which queue none.
-    With a cache shared between processes (Redis, memcached) the window is shared too; with
-    the default per-process cache each web process has its own. A cache that cannot `add`
-    (the dummy one) only makes every event queue its two drains.
-    """
-    from accounts.webhooks.tasks import webhook_events_drain_task
-
-    if cache.add(WAKE_CACHE_KEY, True, timeout=WAKE_WINDOW_SECONDS):
-        webhook_events_drain_task.delay()
-        webhook_events_drain_task.apply_async(countdown=WAKE_WINDOW_SECONDS)
-
-
-def webhook_events_drain(
-    *, worker: str, retry_later: Callable[[int, int], None], limit: int = DRAIN_LIMIT
-) -> tuple[int, bool]:
-    """Process received events, oldest first, until none is left or `limit` have been taken;
-    how many were taken, and whether some may be left.
-
-    Drains running at once share the work: each event is claimed by one. A failed event is
-    handed to `retry_later(event_pk, seconds)`.
-    """
-    taken = 0
-    while taken < limit:
-        batch = list(
-            WebhookEvent.objects.filter(status=Status.RECEIVED)
-            .order_by("stripe_created", "id")
-            .values_list("pk", flat=True)[: min(DRAIN_BATCH, limit - taken)]
-        )
-        if not batch:
-            return taken, False
-        for event_pk in batch:
-            outcome = webhook_event_process(event_pk=event_pk, worker=worker)
-            if outcome.retry_in is not None:
-                retry_later(event_pk, outcome.retry_in)
-        taken += len(batch)
-    return taken, True
-
-
-def webhook_event_enqueue(
-    *, event: WebhookEvent, force: bool = False, after: HttpResponse | None = None
-) -> None:
-    """Hand the event to the Celery task once the current transaction commits.
-
-    With a broker, that only queues it. Without one (tasks run in-process), pass the response
-    as `after` and processing waits until the response has been sent, so Stripe's
-    acknowledgement never waits for it.
-    """
-    from accounts.webhooks.tasks import webhook_event_process_task
-
-    pk = event.pk
-
-    def send() -> None:
-        webhook_event_process_task.delay(pk, force=force)
-
-    def process_in_process() -> None:
-        # Django's `HttpResponse.close()` swallows what its closers raise: log it here, or an
-        # event that could not start would sit unprocessed without a word.
-        try:
-            # `apply` runs the task here and now, touching no broker connection at all.
-            webhook_event_process_task.apply(args=(pk,), kwargs={"force": force})
-            webhook_events_due_process(limit=IN_PROCESS_SWEEP)
-        except Exception:
-            logger.exception("In-process processing of webhook event %s did not run", pk)
-
-    if after is not None and webhook_event_process_task.app.conf.task_always_eager:
-        # The WSGI server calls `close()` once the response is written; Django runs these then.
-        after._resource_closers.append(process_in_process)
-    else:
-        transaction.on_commit(send)
 
 
 # --- Processing -------------------------------------------------------------------------------
@@ -341,14 +244,35 @@ def webhook_event_process(
     return ProcessOutcome(status=Status.PROCESSED)
 
 
-def webhook_events_retry(*, events: Iterable[WebhookEvent], force: bool = True) -> int:
-    """Queue the given events for processing again (the admin's retry action); their count."""
-    count = 0
-    for event in events:
-        WebhookEvent.objects.filter(pk=event.pk, status=Status.FAILED).update(next_attempt_at=None)
-        webhook_event_enqueue(event=event, force=force)
-        count += 1
-    return count
+def webhook_events_drain(
+    *, worker: str, retry_later: Callable[[int, int], None], limit: int = DRAIN_LIMIT
+) -> tuple[int, bool]:
+    """Process received events, oldest first, until none is left or `limit` have been taken;
+    how many were taken, and whether some may be left.
+
+    Drains running at once share the work: each event is claimed by one. A failed event is
+    handed to `retry_later(event_pk, seconds)`.
+    """
+    taken = 0
+    while taken < limit:
+        batch = list(
+            WebhookEvent.objects.filter(status=Status.RECEIVED)
+            .order_by("stripe_created", "id")
+            .values_list("pk", flat=True)[: min(DRAIN_BATCH, limit - taken)]
+        )
+        if not batch:
+            return taken, False
+        for event_pk in batch:
+            outcome = webhook_event_process(event_pk=event_pk, worker=worker)
+            if outcome.retry_in is not None:
+                retry_later(event_pk, outcome.retry_in)
+        taken += len(batch)
+    return taken, True
+
+
+def webhook_event_backoff_clear(*, event_pk: int) -> None:
+    """Take a failed event off its backoff: it is being processed again by hand, now."""
+    WebhookEvent.objects.filter(pk=event_pk, status=Status.FAILED).update(next_attempt_at=None)
 
 
 def webhook_events_due(*, now: datetime | None = None) -> list[WebhookEvent]:

@@ -29,8 +29,8 @@ def webhook_event_process_task(self: Task, event_pk: int, force: bool = False) -
 
 @shared_task(bind=True, name="accounts.webhooks.drain", acks_late=True, ignore_result=True)
 def webhook_events_drain_task(self: Task) -> int:
-    """Process every received event (see `services.webhook_events_wake`); a failed one goes on
-    with backoff in its own `webhook_event_process_task`."""
+    """Process every received event (`scheduling.webhook_events_wake` queues it); a failed one
+    goes on with backoff in its own `webhook_event_process_task`."""
     taken, more = services.webhook_events_drain(
         worker=self.request.hostname or services.IN_PROCESS,
         retry_later=lambda event_pk, seconds: webhook_event_process_task.apply_async(

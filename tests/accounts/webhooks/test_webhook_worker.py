@@ -29,7 +29,7 @@ from djstripe.models import Product
 from kombu import pools as kombu_pools
 
 from accounts.webhooks.models import WebhookEvent
-from accounts.webhooks.services import WAKE_CACHE_KEY
+from accounts.webhooks.scheduling import WAKE_CACHE_KEY
 from portal.celery import app as celery_app
 from portal.stripe_client import stripe_client
 from tests.accounts.webhooks.webhook_helpers import WebhookPoster, burst_event, unique
