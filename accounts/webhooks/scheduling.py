@@ -17,7 +17,10 @@ from django.core.cache import cache
 from django.db import transaction
 
 from accounts.webhooks.models import WebhookEvent
-from accounts.webhooks.services import webhook_event_backoff_clear, webhook_events_due_process
+from accounts.webhooks.services.processing import (
+    webhook_event_backoff_clear,
+    webhook_events_due_process,
+)
 from accounts.webhooks.tasks import webhook_event_process_task, webhook_events_drain_task
 
 logger = logging.getLogger(__name__)

@@ -11,10 +11,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from accounts.webhooks import services
 from accounts.webhooks.app_settings import webhook_settings
 from accounts.webhooks.models import WebhookEvent
 from accounts.webhooks.scheduling import webhook_event_received
+from accounts.webhooks.services.receiving import (
+    MalformedEventError,
+    webhook_event_parse,
+    webhook_event_store,
+)
 from accounts.webhooks.signature import SignatureError, signature_verify
 
 logger = logging.getLogger(__name__)
@@ -82,10 +86,10 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
             secret=secret,
             tolerance=webhook_settings.TOLERANCE,
         )
-        payload = services.webhook_event_parse(body=body)
-    except (SignatureError, services.MalformedEventError) as error:
+        payload = webhook_event_parse(body=body)
+    except (SignatureError, MalformedEventError) as error:
         return _refuse(str(error))
-    event, created = services.webhook_event_store(payload=payload)
+    event, created = webhook_event_store(payload=payload)
     after_sent = None
     if created or event.status == WebhookEvent.Status.RECEIVED:
         after_sent = webhook_event_received(event=event)

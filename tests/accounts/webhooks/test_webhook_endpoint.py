@@ -10,7 +10,7 @@ from django.db import close_old_connections
 from djstripe.models import Product
 
 from accounts.webhooks.models import WebhookEvent
-from accounts.webhooks.services import webhook_event_store
+from accounts.webhooks.services.receiving import webhook_event_store
 from accounts.webhooks.signature import signature_compute, signature_header_build
 from accounts.webhooks.views import stripe_webhook
 from tests.accounts.webhooks.webhook_helpers import SECRET, WEBHOOK_URL, unique
