@@ -21,8 +21,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.webhooks.app_settings import webhook_settings
-from accounts.webhooks.handlers import webhook_handlers_for
 from accounts.webhooks.models import WebhookEvent
+from accounts.webhooks.registry import webhook_handlers_for
 from accounts.webhooks.selectors import (
     webhook_event_status,
     webhook_events_due,

@@ -4,8 +4,7 @@ import pytest
 from django.core import mail
 from djstripe.models import Customer, Price, Product, Subscription
 
-from accounts.webhooks import webhook_handler
-from accounts.webhooks.handlers import webhook_handler_unregister
+from accounts.webhooks import webhook_handler, webhook_handler_unregister
 from accounts.webhooks.models import WebhookEvent
 from accounts.webhooks.services.processing import webhook_event_process
 from portal.stripe_client import stripe_client
