@@ -1,12 +1,8 @@
 from __future__ import annotations
 
-import json
-
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
 
 from accounts.billing import admin as billing_admin
 from accounts.forms import AdminUserChangeForm, SignupForm
@@ -16,9 +12,9 @@ from accounts.models import (
     SubscriptionQuantityUpdate,
     Team,
     User,
-    WebhookEvent,
 )
-from accounts.webhooks.services import webhook_events_retry
+from accounts.webhooks.admin import WebhookEventAdmin
+from accounts.webhooks.models import WebhookEvent
 
 # The billing room's admin (dj-stripe's invoices on today's Stripe shapes).
 assert billing_admin
@@ -43,52 +39,9 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
 
-@admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
-    """The Stripe events received, with their status and error, and a retry action."""
-
-    list_display = ("stripe_id", "type", "status", "attempts", "stripe_created", "processed_at")
-    list_filter = ("status", "source", "type")
-    search_fields = ("stripe_id", "type")
-    date_hierarchy = "received_at"
-    actions = ("retry_events",)
-    readonly_fields = (
-        "stripe_id",
-        "type",
-        "livemode",
-        "api_version",
-        "source",
-        "status",
-        "attempts",
-        "stripe_created",
-        "received_at",
-        "processing_started_at",
-        "next_attempt_at",
-        "processed_at",
-        "processed_by",
-        "error",
-        "payload_pretty",
-    )
-    exclude = ("payload", "last_error")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: WebhookEvent | None = None) -> bool:
-        return False
-
-    @admin.display(description="Last error")
-    def error(self, obj: WebhookEvent) -> str:
-        return format_html("<pre style='white-space: pre-wrap'>{}</pre>", obj.last_error or "-")
-
-    @admin.display(description="Payload")
-    def payload_pretty(self, obj: WebhookEvent) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, sort_keys=True))
-
-    @admin.action(description="Process the selected events again", permissions=["view"])
-    def retry_events(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
-        count = webhook_events_retry(events=queryset)
-        self.message_user(request, f"{count} events queued for processing.", messages.SUCCESS)
+# Django's admin autodiscovery imports this module only: the webhook events' admin is registered
+# here, where the app's admin pages are listed.
+admin.site.register(WebhookEvent, WebhookEventAdmin)
 
 
 # --- Teams ------------------------------------------------------------------------------------

@@ -8,5 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        # Registers the webhook handlers that keep plan groups in step with subscriptions.
-        from accounts import gating_handlers  # noqa: F401
+        # Imported here: the handlers use the models, which exist only once the apps are loaded.
+        from accounts.webhooks.builtin_handlers import webhook_handlers_install
+
+        webhook_handlers_install()

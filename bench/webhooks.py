@@ -131,7 +131,7 @@ def processing_wait(*, stripe_ids: list[str], since: float, timeout: float) -> d
     `time.time()`) until the last was processed (None when some were still waiting)."""
     from django.db.models import Count, Max
 
-    from accounts.models import WebhookEvent
+    from accounts.webhooks.models import WebhookEvent
 
     events = WebhookEvent.objects.filter(stripe_id__in=stripe_ids)
     Status = WebhookEvent.Status
@@ -162,7 +162,7 @@ def _forget(*, portal: bool) -> None:
     next run over the same events does all the work again."""
     from djstripe.models import Event
 
-    from accounts.models import WebhookEvent
+    from accounts.webhooks.models import WebhookEvent
 
     Event.objects.all().delete()
     if portal:
@@ -284,7 +284,7 @@ def main() -> None:
         django.setup()
         print("Migrating the database (about a minute the first time)...", flush=True)
         call_command("migrate", verbosity=0, skip_checks=True)
-        from accounts.models import WebhookEvent
+        from accounts.webhooks.models import WebhookEvent
 
         # Events left by an earlier run would be retried along with this run's.
         WebhookEvent.objects.all().delete()

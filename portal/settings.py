@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TypeVar
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -31,7 +32,11 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
 
 
-def env_int(name: str, default: int) -> int:
+# A default of None leaves the setting to its app's default (its `app_settings`).
+_IntDefault = TypeVar("_IntDefault", int, None)
+
+
+def env_int(name: str, default: _IntDefault) -> int | _IntDefault:
     value = os.environ.get(name)
     if value is None or value == "":
         return default
@@ -255,6 +260,7 @@ CELERY_IMPORTS = ["accounts.webhooks.tasks"]
 CELERY_BEAT_SCHEDULE = {
     "webhooks-reconcile": {
         "task": "accounts.webhooks.reconcile",
+        # Minutes in the environment (as the README says), seconds for beat.
         "schedule": 60.0 * env_int("PORTAL_WEBHOOK_RECONCILE_MINUTES", 15),
     },
     "webhooks-retry-due": {"task": "accounts.webhooks.retry_due", "schedule": 60.0},
@@ -267,10 +273,12 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Webhooks ---------------------------------------------------------------------------------
 
+# Unset (None), each keeps the default that `accounts/webhooks/app_settings.py` gives it.
 # More pending events than this at reconciliation: `check_pending_webhooks` mails the admins.
-STRIPE_PENDING_WEBHOOKS_THRESHOLD = env_int("STRIPE_PENDING_WEBHOOKS_THRESHOLD", 20)
-PORTAL_WEBHOOK_MAX_ATTEMPTS = env_int("PORTAL_WEBHOOK_MAX_ATTEMPTS", 6)
-PORTAL_WEBHOOK_RETRY_BACKOFF = env_int("PORTAL_WEBHOOK_RETRY_BACKOFF", 30)
+STRIPE_PENDING_WEBHOOKS_THRESHOLD = env_int("STRIPE_PENDING_WEBHOOKS_THRESHOLD", None)
+PORTAL_WEBHOOK_MAX_ATTEMPTS = env_int("PORTAL_WEBHOOK_MAX_ATTEMPTS", None)
+# Seconds before a failed event's first retry.
+PORTAL_WEBHOOK_RETRY_BACKOFF = env_int("PORTAL_WEBHOOK_RETRY_BACKOFF", None)
 
 # --- Feature gating ---------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Portal's own webhook handlers: link subscriptions to their holders, and send the mail.
+"""Portal's own webhook handlers, and the order in which they and everyone else's are registered.
 
 dj-stripe has already synced the event's objects (re-retrieved from Stripe, so their state is
 Stripe's current one whatever order events arrive in) when these run.
@@ -9,20 +9,28 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from django.utils.module_loading import autodiscover_modules
+
+from accounts.gating_handlers import (
+    checkout_completed_sync_groups,
+    subscription_changed_sync_groups,
+)
+from accounts.services import (
+    CheckoutSessionUnknownError,
+    checkout_session_sync,
+    holder_subscription_refresh,
+)
 from accounts.webhooks import emails
-from accounts.webhooks.handlers import webhook_handler
+from accounts.webhooks.registry import WebhookHandler, webhook_handler_register
 
 if TYPE_CHECKING:
-    from accounts.models import WebhookEvent
+    from accounts.webhooks.models import WebhookEvent
 
 logger = logging.getLogger(__name__)
 
 
-@webhook_handler("checkout.session.completed")
 def checkout_session_completed_link_holder(event: WebhookEvent) -> None:
     """Link the customer and subscription a Checkout created to the holder that started it."""
-    from accounts.services import CheckoutSessionUnknownError, checkout_session_sync
-
     try:
         checkout_session_sync(session_id=event.data_object["id"])
     except CheckoutSessionUnknownError:
@@ -30,11 +38,8 @@ def checkout_session_completed_link_holder(event: WebhookEvent) -> None:
         logger.info("Checkout session %s was not started by Portal", event.data_object["id"])
 
 
-@webhook_handler("customer.subscription.*")
 def subscription_changed_refresh_holder(event: WebhookEvent) -> None:
     """Point the customer's holder at its current subscription."""
-    from accounts.services import holder_subscription_refresh
-
     customer_id = event.data_object.get("customer")
     if isinstance(customer_id, dict):
         customer_id = customer_id.get("id")
@@ -42,13 +47,39 @@ def subscription_changed_refresh_holder(event: WebhookEvent) -> None:
         holder_subscription_refresh(customer_id=customer_id)
 
 
-@webhook_handler("customer.subscription.deleted")
 def subscription_canceled_mail_admins(event: WebhookEvent) -> None:
     """Tell the project's admins (`ADMINS`) that a subscription was canceled."""
     emails.subscription_canceled_mail_admins(event=event)
 
 
-@webhook_handler("invoice.payment_failed")
 def payment_failed_mail_customer(event: WebhookEvent) -> None:
     """Tell the customer their payment failed, and where to update their card."""
     emails.payment_failed_mail_customer(event=event)
+
+
+# Portal's handlers and their event types, in the order they run. The plan-group handlers come
+# last: they read the holder's subscription, which the handlers above link or refresh.
+BUILTIN_HANDLERS: tuple[tuple[WebhookHandler, tuple[str, ...]], ...] = (
+    (checkout_session_completed_link_holder, ("checkout.session.completed",)),
+    (subscription_changed_refresh_holder, ("customer.subscription.*",)),
+    (subscription_canceled_mail_admins, ("customer.subscription.deleted",)),
+    (payment_failed_mail_customer, ("invoice.payment_failed",)),
+    (
+        subscription_changed_sync_groups,
+        (
+            "customer.subscription.created",
+            "customer.subscription.updated",
+            "customer.subscription.deleted",
+        ),
+    ),
+    (checkout_completed_sync_groups, ("checkout.session.completed",)),
+)
+
+
+def webhook_handlers_install() -> None:
+    """Register Portal's handlers in the order of `BUILTIN_HANDLERS`, then import the
+    `webhook_handlers` module of every installed app, in `INSTALLED_APPS` order, so that their
+    handlers come after. `AccountsConfig.ready()` calls it, once the apps are loaded."""
+    for handler, patterns in BUILTIN_HANDLERS:
+        webhook_handler_register(handler=handler, patterns=patterns)
+    autodiscover_modules("webhook_handlers")

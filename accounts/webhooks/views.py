@@ -1,20 +1,50 @@
-"""The Stripe webhook endpoint: verify, store, acknowledge. Processing happens in a task."""
+"""The Stripe webhook endpoint: verify, store, acknowledge. Processing happens after, in a task
+(`accounts.webhooks.scheduling` says which, and when)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from accounts.models import WebhookEvent
-from accounts.webhooks import services
 from accounts.webhooks.app_settings import webhook_settings
+from accounts.webhooks.models import WebhookEvent
+from accounts.webhooks.scheduling import webhook_event_received
+from accounts.webhooks.services.receiving import (
+    MalformedEventError,
+    webhook_event_parse,
+    webhook_event_store,
+)
 from accounts.webhooks.signature import SignatureError, signature_verify
 
 logger = logging.getLogger(__name__)
+
+
+class AcknowledgementResponse(JsonResponse):
+    """Stripe's 200, which runs `after_sent` once the server has sent it.
+
+    The server closes a response once it has written it to the client, and Django's `close()`
+    then ends the request (`request_finished` closes the database connection when it is due):
+    work run just before that never delays the acknowledgement, and still has the request's
+    connection.
+    """
+
+    def __init__(self, data: dict[str, object], *, after_sent: Callable[[], None] | None) -> None:
+        super().__init__(data)
+        self.after_sent = after_sent
+
+    def close(self) -> None:
+        # Taken before it runs, so that a second `close()` does not run it again.
+        after_sent, self.after_sent = self.after_sent, None
+        try:
+            if after_sent is not None:
+                after_sent()
+        finally:
+            super().close()
 
 
 def _refuse(reason: str, *, status: int = 400) -> JsonResponse:
@@ -56,11 +86,13 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
             secret=secret,
             tolerance=webhook_settings.TOLERANCE,
         )
-        payload = services.webhook_event_parse(body=body)
-    except (SignatureError, services.MalformedEventError) as error:
+        payload = webhook_event_parse(body=body)
+    except (SignatureError, MalformedEventError) as error:
         return _refuse(str(error))
-    event, created = services.webhook_event_store(payload=payload)
-    response = JsonResponse({"received": True, "id": event.stripe_id, "duplicate": not created})
+    event, created = webhook_event_store(payload=payload)
+    after_sent = None
     if created or event.status == WebhookEvent.Status.RECEIVED:
-        services.webhook_event_received(event=event, response=response)
-    return response
+        after_sent = webhook_event_received(event=event)
+    return AcknowledgementResponse(
+        {"received": True, "id": event.stripe_id, "duplicate": not created}, after_sent=after_sent
+    )

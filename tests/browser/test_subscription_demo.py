@@ -8,8 +8,8 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from accounts.models import WebhookEvent
-from accounts.webhooks.services import webhook_endpoint_ensure
+from accounts.webhooks.models import WebhookEvent
+from accounts.webhooks.services.endpoints import webhook_endpoint_ensure
 from portal.stripe_client import stripe_client
 from tests.accounts.gating_support import demo_plans_ensure, subscribe, user_create
 

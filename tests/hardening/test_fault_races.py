@@ -21,8 +21,9 @@ from django.db import close_old_connections, connection
 from django.test import Client
 from djstripe.models import Product, Subscription
 
-from accounts.models import User, WebhookEvent
-from accounts.webhooks.services import webhook_event_process
+from accounts.models import User
+from accounts.webhooks.models import WebhookEvent
+from accounts.webhooks.services.processing import webhook_event_process
 from portal.stripe_client import stripe_client
 from tests.accounts.billing_helpers import (
     hosted_checkout_pay,

@@ -13,7 +13,8 @@ import uuid
 import pytest
 from djstripe.models import Customer, Subscription
 
-from accounts.models import User, WebhookEvent
+from accounts.models import User
+from accounts.webhooks.models import WebhookEvent
 from accounts.webhooks.signature import signature_header_build
 from portal.stripe_client import stripe_client
 from tests.accounts.webhooks.webhook_helpers import SECRET, WEBHOOK_URL, events_since, server_now

@@ -7,8 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.webhooks.app_settings import webhook_settings
-from accounts.webhooks.services import webhook_events_reconcile
+from accounts.webhooks.services.reconciling import webhook_events_reconcile
 from portal.stripe_client import StripeRequestError, StripeUnavailableError
 
 
@@ -48,7 +47,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, since: datetime | None, threshold: int | None, **options: Any):
-        threshold = webhook_settings.PENDING_THRESHOLD if threshold is None else threshold
         try:
             report = webhook_events_reconcile(
                 since=since, threshold=threshold, progress=self.stdout.write
@@ -65,9 +63,9 @@ class Command(BaseCommand):
                     "Failed (see the admin's webhook events): " + ", ".join(report.failed[:20])
                 )
             )
-        if report.pending_count > threshold:
+        if report.too_many_pending:
             raise CommandError(
-                f"{summary}. More than {threshold} events were pending: webhooks are not "
+                f"{summary}. More than {report.threshold} events were pending: webhooks are not "
                 "arriving; the admins have been mailed. Check the endpoint in Stripe."
             )
         self.stdout.write(self.style.SUCCESS(summary))

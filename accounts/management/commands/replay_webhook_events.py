@@ -8,11 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.management.commands.check_pending_webhooks import parse_moment
-from accounts.webhooks.services import (
-    webhook_event_process,
-    webhook_events_due,
-    webhook_events_replay,
-)
+from accounts.webhooks.services.processing import webhook_events_due_process
+from accounts.webhooks.services.reconciling import webhook_events_replay
 from portal.stripe_client import StripeRequestError, StripeUnavailableError
 
 
@@ -45,12 +42,7 @@ class Command(BaseCommand):
                 raise CommandError(f"{event_id!r} is not a Stripe event id (evt_...).")
         failed = 0
         if due:
-            events = webhook_events_due()
-            self.stdout.write(f"Processing {len(events)} due events")
-            for number, event in enumerate(events, start=1):
-                outcome = webhook_event_process(event_pk=event.pk)
-                failed += outcome.status == "failed"
-                self.stdout.write(f"  {number}/{len(events)} {event.stripe_id}: {outcome.status}")
+            failed += webhook_events_due_process(progress=self.stdout.write)["failed"]
         if ids or since is not None:
             try:
                 counts = webhook_events_replay(since=since, ids=ids, progress=self.stdout.write)

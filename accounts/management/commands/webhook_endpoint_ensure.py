@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.webhooks.services import webhook_endpoint_ensure
+from accounts.webhooks.services.endpoints import webhook_endpoint_ensure
 from portal.stripe_client import StripeRequestError, StripeUnavailableError
 
 

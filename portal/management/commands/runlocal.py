@@ -22,7 +22,7 @@ from django.contrib.sites.models import Site
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.webhooks.services import webhook_endpoint_ensure
+from accounts.webhooks.services.endpoints import webhook_endpoint_ensure
 
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 

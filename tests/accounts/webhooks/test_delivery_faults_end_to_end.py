@@ -20,9 +20,9 @@ from django.core.management import call_command
 from django.core.signals import request_started
 from djstripe.models import Customer, Subscription, SubscriptionItem
 
-from accounts.models import WebhookEvent
 from accounts.services import checkout_session_create
-from accounts.webhooks.services import webhook_endpoint_ensure
+from accounts.webhooks.models import WebhookEvent
+from accounts.webhooks.services.endpoints import webhook_endpoint_ensure
 from portal.stripe_client import stripe_client
 from stripe_server.testing import LocalStripe
 from tests.accounts.billing_helpers import plan_price_create

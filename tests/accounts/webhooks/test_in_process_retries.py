@@ -9,9 +9,8 @@ from django.db import OperationalError
 from django.utils import timezone
 from djstripe.models import Event, Product
 
-from accounts.models import WebhookEvent
-from accounts.webhooks import webhook_handler
-from accounts.webhooks.handlers import webhook_handler_unregister
+from accounts.webhooks import webhook_handler, webhook_handler_unregister
+from accounts.webhooks.models import WebhookEvent
 from tests.accounts.webhooks.webhook_helpers import unique
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from djstripe.models import Product
 
-from accounts.models import WebhookEvent
-from accounts.webhooks import webhook_handler
-from accounts.webhooks.handlers import webhook_handler_unregister
+from accounts.webhooks import webhook_handler, webhook_handler_unregister
+from accounts.webhooks.models import WebhookEvent
 from portal.stripe_client import stripe_client
 from tests.accounts.webhooks.webhook_helpers import (
     events_since,

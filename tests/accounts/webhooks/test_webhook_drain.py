@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from djstripe.models import Product
 
-from accounts.models import WebhookEvent
-from accounts.webhooks import webhook_handler
-from accounts.webhooks.handlers import webhook_handler_unregister
-from accounts.webhooks.services import webhook_event_store, webhook_events_drain
+from accounts.webhooks import webhook_handler, webhook_handler_unregister
+from accounts.webhooks.models import WebhookEvent
+from accounts.webhooks.services.processing import webhook_events_drain
+from accounts.webhooks.services.receiving import webhook_event_store
 from tests.accounts.webhooks.webhook_helpers import unique
 
 pytestmark = pytest.mark.django_db

@@ -5,12 +5,14 @@ import threading
 import time
 
 import pytest
+from django.core.signals import request_finished
 from django.db import close_old_connections
 from djstripe.models import Product
 
-from accounts.models import WebhookEvent
-from accounts.webhooks.services import webhook_event_store
+from accounts.webhooks.models import WebhookEvent
+from accounts.webhooks.services.receiving import webhook_event_store
 from accounts.webhooks.signature import signature_compute, signature_header_build
+from accounts.webhooks.views import stripe_webhook
 from tests.accounts.webhooks.webhook_helpers import SECRET, WEBHOOK_URL, unique
 
 pytestmark = pytest.mark.django_db
@@ -144,6 +146,33 @@ def test_an_accepted_event_is_stored_and_acknowledged_with_its_id(poster):
     assert stored.payload == event
     assert stored.type == "test.stored"
     assert stored.source == WebhookEvent.Source.WEBHOOK
+
+
+def test_without_a_broker_the_event_is_processed_once_the_acknowledgement_is_sent(
+    rf, webhook_secret, stripe_settings
+):
+    event = an_event(type="test.after_sent")
+    body = json.dumps(event).encode()
+    request = rf.post(
+        WEBHOOK_URL,
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature_header_build(payload=body, secret=SECRET),
+    )
+
+    response = stripe_webhook(request)
+
+    # Answered, not processed yet: the server closes the response once it has sent it.
+    assert response.status_code == 200
+    assert WebhookEvent.objects.get(stripe_id=event["id"]).status == WebhookEvent.Status.RECEIVED
+    # As Django's test client does: the end of the request must not close the connection that
+    # holds the test's transaction.
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+    assert WebhookEvent.objects.get(stripe_id=event["id"]).status == WebhookEvent.Status.PROCESSED
 
 
 def test_the_same_event_twice_is_stored_and_processed_once(poster, make_event):

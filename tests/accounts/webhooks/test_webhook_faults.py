@@ -17,7 +17,7 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from djstripe.models import Customer, Price, Product, Subscription, SubscriptionItem
 
-from accounts.models import WebhookEvent
+from accounts.webhooks.models import WebhookEvent
 from portal.stripe_client import stripe_client
 from tests.accounts.webhooks.webhook_helpers import (
     events_since,

@@ -4,10 +4,9 @@ import pytest
 from django.core import mail
 from djstripe.models import Customer, Price, Product, Subscription
 
-from accounts.models import WebhookEvent
-from accounts.webhooks import webhook_handler
-from accounts.webhooks.handlers import webhook_handler_unregister
-from accounts.webhooks.services import webhook_event_process
+from accounts.webhooks import webhook_handler, webhook_handler_unregister
+from accounts.webhooks.models import WebhookEvent
+from accounts.webhooks.services.processing import webhook_event_process
 from portal.stripe_client import stripe_client
 from tests.accounts.webhooks.webhook_helpers import events_since, server_now, unique
 

@@ -28,8 +28,8 @@ from django.test import Client
 from djstripe.models import Product
 from kombu import pools as kombu_pools
 
-from accounts.models import WebhookEvent
-from accounts.webhooks.services import WAKE_CACHE_KEY
+from accounts.webhooks.models import WebhookEvent
+from accounts.webhooks.scheduling import WAKE_CACHE_KEY
 from portal.celery import app as celery_app
 from portal.stripe_client import stripe_client
 from tests.accounts.webhooks.webhook_helpers import WebhookPoster, burst_event, unique

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.test import Client
 
-from accounts.webhooks.services import stripe_event_payload
+from accounts.webhooks.services.reconciling import stripe_event_payload
 from accounts.webhooks.signature import signature_header_build
 from portal.stripe_client import stripe_client
 from stripe_server.testing import LocalStripe

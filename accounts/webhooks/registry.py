@@ -1,4 +1,4 @@
-"""The webhook handler registry, and Portal's own handlers.
+"""The webhook handler registry: which functions run for an event type, and in which order.
 
 dj-stripe first syncs the event's objects into its tables; then every handler registered for the
 event's type runs, in registration order, in the same transaction. Register one with:
@@ -10,29 +10,24 @@ event's type runs, in registration order, in the same transaction. Register one 
         ...
 
 Patterns may use `*` (`"invoice.*"`, `"*"`). Put handlers in a `webhook_handlers.py` module of
-any installed app: it is imported before the first event is processed. A handler that raises
-fails the event, which is then retried with backoff; handlers must therefore be idempotent (send
-mail with `transaction.on_commit`, so a rolled-back attempt sends nothing).
+any installed app: at startup Portal registers its own handlers, then imports those modules in
+`INSTALLED_APPS` order (`accounts.webhooks.builtin_handlers.webhook_handlers_install`). A
+handler that raises fails the event, which is then retried with backoff; handlers must therefore
+be idempotent (send mail with `transaction.on_commit`, so a rolled-back attempt sends nothing).
 """
 
 from __future__ import annotations
 
 import fnmatch
-import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from django.utils.module_loading import autodiscover_modules
-
 if TYPE_CHECKING:
-    from accounts.models import WebhookEvent
-
-logger = logging.getLogger(__name__)
+    from accounts.webhooks.models import WebhookEvent
 
 WebhookHandler = Callable[["WebhookEvent"], None]
 
 _registry: list[tuple[str, WebhookHandler]] = []
-_discovered = False
 
 
 def webhook_handler(*patterns: str) -> Callable[[WebhookHandler], WebhookHandler]:
@@ -41,12 +36,18 @@ def webhook_handler(*patterns: str) -> Callable[[WebhookHandler], WebhookHandler
         raise TypeError("webhook_handler() needs at least one event type, e.g. 'invoice.paid'.")
 
     def register(handler: WebhookHandler) -> WebhookHandler:
-        for pattern in patterns:
-            if (pattern, handler) not in _registry:
-                _registry.append((pattern, handler))
+        webhook_handler_register(handler=handler, patterns=patterns)
         return handler
 
     return register
+
+
+def webhook_handler_register(*, handler: WebhookHandler, patterns: Iterable[str]) -> None:
+    """Register `handler` for events whose type matches one of `patterns`, after the handlers
+    registered before it (what `webhook_handler` does, without a decorator)."""
+    for pattern in patterns:
+        if (pattern, handler) not in _registry:
+            _registry.append((pattern, handler))
 
 
 def webhook_handler_unregister(handler: WebhookHandler) -> None:
@@ -56,20 +57,8 @@ def webhook_handler_unregister(handler: WebhookHandler) -> None:
 
 def webhook_handlers_for(event_type: str) -> list[WebhookHandler]:
     """The handlers registered for `event_type`, in registration order, each once."""
-    webhook_handlers_discover()
     found: list[WebhookHandler] = []
     for pattern, handler in _registry:
         if fnmatch.fnmatchcase(event_type, pattern) and handler not in found:
             found.append(handler)
     return found
-
-
-def webhook_handlers_discover() -> None:
-    """Import Portal's built-in handlers and every installed app's `webhook_handlers` module."""
-    global _discovered
-    if _discovered:
-        return
-    _discovered = True
-    from accounts.webhooks import builtin_handlers  # noqa: F401 - registers on import
-
-    autodiscover_modules("webhook_handlers")
