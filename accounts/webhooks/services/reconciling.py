@@ -8,11 +8,9 @@ process it like a delivered event.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.core.mail import mail_admins
@@ -28,7 +26,7 @@ from accounts.webhooks.selectors import (
 )
 from accounts.webhooks.services.processing import Progress, webhook_event_process
 from accounts.webhooks.services.receiving import webhook_event_store
-from portal.stripe_client import stripe_client, translate_stripe_errors
+from portal.stripe_client import stripe_client, stripe_json, translate_stripe_errors
 
 Status = WebhookEvent.Status
 
@@ -55,18 +53,6 @@ class ReconcileReport:
         return self.pending_count > self.threshold
 
 
-def _json_default(value: object) -> str:
-    if isinstance(value, Decimal):
-        # The SDK turns `*_decimal` strings into Decimals; on the wire they are strings.
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def stripe_event_payload(event: Any) -> dict[str, Any]:
-    """An SDK event as the plain JSON a webhook delivers."""
-    return json.loads(json.dumps(event.to_dict(), default=_json_default))
-
-
 def _stripe_events(params: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Every event Stripe lists for `params`, oldest page last (Stripe lists newest first)."""
     client = stripe_client()
@@ -74,7 +60,7 @@ def _stripe_events(params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         page = client.v1.events.list(params={"limit": 100, **params})
         while True:
             for event in page.data:
-                yield stripe_event_payload(event)
+                yield stripe_json(event)
             if not page.has_more or not page.data:
                 break
             page = client.v1.events.list(
@@ -180,7 +166,7 @@ def webhook_events_replay(
                 payloads.append(stored[event_id].payload)
                 continue
             with translate_stripe_errors(f"fetch event {event_id}"):
-                payloads.append(stripe_event_payload(client.v1.events.retrieve(event_id)))
+                payloads.append(stripe_json(client.v1.events.retrieve(event_id)))
     if since is not None:
         say(f"Asking Stripe for events since {since:%Y-%m-%d %H:%M:%S}Z")
         payloads.extend(_stripe_events({"created": {"gte": int(since.timestamp())}}))

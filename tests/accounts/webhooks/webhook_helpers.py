@@ -11,9 +11,8 @@ from typing import Any
 
 from django.test import Client
 
-from accounts.webhooks.services.reconciling import stripe_event_payload
 from accounts.webhooks.signature import signature_header_build
-from portal.stripe_client import stripe_client
+from portal.stripe_client import stripe_client, stripe_json
 from stripe_server.testing import LocalStripe
 
 WEBHOOK_URL = "/stripe/webhook/"
@@ -58,7 +57,7 @@ def events_since(created_gte: int, *, object_ids: set[str] | None = None) -> lis
     events: list[dict[str, Any]] = []
     page = client.v1.events.list(params={"limit": 100, "created": {"gte": created_gte}})
     while True:
-        events.extend(stripe_event_payload(event) for event in page.data)
+        events.extend(stripe_json(event) for event in page.data)
         if not page.has_more or not page.data:
             break
         page = client.v1.events.list(
