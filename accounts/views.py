@@ -14,6 +14,18 @@ from django.views.generic import TemplateView
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.app_settings import app_settings
+from accounts.billing.checkout import (
+    checkout_session_create,
+    checkout_session_sync,
+    holder_subscription_sync,
+)
+from accounts.billing.customer_portal import billing_portal_session_create
+from accounts.billing.errors import (
+    CheckoutSessionNotYoursError,
+    CheckoutSessionUnknownError,
+    HolderAlreadySubscribedError,
+    NoBillingAccountError,
+)
 from accounts.forms import ProfileForm, SignupForm
 from accounts.gating import (
     ValidSubscriptionRequiredMixin,
@@ -27,16 +39,6 @@ from accounts.selectors import (
     checkout_price,
     price_is_per_seat,
     subscription_summary,
-)
-from accounts.services import (
-    CheckoutSessionNotYoursError,
-    CheckoutSessionUnknownError,
-    HolderAlreadySubscribedError,
-    NoBillingAccountError,
-    billing_portal_session_create,
-    checkout_session_create,
-    checkout_session_sync,
-    holder_subscription_sync,
 )
 from accounts.teams.selectors import billing_manageable
 from portal.stripe_client import StripeRequestError, StripeUnavailableError

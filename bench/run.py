@@ -141,8 +141,8 @@ def seed(server: Any) -> dict[str, Any]:
     from django.core.management import call_command
     from djstripe.models import Event
 
+    from accounts.billing.checkout import holder_customer_ensure, holder_subscription_sync
     from accounts.models import User
-    from accounts.services import holder_customer_ensure, holder_subscription_sync
     from accounts.webhooks.models import WebhookEvent
     from portal.stripe_client import stripe_client
 

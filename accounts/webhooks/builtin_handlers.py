@@ -11,14 +11,11 @@ from typing import TYPE_CHECKING
 
 from django.utils.module_loading import autodiscover_modules
 
+from accounts.billing.checkout import checkout_session_sync, holder_subscription_refresh
+from accounts.billing.errors import CheckoutSessionUnknownError
 from accounts.gating_handlers import (
     checkout_completed_sync_groups,
     subscription_changed_sync_groups,
-)
-from accounts.services import (
-    CheckoutSessionUnknownError,
-    checkout_session_sync,
-    holder_subscription_refresh,
 )
 from accounts.webhooks import emails
 from accounts.webhooks.registry import WebhookHandler, webhook_handler_register

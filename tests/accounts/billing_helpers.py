@@ -15,8 +15,8 @@ import requests
 from django.contrib.sites.models import Site
 from djstripe.models import Customer, Price, Product
 
+from accounts.billing.checkout import holder_customer_ensure, holder_subscription_sync
 from accounts.models import SubscriptionHolder
-from accounts.services import holder_customer_ensure, holder_subscription_sync
 from portal.stripe_client import stripe_client
 from pricing import metadata as pricing_metadata
 from pricing.metadata import ProductMetadata

@@ -14,8 +14,8 @@ from typing import Any
 
 from djstripe.models import Price, Product, Subscription
 
+from accounts.billing.checkout import holder_subscription_sync
 from accounts.models import SubscriptionHolder, User
-from accounts.services import holder_subscription_sync
 from portal.stripe_client import stripe_client
 from pricing import metadata as pricing_metadata
 from pricing.services import demo_products_bootstrap

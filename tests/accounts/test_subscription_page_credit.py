@@ -10,7 +10,7 @@ import re
 import pytest
 from djstripe.models import Customer
 
-from accounts.services import holder_subscription_sync
+from accounts.billing.checkout import holder_subscription_sync
 from portal.stripe_client import stripe_client
 from tests.accounts.billing_helpers import plan_price_create, subscription_start
 

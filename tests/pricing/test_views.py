@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 from djstripe.models import Price
 
-from accounts.services import holder_customer_ensure, holder_subscription_sync
+from accounts.billing.checkout import holder_customer_ensure, holder_subscription_sync
 from portal.stripe_client import stripe_client
 from pricing import metadata, selectors
 from pricing.forms import SEATS_ERROR

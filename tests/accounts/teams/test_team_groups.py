@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.billing.checkout import holder_subscription_sync
 from accounts.gating import holder_groups_sync
 from accounts.models import User
-from accounts.services import holder_subscription_sync
 from accounts.teams.services import team_member_remove
 from portal.stripe_client import stripe_client
 from tests.accounts.teams.team_helpers import (

@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.core.signals import request_started
 from djstripe.models import Customer, Subscription, SubscriptionItem
 
-from accounts.services import checkout_session_create
+from accounts.billing.checkout import checkout_session_create
 from accounts.webhooks.models import WebhookEvent
 from accounts.webhooks.services.endpoints import webhook_endpoint_ensure
 from portal.stripe_client import stripe_client

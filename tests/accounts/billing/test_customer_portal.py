@@ -4,11 +4,11 @@ import pytest
 import requests
 from django.urls import reverse
 
-from accounts.services import (
-    NoBillingAccountError,
+from accounts.billing.customer_portal import (
     billing_portal_configuration_ensure,
     billing_portal_session_create,
 )
+from accounts.billing.errors import NoBillingAccountError
 from tests.accounts.billing_helpers import plan_price_create, site_domain_set, subscription_start
 from tests.portal.test_stripe_client import closed_port
 

@@ -6,16 +6,18 @@ import pytest
 from django.db import close_old_connections
 from djstripe.models import Customer, Subscription
 
-from accounts.models import User
-from accounts.services import (
-    CheckoutSessionNotYoursError,
-    CheckoutSessionUnknownError,
-    HolderAlreadySubscribedError,
+from accounts.billing.checkout import (
     checkout_session_create,
     checkout_session_sync,
     holder_customer_ensure,
     holder_subscription_refresh,
 )
+from accounts.billing.errors import (
+    CheckoutSessionNotYoursError,
+    CheckoutSessionUnknownError,
+    HolderAlreadySubscribedError,
+)
+from accounts.models import User
 from portal.stripe_client import StripeUnavailableError, stripe_client
 from tests.accounts.billing_helpers import (
     hosted_checkout_pay,

@@ -1,0 +1,94 @@
+"""A holder's billing state is read from dj-stripe's rows, in one query, in today's shapes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from accounts.billing.checkout import holder_customer_ensure, holder_subscription_sync
+from accounts.billing.state import NO_SUBSCRIPTION, billing_state
+from portal.stripe_client import stripe_client
+from tests.accounts.billing_helpers import plan_offer, plan_price_create, subscription_start
+
+pytestmark = pytest.mark.django_db
+
+
+def _at(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)
+
+
+def test_no_holder_or_no_subscription_reads_nothing(user, django_assert_num_queries) -> None:
+    with django_assert_num_queries(0):
+        assert billing_state(holder=None) is NO_SUBSCRIPTION
+        assert billing_state(holder=user) is NO_SUBSCRIPTION
+    assert not NO_SUBSCRIPTION.is_live
+    assert NO_SUBSCRIPTION.current_price_ids == frozenset()
+
+
+def test_the_plan_item_period_card_and_seats_come_from_one_query(
+    stripe_settings, user, monkeypatch, django_assert_num_queries
+) -> None:
+    add_on = plan_price_create(unit_amount=500)  # a product pricing.metadata does not list
+    plan_price = plan_price_create(unit_amount=1200)
+    offered = plan_offer(monkeypatch, plan_price, per_seat=True)
+    customer = holder_customer_ensure(holder=user)
+    client = stripe_client()
+    created = client.v1.subscriptions.create(
+        params={
+            "customer": customer.id,
+            "items": [{"price": add_on.id}, {"price": plan_price.id, "quantity": 4}],
+            "default_payment_method": "pm_card_mastercard",
+        }
+    )
+    holder_subscription_sync(holder=user)
+    user.refresh_from_db()
+    stripe_item = created["items"].data[1]
+
+    with django_assert_num_queries(1):
+        state = billing_state(holder=user)
+
+    assert state.subscription_id == created.id
+    assert state.status == "active" and state.is_live
+    assert state.plan == offered
+    assert state.plan_item is not None and state.plan_item.price_id == plan_price.id
+    assert state.seats == 4
+    assert state.period_start == _at(stripe_item.current_period_start)
+    assert state.period_end == _at(stripe_item.current_period_end)
+    assert state.renews_on == state.period_end and state.cancels_on is None
+    assert (state.card_brand, state.card_last4) == ("mastercard", "4444")
+    assert state.current_price_ids == {add_on.id, plan_price.id}
+    assert state.current_product_ids == {add_on.product.id, plan_price.product.id}
+
+
+def test_set_to_cancel_it_ends_at_the_period_end_and_does_not_renew(
+    stripe_settings, user, monkeypatch
+) -> None:
+    price = plan_price_create(unit_amount=900)
+    plan_offer(monkeypatch, price)
+    subscription_id = subscription_start(holder=user, price=price)
+    stripe_client().v1.subscriptions.update(subscription_id, params={"cancel_at_period_end": True})
+    holder_subscription_sync(holder=user)
+    user.refresh_from_db()
+    period_end = stripe_client().v1.subscriptions.retrieve(subscription_id)["items"].data[0]
+
+    state = billing_state(holder=user)
+
+    assert state.cancels_on == _at(period_end.current_period_end)
+    assert state.renews_on is None
+
+
+def test_credit_on_the_customer_balance_is_read(stripe_settings, user, monkeypatch) -> None:
+    price = plan_price_create(unit_amount=2500)
+    plan_offer(monkeypatch, price)
+    subscription_start(holder=user, price=price)
+    client = stripe_client()
+    client.v1.customers.balance_transactions.create(
+        user.customer.id, params={"amount": -700, "currency": "usd"}
+    )
+    holder_subscription_sync(holder=user)
+    user.refresh_from_db()
+
+    state = billing_state(holder=user)
+
+    assert (state.balance, state.credit, state.balance_currency) == (-700, 700, "usd")
