@@ -7,7 +7,7 @@ import logging
 
 from celery import shared_task
 
-from accounts.teams.services import SyncOutcome, subscriptions_sync
+from accounts.billing.seat_sync import SyncOutcome, subscriptions_sync
 
 logger = logging.getLogger(__name__)
 

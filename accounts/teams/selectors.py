@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.app_settings import app_settings
 from accounts.billing.state import BillingState, billing_state
-from accounts.models import Invitation, Membership, SubscriptionHolder, Team, User
-from accounts.selectors import holder_models
+from accounts.models import Invitation, Membership, Team, User
 
 # The session key of the team a user last switched to.
 SESSION_TEAM_KEY = "portal_team_pk"
@@ -99,32 +98,3 @@ def team_seats(*, team: Team, state: BillingState | None = None) -> TeamSeats:
         max_seats=plan.max_seats if plan is not None and plan.per_seat else None,
         plan_name=plan.name if plan is not None else None,
     )
-
-
-# --- Seat sync ----------------------------------------------------------------------------------
-
-
-def holder_counts_seats(*, model: type[SubscriptionHolder]) -> bool:
-    """Whether the holder model counts its own seats (overrides `get_quantity()`), so that
-    `sync_subscriptions` manages its quantity. A plain user keeps the seats they bought."""
-    return model.get_quantity is not SubscriptionHolder.get_quantity
-
-
-def holders_pending_sync() -> list[tuple[type[SubscriptionHolder], int]]:
-    """(model, pk) of every holder with a subscription whose billing details changed since it
-    was last synced with Stripe (or was never synced), for the models that count seats."""
-    pending: list[tuple[type[SubscriptionHolder], int]] = []
-    for model in holder_models().values():
-        if not holder_counts_seats(model=model):
-            continue
-        pks = (
-            model._default_manager.filter(subscription__isnull=False)
-            .filter(
-                Q(last_synced_with_stripe__isnull=True)
-                | Q(billing_details_last_changed__gt=F("last_synced_with_stripe"))
-            )
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        pending.extend((model, pk) for pk in pks)
-    return pending

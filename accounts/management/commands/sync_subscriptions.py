@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.teams.services import SyncOutcome, subscriptions_sync
+from accounts.billing.seat_sync import SyncOutcome, subscriptions_sync
 
 PRORATION_BEHAVIORS = ("create_prorations", "always_invoice", "none")
 

@@ -13,13 +13,15 @@ from django.core.management import call_command
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
-from accounts.models import Membership, SubscriptionQuantityUpdate, Team
-from accounts.tasks import subscriptions_sync_task
-from accounts.teams.selectors import holders_pending_sync
-from accounts.teams.services import (
+from accounts.billing.seat_sync import (
     SyncOutcome,
     holder_quantity_sync,
+    holders_pending_sync,
     subscriptions_sync,
+)
+from accounts.models import Membership, SubscriptionQuantityUpdate, Team
+from accounts.tasks import subscriptions_sync_task
+from accounts.teams.services import (
     team_invitation_accept,
     team_invitation_create,
     team_member_remove,
