@@ -1,6 +1,7 @@
 """The accounts app's settings, read in one place with the `PORTAL_` prefix.
 
-Each is a Django setting (set it in `portal/settings.py`); the property gives its default.
+Each is a Django setting (set it in `portal/settings.py`); its property here gives its default,
+written nowhere else: a setting that is unset or None takes it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ class AppSettings:
     prefix = "PORTAL_"
 
     def _setting(self, name: str, default: object) -> object:
-        return getattr(settings, self.prefix + name, default)
+        value = getattr(settings, self.prefix + name, None)
+        return default if value is None else value
 
     @property
     def SUBSCRIPTION_HOLDER(self) -> Literal["user", "team"]:

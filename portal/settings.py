@@ -17,8 +17,13 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+_StrDefault = TypeVar("_StrDefault", str, None)
+
+
+def env_str(name: str, default: _StrDefault = "") -> str | _StrDefault:  # type: ignore[assignment]
+    """The variable's value; `default` when unset (None leaves the setting to its app)."""
+    value = os.environ.get(name)
+    return default if value is None else value
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -282,20 +287,21 @@ PORTAL_WEBHOOK_RETRY_BACKOFF = env_int("PORTAL_WEBHOOK_RETRY_BACKOFF", None)
 
 # --- Feature gating ---------------------------------------------------------------------------
 
+# Each PORTAL_ setting left unset is None: `accounts/app_settings.py` holds its default.
+
 # Days a past-due subscription keeps its features, from the start of the unpaid period.
-PORTAL_PAST_DUE_GRACE_DAYS = env_int("PORTAL_PAST_DUE_GRACE_DAYS", 7)
+PORTAL_PAST_DUE_GRACE_DAYS = env_int("PORTAL_PAST_DUE_GRACE_DAYS", None)
 
 # --- Teams and seats ---------------------------------------------------------------------------
 
 # Who holds a subscription: "user" (each user) or "team" (each team, billed per member).
-PORTAL_SUBSCRIPTION_HOLDER = env_str("PORTAL_SUBSCRIPTION_HOLDER", "user")
+PORTAL_SUBSCRIPTION_HOLDER = env_str("PORTAL_SUBSCRIPTION_HOLDER", None)
 # How Stripe bills a seat change pushed by the sync: create_prorations, always_invoice or none.
-PORTAL_SEAT_SYNC_PRORATION_BEHAVIOR = env_str(
-    "PORTAL_SEAT_SYNC_PRORATION_BEHAVIOR", "create_prorations"
-)
+PORTAL_SEAT_SYNC_PRORATION_BEHAVIOR = env_str("PORTAL_SEAT_SYNC_PRORATION_BEHAVIOR", None)
 # Most quantity updates pushed to one subscription in an hour (Stripe allows 200).
-PORTAL_SEAT_SYNC_MAX_UPDATES_PER_HOUR = env_int("PORTAL_SEAT_SYNC_MAX_UPDATES_PER_HOUR", 200)
-PORTAL_TEAM_INVITATION_DAYS = env_int("PORTAL_TEAM_INVITATION_DAYS", 7)
+PORTAL_SEAT_SYNC_MAX_UPDATES_PER_HOUR = env_int("PORTAL_SEAT_SYNC_MAX_UPDATES_PER_HOUR", None)
+# Days a team invitation's link stays valid.
+PORTAL_TEAM_INVITATION_DAYS = env_int("PORTAL_TEAM_INVITATION_DAYS", None)
 
 # --- Logging ----------------------------------------------------------------------------------
 
