@@ -170,15 +170,18 @@ def amount_for_quantity(*, price: dict[str, Any], quantity: int) -> int | None:
 
 
 def _price_data(price: dict[str, Any]) -> dict[str, Any]:
-    """The price as stored by dj-stripe when it has been synced (with its tiers), else as the
-    subscription embeds it (embedded prices leave out `tiers`)."""
+    """The price as the subscription embeds it; for a tiered price, as dj-stripe stored it
+    (Stripe leaves `tiers` out of embedded prices, and the amount needs them)."""
+    if not price.get("tiers_mode") or price.get("tiers"):
+        return price
     stored = Price.objects.filter(id=price.get("id")).first()
-    if stored is not None and (stored.stripe_data.get("tiers") or not price.get("tiers_mode")):
-        return stored.stripe_data
-    return price
+    return stored.stripe_data if stored is not None else price
 
 
-def _product_name(price: dict[str, Any]) -> str:
+def _plan_name(state: BillingState, price: dict[str, Any]) -> str:
+    """The plan's name as the pricing page shows it (`pricing.metadata`), else the product's."""
+    if state.plan is not None:
+        return state.plan.name
     product = price.get("product")
     if isinstance(product, dict):
         return product.get("name") or "Plan"
@@ -201,7 +204,7 @@ def subscription_summary(*, state: BillingState) -> SubscriptionSummary | None:
     currency = item.currency
     return SubscriptionSummary(
         id=state.subscription_id,
-        plan_name=_product_name(price),
+        plan_name=_plan_name(state, price),
         interval=item.interval,
         interval_count=item.interval_count,
         seats=item.quantity,

@@ -104,6 +104,22 @@ def test_a_pro_subscriber_sees_the_pro_page(client, plans):
     assert b"Only holders of the Pro plan see this page." in response.content
 
 
+def test_a_gated_page_reads_the_session_user_teams_and_billing_state_once(
+    client, plans, django_assert_num_queries
+):
+    user = user_create()
+    subscribe(user, "pro")
+    browser = logged_in(client, user)
+
+    # The session, the user, the user's teams (the account menu's switcher) and the billing
+    # state, which the gate and the page share.
+    with django_assert_num_queries(4):
+        response = browser.get(PRO_PAGE)
+
+    assert response.status_code == 200
+    assert b"data-pro-content" in response.content
+
+
 def test_an_anonymous_visitor_is_sent_to_log_in(client, plans):
     response = client.get(PRO_PAGE)
 

@@ -235,3 +235,19 @@ def test_back_from_the_portal_with_stripe_down_shows_what_we_have(
     assert "couldn&#x27;t load your latest billing changes" in response.text
     assert 'data-status="active"' in response.text
     assert "Stripe unavailable" in caplog.text
+
+
+def test_the_status_page_reads_the_session_user_teams_billing_state_and_invoices(
+    stripe_settings, logged_in, user, monkeypatch, django_assert_num_queries
+):
+    price = plan_price_create(unit_amount=1900, interval="month")
+    plan_offer(monkeypatch, price)
+    subscription_start(holder=user, price=price)
+
+    # The session, the user, the user's teams (the account menu's switcher), the billing state
+    # (subscription, customer and card in one query) and the latest invoices.
+    with django_assert_num_queries(5):
+        response = logged_in.get(STATUS_PAGE)
+
+    assert response.status_code == 200
+    assert "Visa ending in 4242" in response.text
