@@ -44,6 +44,20 @@ def subscription_save(ctx: Context, subscription: dict[str, Any]) -> None:
     ctx.db.save("subscription", subscription)
 
 
+def subscription_save_updated(
+    ctx: Context, subscription: dict[str, Any], before: dict[str, Any]
+) -> None:
+    """Store the subscription and announce `customer.subscription.updated` with what changed
+    since `before`."""
+    subscription_save(ctx, subscription)
+    events.emit(
+        ctx,
+        "customer.subscription.updated",
+        subscription,
+        events.previous_attributes(before, subscription),
+    )
+
+
 def customer_set_delinquent(ctx: Context, customer: dict[str, Any], delinquent: bool) -> None:
     """Mark the customer delinquent (a renewal failed) or not, announcing a change."""
     if customer["delinquent"] == delinquent:
@@ -71,13 +85,7 @@ def subscription_renew(ctx: Context, subscription: dict[str, Any]) -> None:
     decline = invoice_attempt_payment(ctx, invoice, payment_method_for(ctx, subscription, customer))
     subscription["status"] = "active" if decline is None else "past_due"
     customer_set_delinquent(ctx, customer, decline is not None)
-    subscription_save(ctx, subscription)
-    events.emit(
-        ctx,
-        "customer.subscription.updated",
-        subscription,
-        events.previous_attributes(before, subscription),
-    )
+    subscription_save_updated(ctx, subscription, before)
 
 
 def subscription_retry_payment(ctx: Context, subscription: dict[str, Any], now: int) -> None:
@@ -155,10 +163,4 @@ def subscription_expire_incomplete(ctx: Context, subscription: dict[str, Any]) -
         ctx.db.save("invoice", invoice)
         events.emit(ctx, "invoice.voided", invoice)
         invoice_balance_unapply(ctx, invoice)
-    subscription_save(ctx, subscription)
-    events.emit(
-        ctx,
-        "customer.subscription.updated",
-        subscription,
-        events.previous_attributes(before, subscription),
-    )
+    subscription_save_updated(ctx, subscription, before)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from stripe_server import events
 from stripe_server.context import Context
 from stripe_server.frozen_time import clock_context
 from stripe_server.lifecycle.item_changes import subscription_apply_item_changes
-from stripe_server.lifecycle.subscriptions import ENDED_STATUSES, subscription_save
+from stripe_server.lifecycle.subscriptions import ENDED_STATUSES, subscription_save_updated
 from stripe_server.resources.subscriptions import (
     PAYMENT_BEHAVIORS,
     PRORATION_BEHAVIORS,
@@ -45,13 +44,7 @@ def _change_subscription(ctx: Context, subscription: dict[str, Any], change: dic
         )
         or "allow_incomplete",
     )
-    subscription_save(ctx, subscription)
-    events.emit(
-        ctx,
-        "customer.subscription.updated",
-        subscription,
-        events.previous_attributes(before, subscription),
-    )
+    subscription_save_updated(ctx, subscription, before)
 
 
 _CHANGE_PARAMS = {"price", "quantity", "metadata", "proration_behavior", "payment_behavior",
