@@ -59,6 +59,8 @@ TARGETS = {
     "pricing_vs_bare_rps": (">=", 0.6),
     "partial_vs_full_bytes": ("<=", 0.25),
     "gated_vs_ungated_latency": ("<=", 1.1),
+    "status_vs_bare_rps": (">=", 0.5),
+    "gated_vs_bare_rps": (">=", 0.6),
     "webhook_vs_djstripe_rps": (">=", 5.0),
     "css_gzip_kb": ("<=", 15.0),
 }
@@ -409,6 +411,12 @@ def main() -> None:
         "partial_vs_full_bytes": round(partial["bytes"] / full["bytes"], 3),
         "gated_vs_ungated_latency": round(
             by_label["gated Pro page"]["p50_ms"] / by_label["same page ungated"]["p50_ms"], 3
+        ),
+        "status_vs_bare_rps": round(
+            by_label["status page /subscription/"]["rps"] / by_label["bare Django view"]["rps"], 3
+        ),
+        "gated_vs_bare_rps": round(
+            by_label["gated Pro page"]["rps"] / by_label["bare Django view"]["rps"], 3
         ),
         "webhook_vs_djstripe_rps": round(
             hooks["portal_worker_elsewhere"]["rps"] / hooks["djstripe"]["rps"], 2

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 from djstripe.models import Price, Product
 
 from portal.stripe_client import (
@@ -21,8 +22,14 @@ from portal.stripe_client import (
     stripe_json,
     translate_stripe_errors,
 )
-from pricing.price_maths import amount_format, price_terms_describe, price_terms_from_stripe
-from pricing.selectors import catalog_stamp_forget
+from pricing.metadata import ProductMetadata
+from pricing.price_maths import (
+    PriceTerms,
+    amount_format,
+    price_terms_describe,
+    price_terms_from_stripe,
+)
+from pricing.selectors import active_products, catalog_stamp_forget
 
 Progress = Callable[[str], None]
 
@@ -274,3 +281,50 @@ def stripe_catalog_sync(*, progress: Progress | None = None) -> CatalogSyncResul
             "has them.",
         )
     return result
+
+
+def active_products_snippet(*, products: Sequence[Product], prices: Sequence[Price]) -> str:
+    """An `ACTIVE_PRODUCTS = [...]` block for `pricing/metadata.py`, from synced products.
+
+    Lists each active product with an active recurring price. Products already in the metadata
+    keep what it says about them (slug, words, default); new ones start from Stripe's name,
+    description and marketing features.
+    """
+    known = {product.stripe_id: product for product in active_products()}
+    recurring: dict[str, list[PriceTerms]] = {}
+    for price in prices:
+        terms = price_terms_from_stripe(data=price.stripe_data)
+        if price.active and terms.interval is not None:
+            recurring.setdefault(price.product_id, []).append(terms)
+    lines = ["ACTIVE_PRODUCTS = ["]
+    for product in products:
+        if product.active is False or product.id not in recurring:
+            continue
+        data = product.stripe_data
+        metadata = known.get(product.id) or ProductMetadata(
+            stripe_id=product.id,
+            slug=slugify(product.name) or product.id,
+            name=product.name,
+            description=data.get("description") or "",
+            features=[
+                feature.get("name", "")
+                for feature in data.get("marketing_features") or []
+                if feature.get("name")
+            ],
+            per_seat=any(terms.is_tiered or terms.is_package for terms in recurring[product.id]),
+        )
+        lines.append("    ProductMetadata(")
+        lines.append(f"        stripe_id={metadata.stripe_id!r},")
+        lines.append(f"        slug={metadata.slug!r},")
+        lines.append(f"        name={metadata.name!r},")
+        lines.append(f"        description={metadata.description!r},")
+        lines.append(f"        features={metadata.features!r},")
+        if metadata.price_displays:
+            lines.append(f"        price_displays={metadata.price_displays!r},")
+        if metadata.is_default:
+            lines.append("        is_default=True,")
+        if metadata.per_seat:
+            lines.append("        per_seat=True,")
+        lines.append("    ),")
+    lines.append("]")
+    return "\n".join(lines)

@@ -7,8 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.stripe_client import StripeRequestError, StripeUnavailableError
-from pricing.selectors import active_products_snippet
-from pricing.services import stripe_catalog_sync
+from pricing.services import active_products_snippet, stripe_catalog_sync
 
 
 class Command(BaseCommand):
