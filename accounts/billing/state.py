@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import OuterRef, Subquery
-from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef, Subquery, TextField, Value
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Coalesce, NullIf
 from djstripe.models import Customer, PaymentMethod, Subscription
 
 from pricing.metadata import ProductMetadata
@@ -243,10 +243,15 @@ def _payment_method_id(subscription: dict[str, Any], customer: dict[str, Any]) -
     return own or _reference_id(invoice_settings.get("default_payment_method"))
 
 
+def _json_text(key: str, value: str | KeyTransform) -> NullIf:
+    """`value[key]` as text, NULL when absent or JSON null (SQLite reads a null as 'null')."""
+    return NullIf(KeyTextTransform(key, value), Value("null"), output_field=TextField())
+
+
 def _card_detail(name: str) -> Subquery:
     """One detail of the card the subscription pays with, read in the subscription's query."""
     cards = PaymentMethod.objects.filter(id=OuterRef("paying_with")).annotate(
-        detail=KT(f"stripe_data__card__{name}")
+        detail=KeyTextTransform(name, KeyTransform("card", "stripe_data"))
     )
     return Subquery(cards.values("detail")[:1])
 
@@ -262,8 +267,11 @@ def billing_state(*, holder: SubscriptionHolder | None) -> BillingState:
         .annotate(
             # The subscription's own card, else its customer's default (as Stripe charges).
             paying_with=Coalesce(
-                KT("stripe_data__default_payment_method"),
-                KT("customer__stripe_data__invoice_settings__default_payment_method"),
+                _json_text("default_payment_method", "stripe_data"),
+                _json_text(
+                    "default_payment_method",
+                    KeyTransform("invoice_settings", "customer__stripe_data"),
+                ),
             ),
             card_brand=_card_detail("brand"),
             card_last4=_card_detail("last4"),

@@ -92,3 +92,28 @@ def test_credit_on_the_customer_balance_is_read(stripe_settings, user, monkeypat
     state = billing_state(holder=user)
 
     assert (state.balance, state.credit, state.balance_currency) == (-700, 700, "usd")
+
+
+def test_without_a_card_of_its_own_the_subscription_pays_with_the_customers_default(
+    stripe_settings, user, monkeypatch, django_assert_num_queries
+) -> None:
+    price = plan_price_create(unit_amount=1100)
+    plan_offer(monkeypatch, price)
+    customer = holder_customer_ensure(holder=user)
+    client = stripe_client()
+    card = client.v1.payment_methods.attach("pm_card_amex", params={"customer": customer.id})
+    client.v1.customers.update(
+        customer.id, params={"invoice_settings": {"default_payment_method": card.id}}
+    )
+    created = client.v1.subscriptions.create(
+        params={"customer": customer.id, "items": [{"price": price.id}]}
+    )
+    assert created.default_payment_method is None
+    holder_subscription_sync(holder=user)
+    user.refresh_from_db()
+
+    with django_assert_num_queries(1):
+        state = billing_state(holder=user)
+
+    assert state.payment_method_id == card.id
+    assert (state.card_brand, state.card_last4) == ("amex", "0005")  # 3782 822463 10005
