@@ -53,6 +53,18 @@ def payment_method_page(
     return html_page("Update payment method", body, status=status)
 
 
+def _turned_off_page(session: dict[str, Any], configuration: dict[str, Any]) -> RawResponse | None:
+    """The page saying the screen is off, when the portal's configuration turns it off."""
+    if configuration["features"]["payment_method_update"]["enabled"]:
+        return None
+    return message_page(
+        "Update payment method",
+        "Updating the payment method is turned off in this portal's configuration.",
+        link=session["return_url"],
+        status=400,
+    )
+
+
 @route("GET", "/_hosted/portal/{id}/payment-method", public=True)
 def portal_payment_method_form(ctx: Context) -> RawResponse:
     """The Update payment method screen."""
@@ -60,13 +72,9 @@ def portal_payment_method_form(ctx: Context) -> RawResponse:
         session, _customer, configuration = portal_session(ctx)
     except PortalNotFound:
         return not_found_page()
-    if not configuration["features"]["payment_method_update"]["enabled"]:
-        return message_page(
-            "Update payment method",
-            "Updating the payment method is turned off in this portal's configuration.",
-            link=session["return_url"],
-            status=400,
-        )
+    refused = _turned_off_page(session, configuration)
+    if refused is not None:
+        return refused
     return payment_method_page(session, values={}, error=None)
 
 
@@ -77,13 +85,9 @@ def portal_payment_method(ctx: Context) -> RawResponse:
         session, customer, configuration = portal_session(ctx)
     except PortalNotFound:
         return not_found_page()
-    if not configuration["features"]["payment_method_update"]["enabled"]:
-        return message_page(
-            "Update payment method",
-            "Updating the payment method is turned off in this portal's configuration.",
-            link=session["return_url"],
-            status=400,
-        )
+    refused = _turned_off_page(session, configuration)
+    if refused is not None:
+        return refused
     values = {name: form_value(ctx, name) for name in CARD_FIELDS}
     try:
         entry = card_entry_from_form(values, now=ctx.now())
