@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from stripe_server.cards import TestCard, card_for_number, decline_message
+from stripe_server.context import Context
+from stripe_server.resources.payment_methods import payment_method_attach, payment_method_new
 from stripe_server.wire import StripeError
 
 
@@ -75,3 +78,30 @@ def attach_refusal(entry: CardEntry) -> str | None:
 def charge_refusal(entry: CardEntry) -> str | None:
     """The decline message for charging this card now, if a charge would be refused."""
     return decline_message(entry.card.charge_decline) if entry.card.charge_decline else None
+
+
+def card_entry_save(
+    ctx: Context,
+    entry: CardEntry,
+    *,
+    customer: dict[str, Any],
+    name: str,
+    email: str | None = None,
+) -> dict[str, Any]:
+    """Save the typed card as a payment method attached to `customer` (as Stripe's hosted
+    pages do), named as typed or after the customer."""
+    payment_method = payment_method_new(
+        ctx,
+        entry.card,
+        exp_month=entry.exp_month,
+        exp_year=entry.exp_year,
+        billing_details={
+            "address": None,
+            "email": email or customer["email"],
+            "name": name or customer["name"],
+            "phone": None,
+            "tax_id": None,
+        },
+    )
+    payment_method_attach(ctx, payment_method, customer)
+    return payment_method

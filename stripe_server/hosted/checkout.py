@@ -21,6 +21,7 @@ from stripe_server.hosted.card_form import (
     CardFormError,
     attach_refusal,
     card_entry_from_form,
+    card_entry_save,
     charge_refusal,
 )
 from stripe_server.hosted.forms import form_value, invalid_markers
@@ -41,7 +42,6 @@ from stripe_server.resources.checkout_sessions import (
     success_url_for,
 )
 from stripe_server.resources.customers import customer_create
-from stripe_server.resources.payment_methods import payment_method_attach, payment_method_new
 from stripe_server.resources.subscriptions import subscription_create
 from stripe_server.routing import route
 from stripe_server.wire import StripeError, invalid_request
@@ -166,21 +166,7 @@ def checkout_session_complete(
             {"email": email or "", "name": name or ""},
         )
         customer = ctx.require("customer", created["id"])
-    billing_details = {
-        "address": None,
-        "email": email or customer["email"],
-        "name": name or customer["name"],
-        "phone": None,
-        "tax_id": None,
-    }
-    payment_method = payment_method_new(
-        ctx,
-        entry.card,
-        exp_month=entry.exp_month,
-        exp_year=entry.exp_year,
-        billing_details=billing_details,
-    )
-    payment_method_attach(ctx, payment_method, customer)
+    payment_method = card_entry_save(ctx, entry, customer=customer, name=name, email=email)
     data = session["_subscription_data"]
     subscription_params: dict[str, Any] = {
         "customer": customer["id"],

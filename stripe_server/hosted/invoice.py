@@ -22,6 +22,7 @@ from stripe_server.hosted.card_form import (
     CardFormError,
     attach_refusal,
     card_entry_from_form,
+    card_entry_save,
 )
 from stripe_server.hosted.forms import form_value, invalid_markers
 from stripe_server.hosted.page import (
@@ -37,7 +38,6 @@ from stripe_server.invoice_links import invoice_for_token
 from stripe_server.lifecycle.payments import payment_method_for
 from stripe_server.pdf import Text, pdf_document
 from stripe_server.resources.invoices import invoice_pay
-from stripe_server.resources.payment_methods import payment_method_attach, payment_method_new
 from stripe_server.routing import route
 from stripe_server.wire import StripeError
 
@@ -270,20 +270,7 @@ def invoice_page_pay(ctx: Context) -> RawResponse:
 def _card_attach(ctx: Context, invoice: dict[str, Any], entry: CardEntry, name: str) -> str:
     """Save the typed card to the invoice's customer (as paying an invoice with it does)."""
     customer = ctx.require("customer", invoice["customer"])
-    payment_method = payment_method_new(
-        ctx,
-        entry.card,
-        exp_month=entry.exp_month,
-        exp_year=entry.exp_year,
-        billing_details={
-            "address": None,
-            "email": customer["email"],
-            "name": name or customer["name"],
-            "phone": None,
-            "tax_id": None,
-        },
-    )
-    payment_method_attach(ctx, payment_method, customer)
+    payment_method = card_entry_save(ctx, entry, customer=customer, name=name)
     return payment_method["id"]
 
 

@@ -13,6 +13,7 @@ from stripe_server.hosted.card_form import (
     CardFormError,
     attach_refusal,
     card_entry_from_form,
+    card_entry_save,
 )
 from stripe_server.hosted.forms import form_value
 from stripe_server.hosted.page import RawResponse, html_page, message_page
@@ -28,7 +29,6 @@ from stripe_server.hosted.portal.session import (
 from stripe_server.hosted.render import render
 from stripe_server.lifecycle.subscriptions import LIVE_STATUSES
 from stripe_server.resources.customers import customer_update
-from stripe_server.resources.payment_methods import payment_method_attach, payment_method_new
 from stripe_server.resources.subscriptions import subscription_update
 from stripe_server.routing import route
 from stripe_server.wire import StripeError
@@ -98,20 +98,9 @@ def portal_payment_method(ctx: Context) -> RawResponse:
         return payment_method_page(session, values=values, error=refusal, status=402)
     try:
         with ctx.db.savepoint("portal_card"):
-            payment_method = payment_method_new(
-                ctx,
-                entry.card,
-                exp_month=entry.exp_month,
-                exp_year=entry.exp_year,
-                billing_details={
-                    "address": None,
-                    "email": customer["email"],
-                    "name": values["card_name"] or customer["name"],
-                    "phone": None,
-                    "tax_id": None,
-                },
+            payment_method = card_entry_save(
+                ctx, entry, customer=customer, name=values["card_name"]
             )
-            payment_method_attach(ctx, payment_method, customer)
             call_handler(
                 ctx,
                 customer_update,
