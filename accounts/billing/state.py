@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import OuterRef, Subquery, TextField, Value
+from django.db.models import OuterRef, QuerySet, Subquery, TextField, Value
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Coalesce, NullIf
 from djstripe.models import Customer, PaymentMethod, Subscription
@@ -248,41 +249,34 @@ def _json_text(key: str, value: str | KeyTransform) -> NullIf:
     return NullIf(KeyTextTransform(key, value), Value("null"), output_field=TextField())
 
 
-def _card_detail(name: str) -> Subquery:
-    """One detail of the card the subscription pays with, read in the subscription's query."""
-    cards = PaymentMethod.objects.filter(id=OuterRef("paying_with")).annotate(
-        detail=KeyTextTransform(name, KeyTransform("card", "stripe_data"))
+@cache
+def _billing_query() -> QuerySet[Subscription]:
+    """Subscriptions with their customer and the card they pay with: the subscription's own
+    card, else its customer's default (as Stripe charges). Built once per process: its
+    expressions are resolved once, and each read only adds the primary key."""
+    paying_with = Coalesce(
+        _json_text("default_payment_method", "stripe_data"),
+        _json_text(
+            "default_payment_method", KeyTransform("invoice_settings", "customer__stripe_data")
+        ),
     )
-    return Subquery(cards.values("detail")[:1])
+    card = PaymentMethod.objects.filter(id=OuterRef("paying_with")).values("stripe_data")[:1]
+    return Subscription.objects.select_related("customer").annotate(
+        paying_with=paying_with, paying_with_data=Subquery(card)
+    )
 
 
 def billing_state(*, holder: SubscriptionHolder | None) -> BillingState:
     """The holder's billing state, from dj-stripe's rows in one query (the subscription, its
-    customer, and its card's brand and last digits). `NO_SUBSCRIPTION` without a holder or a
+    customer, and the card it pays with). `NO_SUBSCRIPTION` without a holder or a
     subscription."""
     if holder is None or not holder.subscription_id:
         return NO_SUBSCRIPTION
-    subscription = (
-        Subscription.objects.select_related("customer")
-        .annotate(
-            # The subscription's own card, else its customer's default (as Stripe charges).
-            paying_with=Coalesce(
-                _json_text("default_payment_method", "stripe_data"),
-                _json_text(
-                    "default_payment_method",
-                    KeyTransform("invoice_settings", "customer__stripe_data"),
-                ),
-            ),
-            card_brand=_card_detail("brand"),
-            card_last4=_card_detail("last4"),
-        )
-        .filter(pk=holder.subscription_id)
-        .first()
-    )
-    if subscription is None:
+    found = list(_billing_query().filter(pk=holder.subscription_id))
+    if not found:
         return NO_SUBSCRIPTION
+    subscription = found[0]
+    card = (subscription.paying_with_data or {}).get("card") or {}
     return billing_state_from_subscription(
-        subscription=subscription,
-        customer=subscription.customer,
-        card={"brand": subscription.card_brand, "last4": subscription.card_last4},
+        subscription=subscription, customer=subscription.customer, card=card
     )
