@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -128,7 +128,6 @@ class SubscriptionSummary:
     card_last4: str | None
     # Credit on the customer's Stripe balance, which Stripe applies to the next invoices.
     credit: Money | None = None
-    invoices: list[InvoiceSummary] = field(default_factory=list)
 
     @property
     def is_past_due(self) -> bool:
@@ -217,7 +216,6 @@ def subscription_summary(*, state: BillingState) -> SubscriptionSummary | None:
         card_brand=state.card_brand,
         card_last4=state.card_last4,
         credit=Money(state.credit, state.balance_currency or currency) if state.credit else None,
-        invoices=invoice_summaries(customer_id=state.customer_id),
     )
 
 

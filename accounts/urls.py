@@ -9,6 +9,7 @@ app_name = "accounts"
 
 urlpatterns = [
     path("subscription/", views.subscription, name="subscription"),
+    path("subscription/invoices/", views.subscription_invoices, name="subscription_invoices"),
     path("subscription/checkout/", views.subscription_checkout, name="subscription_checkout"),
     path("subscription/confirm/", views.subscription_confirm, name="subscription_confirm"),
     path("subscription/billing/", views.billing_portal, name="billing_portal"),

@@ -37,6 +37,7 @@ from accounts.models import SubscriptionHolder
 from accounts.selectors import (
     absolute_url,
     checkout_price,
+    invoice_summaries,
     price_is_per_seat,
     subscription_summary,
 )
@@ -285,6 +286,26 @@ def subscription(request: HttpRequest) -> HttpResponse:
             interval=active_intervals()[0], seats=max(SEATS_MIN, min(SEATS_MAX, seats))
         )
     return render(request, "accounts/subscription.html", context)
+
+
+# How many invoices the status page lists, and the invoices page.
+_LATEST_INVOICES = 5
+_ALL_INVOICES = 36
+
+
+@login_required
+@require_http_methods(["GET"])
+def subscription_invoices(request: HttpRequest) -> HttpResponse:
+    """The holder's invoices: the latest few for the status page (which loads them with htmx),
+    else a page of them."""
+    limit = _LATEST_INVOICES if request.htmx else _ALL_INVOICES  # type: ignore[attr-defined]
+    invoices = invoice_summaries(customer_id=request.billing.customer_id, limit=limit + 1)  # type: ignore[attr-defined]
+    context: dict[str, object] = {"invoices": invoices[:limit]}
+    if request.htmx:  # type: ignore[attr-defined]
+        if len(invoices) > limit:
+            context["more_url"] = reverse("accounts:subscription_invoices")
+        return render(request, "accounts/_invoice_list.html", context)
+    return render(request, "accounts/subscription_invoices.html", context)
 
 
 @login_required

@@ -71,7 +71,7 @@ def _page_stamp(request: HttpRequest) -> list[str]:
 
 def pricing_page_etag(request: HttpRequest) -> str | None:
     """A hash of everything the page shows: the synced catalog, the metadata, the query, the
-    visitor (account menu, teams, plan, seats) and their CSRF cookie. An unchanged page is then
+    visitor (account menu, holder, plan, seats) and their CSRF cookie. An unchanged page is then
     a 304 without rendering. No ETag while messages wait to be shown (a 304 would lose them)."""
     if _messages_waiting(request):
         return None
@@ -85,8 +85,6 @@ def pricing_page_etag(request: HttpRequest) -> str | None:
         request.headers.get("HX-History-Restore-Request", ""),
         request.COOKIES.get(settings.CSRF_COOKIE_NAME, ""),
         f"{user.pk}|{getattr(user, 'email', '')}|{user.is_staff}",
-        repr([(m.team_id, m.team.name, m.role) for m in getattr(request, "team_memberships", [])]),
-        str(getattr(getattr(request, "team", None), "pk", "")),
     ]
     if holder is not None:
         parts += [holder._meta.label_lower, str(holder.pk), str(holder.get_quantity())]

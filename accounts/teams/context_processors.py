@@ -1,4 +1,4 @@
-"""Template context for the team switcher and billing buttons: costs no query of its own."""
+"""Template context for team links and billing buttons: costs no query of its own."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from accounts.teams.selectors import billing_manageable
 
 
 def teams(request: HttpRequest) -> dict[str, object]:
-    """`team_memberships` (the user's teams, for the switcher), `current_team`, and
+    """`current_team` (the team the user acts for, read only if a page shows it) and
     `can_manage_billing` (whether the user may use checkout and Manage billing)."""
+    acting = getattr(request, "teams", None)
     return {
-        "team_memberships": getattr(request, "team_memberships", []),
-        "current_team": getattr(request, "team", None),
+        "current_team": SimpleLazyObject(lambda: acting.team if acting is not None else None),
         "can_manage_billing": SimpleLazyObject(lambda: billing_manageable(request=request)),
     }

@@ -45,7 +45,7 @@ def billing_manageable(*, request: HttpRequest) -> bool:
         return False
     if app_settings.SUBSCRIPTION_HOLDER == "user":
         return True
-    membership = getattr(request, "team_membership", None)
+    membership = request.teams.membership  # type: ignore[attr-defined]
     return membership is not None and membership.is_admin
 
 

@@ -9,6 +9,8 @@ from accounts.teams import views
 urlpatterns = [
     path("teams/", views.team_list, name="team_list"),
     path("teams/switch/", views.team_switch, name="team_switch"),
+    path("teams/current/", views.team_current, name="team_current"),
+    path("teams/menu/", views.team_menu, name="team_menu"),
     path("teams/invitations/<str:token>/", views.team_invitation, name="team_invitation"),
     path("teams/<slug:slug>/", views.team_detail, name="team_detail"),
     path("teams/<slug:slug>/invitations/", views.team_invite, name="team_invite"),

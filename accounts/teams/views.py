@@ -18,12 +18,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.app_settings import app_settings
 from accounts.billing.state import billing_state
-from accounts.middleware import request_holder_set
 from accounts.models import Membership
 from accounts.selectors import subscription_summary
 from accounts.teams.forms import InvitationForm, RoleForm, TeamCreateForm, TeamSwitchForm
 from accounts.teams.selectors import (
-    SESSION_TEAM_KEY,
     invitation_for_token,
     invitations_pending,
     membership_for_slug,
@@ -49,10 +47,7 @@ TeamView = Callable[..., HttpResponse]
 
 def _team_switch(request: HttpRequest, membership: Membership) -> None:
     """Act for this team from now on (and in the rest of this request)."""
-    request.session[SESSION_TEAM_KEY] = membership.team_id
-    request.team_membership = membership  # type: ignore[attr-defined]
-    request.team = membership.team  # type: ignore[attr-defined]
-    request_holder_set(request)
+    request.teams.switch(membership)  # type: ignore[attr-defined]
 
 
 def team_member_required(*, admin: bool = False) -> Callable[[TeamView], TeamView]:
@@ -104,8 +99,37 @@ def team_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/teams/team_list.html",
-        {"form": form},
+        {"form": form, "team_memberships": request.teams.memberships},  # type: ignore[attr-defined]
         status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def team_current(request: HttpRequest) -> HttpResponse:
+    """The navigation's Team link: the page of the team the user acts for, else the list."""
+    team = request.teams.team  # type: ignore[attr-defined]
+    if team is None:
+        return redirect("accounts:team_list")
+    return redirect("accounts:team_detail", slug=team.slug)
+
+
+@login_required
+@require_http_methods(["GET"])
+def team_menu(request: HttpRequest) -> HttpResponse:
+    """The account menu's team switcher, which the menu loads when it opens (the page itself
+    reads no team); switching brings the user back to the page the menu is on. Opened
+    without htmx, it is the list of teams."""
+    if not request.htmx:  # type: ignore[attr-defined]
+        return redirect("accounts:team_list")
+    here = request.htmx.current_url_abs_path  # type: ignore[attr-defined]
+    return render(
+        request,
+        "accounts/teams/_team_switcher.html",
+        {
+            "team_memberships": request.teams.memberships,  # type: ignore[attr-defined]
+            "next_path": here or reverse("accounts:team_list"),
+        },
     )
 
 

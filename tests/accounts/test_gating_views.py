@@ -104,16 +104,15 @@ def test_a_pro_subscriber_sees_the_pro_page(client, plans):
     assert b"Only holders of the Pro plan see this page." in response.content
 
 
-def test_a_gated_page_reads_the_session_user_teams_and_billing_state_once(
+def test_a_gated_page_reads_the_session_user_and_billing_state_once(
     client, plans, django_assert_num_queries
 ):
     user = user_create()
     subscribe(user, "pro")
     browser = logged_in(client, user)
 
-    # The session, the user, the user's teams (the account menu's switcher) and the billing
-    # state, which the gate and the page share.
-    with django_assert_num_queries(4):
+    # The session, the user and the billing state, which the gate and the page share.
+    with django_assert_num_queries(3):
         response = browser.get(PRO_PAGE)
 
     assert response.status_code == 200

@@ -82,3 +82,24 @@ def test_inviting_a_member_changes_the_seat_count_and_price(
     card = page.locator("article[data-plan]").filter(has_text=price.product.name)
     expect(card.locator("[data-seats]")).to_contain_text("for 2 seats")
     expect(card).to_contain_text("$24")
+
+
+def test_the_account_menu_loads_the_teams_when_opened_and_switches(
+    page: Page, live_server, password
+):
+    user = User.objects.create_user(email="walker@example.com", password=password)
+    team_create(name="Alpha", creator=user)
+    team_create(name="Beta", creator=user)
+
+    log_in(page, user.email, password)
+    page.goto("/subscription/")
+    page.get_by_label("Account menu").click()
+    menu = page.locator("[data-account-menu]")
+    expect(menu.locator('[data-team-switch="alpha"]')).to_have_attribute("aria-current", "true")
+
+    menu.get_by_role("button", name="Beta").click()
+
+    expect(page).to_have_url(re.compile(r"/subscription/$"))
+    expect(page.get_by_role("status")).to_contain_text("You are now working in Beta.")
+    page.get_by_label("Account menu").click()
+    expect(menu.locator('[data-team-switch="beta"]')).to_have_attribute("aria-current", "true")

@@ -245,13 +245,63 @@ def test_a_bad_role_is_refused_with_a_message():
 # --- The team switcher ------------------------------------------------------------------------
 
 
+def _team_menu(client, *, on: str = "http://testserver/pricing/") -> str:
+    """The account menu's team switcher, as the menu loads it with htmx on the page `on`."""
+    response = client.get(
+        reverse("accounts:team_menu"), headers={"HX-Request": "true", "HX-Current-URL": on}
+    )
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_pages_link_to_the_team_menu_which_the_account_menu_loads_when_opened():
+    user = user_create()
+    team_create(name="Alpha", creator=user)
+    client = logged_in(user)
+
+    page = client.get(reverse("pricing:pricing_page")).content.decode()
+
+    assert 'data-team-switch="alpha"' not in page  # not read by the page itself
+    menu = re.search(r"<li ([^>]*)data-team-menu>", page)
+    assert menu is not None
+    assert f'hx-get="{reverse("accounts:team_menu")}"' in menu.group(1)
+    assert 'hx-trigger="toggle from:closest details once"' in menu.group(1)
+    # Opened without htmx (or without JavaScript, through the menu's link): the list of teams.
+    assert client.get(reverse("accounts:team_menu"))["Location"] == reverse("accounts:team_list")
+
+
+def test_the_switcher_brings_you_back_to_the_page_the_menu_is_on():
+    user = user_create()
+    team_create(name="Alpha", creator=user)
+    client = logged_in(user)
+
+    menu = _team_menu(client, on="http://testserver/subscription/?from=menu")
+
+    assert 'name="next" value="/subscription/?from=menu"' in menu
+    # A page of another site is not a place to come back to.
+    elsewhere = _team_menu(client, on="https://evil.example/phish")
+    assert "evil.example" not in elsewhere
+    assert f'name="next" value="{reverse("accounts:team_list")}"' in elsewhere
+
+
+def test_the_nav_team_link_opens_the_team_you_act_for():
+    user = user_create()
+    client = logged_in(user)
+    current = reverse("accounts:team_current")
+    assert client.get(current)["Location"] == reverse("accounts:team_list")
+
+    team = team_create(name="Alpha", creator=user)
+
+    assert client.get(current)["Location"] == team_url(team)
+
+
 def test_the_switcher_lists_your_teams_and_switches_between_them():
     user = user_create()
     alpha = team_create(name="Alpha", creator=user)
     beta = team_create(name="Beta", creator=user)
     client = logged_in(user)
 
-    home = client.get(reverse("accounts:team_list")).content.decode()
+    home = _team_menu(client)
     assert 'data-team-switch="alpha" aria-current="true"' in home  # the first team by name
     assert 'data-team-switch="beta"' in home
 
@@ -259,7 +309,7 @@ def test_the_switcher_lists_your_teams_and_switches_between_them():
         reverse("accounts:team_switch"), {"team": "beta", "next": reverse("pricing:pricing_page")}
     )
     assert response.status_code == 303 and response["Location"] == reverse("pricing:pricing_page")
-    page = client.get(reverse("accounts:team_list")).content.decode()
+    page = _team_menu(client)
     assert 'data-team-switch="beta" aria-current="true"' in page
     assert client.session[SESSION_TEAM_KEY] == beta.pk != alpha.pk
 
@@ -274,7 +324,7 @@ def test_switching_to_a_team_you_left_falls_back_to_another():
 
     logged_in(admin).post(team_url(team, "team_member_remove", member.pk))
 
-    page = client.get(reverse("accounts:team_list")).content.decode()
+    page = _team_menu(client)
     assert f'data-team-switch="{own.slug}" aria-current="true"' in page
     assert client.get(team_url(team)).status_code == 404
 
