@@ -17,7 +17,7 @@ from stripe_server.lifecycle.payments import (
     payment_method_for,
 )
 from stripe_server.lifecycle.periods import next_period_end
-from stripe_server.lifecycle.prorations import proration_items
+from stripe_server.lifecycle.prorations import pending_items_exist, proration_items
 from stripe_server.lifecycle.subscriptions import customer_set_delinquent
 from stripe_server.plans import plan_from_price
 from stripe_server.wire import invalid_request, metadata_update
@@ -77,12 +77,19 @@ def subscription_apply_item_changes(
     *,
     proration_behavior: str,
     payment_behavior: str,
-) -> None:
-    """Add, change or remove items; prorate per `proration_behavior` (Stripe's three modes).
+    proration_date: int | None = None,
+    reset_anchor: bool = False,
+) -> str | None:
+    """Add, change or remove items; prorate per `proration_behavior` (Stripe's three modes) as
+    of `proration_date` (default: now).
 
     A change of billing interval (`month` to `year`, or another `interval_count`) on an active
-    or past-due subscription restarts the period now and invoices it at once, as Stripe does;
-    other changes keep the period and bill through pending prorations.
+    or past-due subscription, or `reset_anchor` (`billing_cycle_anchor=now`), restarts the
+    period now and invoices it at once, as Stripe does; other changes keep the period and bill
+    through pending prorations (invoiced now with `always_invoice`).
+
+    Returns the decline code when an invoice this change created could not be charged, so that
+    `pending_if_incomplete` can hold the change back (`pending_updates.py`); None otherwise.
     """
     old_items = copy.deepcopy(subscription["items"]["data"])
     items = {item["id"]: item for item in subscription["items"]["data"]}
@@ -126,32 +133,35 @@ def subscription_apply_item_changes(
     items_check_compatible(new_items)
     subscription["items"]["data"] = new_items
     if subscription["status"] not in ("active", "past_due"):
-        return
-    if _billing_interval(old_items) != _billing_interval(new_items):
-        _restart_period(
-            ctx,
-            subscription,
-            old_items,
-            proration_behavior=proration_behavior,
-            payment_behavior=payment_behavior,
-        )
-        return
-    if proration_behavior == "none":
-        return
-    for old, new in prorations:
-        proration_items(ctx, subscription, old, new)
-    if proration_behavior == "always_invoice":
-        customer = ctx.require("customer", subscription["customer"])
-        invoice = invoice_for_period(
+        return None
+    customer = ctx.require("customer", subscription["customer"])
+    if reset_anchor or _billing_interval(old_items) != _billing_interval(new_items):
+        invoice = _restart_period(
             ctx,
             subscription,
             customer,
-            billing_reason="subscription_update",
-            start=ctx.now(),
-            end=subscription["current_period_end"],
-            bill_items=False,
+            old_items,
+            proration_behavior=proration_behavior,
+            proration_date=proration_date,
         )
-        _charge_update_invoice(ctx, subscription, customer, invoice, payment_behavior)
+        return _charge_update_invoice(ctx, subscription, customer, invoice, payment_behavior)
+    if proration_behavior == "none":
+        return None
+    for old, new in prorations:
+        proration_items(ctx, subscription, old, new, proration_date=proration_date)
+    if proration_behavior != "always_invoice" or not pending_items_exist(ctx, subscription):
+        # Nothing to invoice (an unchanged price, or a change at the very end of the period).
+        return None
+    invoice = invoice_for_period(
+        ctx,
+        subscription,
+        customer,
+        billing_reason="subscription_update",
+        start=ctx.now(),
+        end=subscription["current_period_end"],
+        bill_items=False,
+    )
+    return _charge_update_invoice(ctx, subscription, customer, invoice, payment_behavior)
 
 
 def _billing_interval(items: list[dict[str, Any]]) -> tuple[str, int]:
@@ -162,25 +172,26 @@ def _billing_interval(items: list[dict[str, Any]]) -> tuple[str, int]:
 def _restart_period(
     ctx: Context,
     subscription: dict[str, Any],
+    customer: dict[str, Any],
     old_items: list[dict[str, Any]],
     *,
     proration_behavior: str,
-    payment_behavior: str,
-) -> None:
-    """A new billing interval: the cycle re-anchors now and the new period is invoiced now.
+    proration_date: int | None,
+) -> dict[str, Any]:
+    """A new billing cycle: it re-anchors now and the new period is invoiced now.
 
     Unless `proration_behavior` is `none`, the invoice credits the unused time left on every
-    old item (new prices are billed in full for the new period, so nothing is charged pro rata).
+    old item as of `proration_date` (new prices are billed in full for the new period, so
+    nothing is charged pro rata).
     """
-    customer = ctx.require("customer", subscription["customer"])
     if proration_behavior != "none":
         for old in old_items:
-            proration_items(ctx, subscription, old, None)
+            proration_items(ctx, subscription, old, None, proration_date=proration_date)
     now = ctx.now()
     subscription["billing_cycle_anchor"] = now
     subscription["current_period_start"] = now
     subscription["current_period_end"] = next_period_end(subscription, now)
-    invoice = invoice_for_period(
+    return invoice_for_period(
         ctx,
         subscription,
         customer,
@@ -188,7 +199,6 @@ def _restart_period(
         start=now,
         end=subscription["current_period_end"],
     )
-    _charge_update_invoice(ctx, subscription, customer, invoice, payment_behavior)
 
 
 def _charge_update_invoice(
@@ -197,20 +207,24 @@ def _charge_update_invoice(
     customer: dict[str, Any],
     invoice: dict[str, Any],
     payment_behavior: str,
-) -> None:
+) -> str | None:
     """Charge an invoice an update created; a failed charge leaves it open and `past_due`.
 
-    `error_if_incomplete` refuses the whole update instead (402, nothing changed), and
-    `default_incomplete` leaves a non-zero invoice open for the client to pay.
+    `error_if_incomplete` refuses the whole update instead (402, nothing changed),
+    `default_incomplete` leaves a non-zero invoice open for the client to pay, and
+    `pending_if_incomplete` leaves the status alone: the caller holds the change back.
+    Returns the decline code of a failed charge.
     """
     if payment_behavior == "default_incomplete" and invoice["amount_due"] > 0:
         subscription["status"] = "past_due"
-        return
+        return None
     payment_method_id = payment_method_for(ctx, subscription, customer)
     decline = invoice_attempt_payment(ctx, invoice, payment_method_id)
     if decline is None:
-        return
+        return None
     if payment_behavior == "error_if_incomplete":
         raise payment_error(decline)
-    subscription["status"] = "past_due"
-    customer_set_delinquent(ctx, customer, True)
+    if payment_behavior != "pending_if_incomplete":
+        subscription["status"] = "past_due"
+        customer_set_delinquent(ctx, customer, True)
+    return decline

@@ -1,5 +1,11 @@
 """Prorations: pending invoice items for the unused and remaining time of a changed item,
 billed on the subscription's next invoice.
+
+Stripe prorates by the second: an item's credit or charge is its total for the period at its
+quantity (tiers and packages included) times the share of the period left after the proration
+date, `(period_end - proration_date) / (period_end - period_start)`, rounded to the minor unit
+line by line. The proration date is now, or the `proration_date` a request names (so an update
+can bill exactly what a preview showed).
 """
 
 from __future__ import annotations
@@ -10,6 +16,18 @@ from stripe_server import events
 from stripe_server.context import Context
 from stripe_server.ids import new_id
 from stripe_server.lifecycle.invoice_lines import invoice_line, item_amount
+from stripe_server.wire import invalid_request
+
+
+def proration_date_check(subscription: dict[str, Any], proration_date: int, param: str) -> None:
+    """Refuse (400) a proration date outside the subscription's current period."""
+    start, end = subscription["current_period_start"], subscription["current_period_end"]
+    if not start <= proration_date <= end:
+        raise invalid_request(
+            f"The `{param}` ({proration_date}) must be within the subscription's current "
+            f"period ({start} to {end}).",
+            param=param,
+        )
 
 
 def proration_items(
@@ -17,18 +35,21 @@ def proration_items(
     subscription: dict[str, Any],
     old_item: dict[str, Any] | None,
     new_item: dict[str, Any] | None,
+    *,
+    proration_date: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Pending invoice items crediting unused time on the old item and charging the new."""
+    """Pending invoice items crediting unused time on the old item and charging the new, as of
+    `proration_date` (default: now)."""
     now = ctx.now()
     start, end = subscription["current_period_start"], subscription["current_period_end"]
-    if end <= start or now >= end:
+    at = max(now if proration_date is None else proration_date, start)
+    if end <= start or at >= end:
         return []
-    fraction = (end - max(now, start)) / (end - start)
     created = []
     for item, sign, label in ((old_item, -1, "Unused time on"), (new_item, 1, "Remaining time on")):
         if item is None:
             continue
-        amount = sign * round(item_amount(ctx, item) * fraction)
+        amount = sign * round(item_amount(ctx, item) * (end - at) / (end - start))
         if amount == 0:
             continue
         invoice_item = {
@@ -44,7 +65,7 @@ def proration_items(
             "livemode": False,
             "metadata": {},
             "object": "invoiceitem",
-            "period": {"end": end, "start": now},
+            "period": {"end": end, "start": at},
             "proration": True,
             "quantity": item["quantity"],
             "tax_rates": [],
@@ -79,6 +100,15 @@ def proration_items(
 def public_invoice_item(invoice_item: dict[str, Any]) -> dict[str, Any]:
     """The invoice item as the API shows it (without the item snapshot kept for billing)."""
     return {k: v for k, v in invoice_item.items() if k != "subscription_item_snapshot"}
+
+
+def pending_items_exist(ctx: Context, subscription: dict[str, Any]) -> bool:
+    """Whether the subscription has invoice items waiting for its next invoice."""
+    return any(
+        invoice_item["invoice"] is None
+        and invoice_item["parent"]["subscription_details"]["subscription"] == subscription["id"]
+        for invoice_item in ctx.db.all("invoiceitem")
+    )
 
 
 def pending_proration_lines(

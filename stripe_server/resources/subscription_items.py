@@ -13,6 +13,7 @@ from stripe_server.resources.subscriptions import (
     PAYMENT_BEHAVIORS,
     PRORATION_BEHAVIORS,
     item_change_from_params,
+    proration_date_param,
 )
 from stripe_server.routing import route
 from stripe_server.wire import Params, invalid_request, missing_param
@@ -31,6 +32,7 @@ def _change_subscription(ctx: Context, subscription: dict[str, Any], change: dic
     # A test clock's subscription changes at that clock's time, as through the subscription.
     ctx = clock_context(ctx, subscription.get("test_clock"))
     before = copy.deepcopy(subscription)
+    proration_date = proration_date_param(ctx, subscription)
     subscription_apply_item_changes(
         ctx,
         subscription,
@@ -43,6 +45,7 @@ def _change_subscription(ctx: Context, subscription: dict[str, Any], change: dic
             "payment_behavior", choices=PAYMENT_BEHAVIORS, default="allow_incomplete"
         )
         or "allow_incomplete",
+        proration_date=proration_date,
     )
     subscription_save_updated(ctx, subscription, before)
 

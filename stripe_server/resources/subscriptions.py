@@ -13,19 +13,9 @@ from typing import Any
 from stripe_server import events
 from stripe_server.context import Context
 from stripe_server.frozen_time import clock_context
-from stripe_server.ids import new_id
-from stripe_server.lifecycle.invoices import invoice_for_period
-from stripe_server.lifecycle.item_changes import (
-    item_new,
-    items_check_compatible,
-    subscription_apply_item_changes,
-)
-from stripe_server.lifecycle.payments import (
-    invoice_attempt_payment,
-    payment_error,
-    payment_method_for,
-)
-from stripe_server.lifecycle.periods import next_period_end
+from stripe_server.lifecycle.item_changes import subscription_apply_item_changes
+from stripe_server.lifecycle.prorations import proration_date_check
+from stripe_server.lifecycle.subscription_start import ItemSpec, StartOptions, subscription_start
 from stripe_server.lifecycle.subscriptions import (
     ENDED_STATUSES,
     subscription_cancel_now,
@@ -38,7 +28,6 @@ from stripe_server.wire import (
     Params,
     created_filter,
     invalid_request,
-    list_object,
     metadata_update,
     missing_param,
 )
@@ -52,7 +41,8 @@ PAYMENT_BEHAVIORS = (
 )
 
 
-def _usable_price(ctx: Context, price_id: str, param: str) -> dict[str, Any]:
+def usable_price(ctx: Context, price_id: str, param: str) -> dict[str, Any]:
+    """The price `price_id` if a subscription may bill it (400 naming `param` if not)."""
     price = ctx.require("price", price_id, param=param, status=400)
     if not price["active"]:
         raise invalid_request(
@@ -68,7 +58,7 @@ def _usable_price(ctx: Context, price_id: str, param: str) -> dict[str, Any]:
     return price
 
 
-def _trial_end(ctx: Context, params: Params, items: list[dict[str, Any]]) -> int | None:
+def _trial_end(ctx: Context, params: Params, first_price: dict[str, Any]) -> int | None:
     now = ctx.now()
     if params.has("trial_end") and params.string("trial_end") == "now":
         return None
@@ -83,7 +73,7 @@ def _trial_end(ctx: Context, params: Params, items: list[dict[str, Any]]) -> int
         return trial_end
     days = params.integer("trial_period_days", minimum=0, maximum=730)
     if days is None and params.boolean("trial_from_plan"):
-        days = items[0]["price"]["recurring"].get("trial_period_days")
+        days = first_price["recurring"].get("trial_period_days")
     return now + days * 86400 if days else None
 
 
@@ -139,115 +129,31 @@ def subscription_create(ctx: Context) -> dict[str, Any]:
     item_params = params.items("items")
     if not item_params:
         raise missing_param("items")
-    subscription_id = new_id("sub")
-    items = []
+    specs = []
     for entry in item_params:
         entry.reject_unknown({"price", "quantity", "metadata"})
         price_id = entry.string("price")
         if not price_id:
             raise missing_param(entry.name("price"))
-        price = _usable_price(ctx, price_id, entry.name("price"))
         quantity = entry.integer("quantity", minimum=0, default=1)
         assert quantity is not None
-        items.append(item_new(ctx, subscription_id, price, quantity, metadata_update({}, entry)))
-    items_check_compatible(items)
-    now = ctx.now()
-    trial_end = _trial_end(ctx, params, items)
-    subscription: dict[str, Any] = {
-        "application": None,
-        "application_fee_percent": None,
-        "automatic_tax": {"enabled": False, "liability": None, "disabled_reason": None},
-        "billing_cycle_anchor": trial_end or now,
-        "billing_cycle_anchor_config": None,
-        "cancel_at": params.integer("cancel_at"),
-        "canceled_at": None,
-        "cancellation_details": {"comment": None, "feedback": None, "reason": None},
-        "collection_method": "charge_automatically",
-        "created": now,
-        "currency": items[0]["price"]["currency"],
-        "customer": customer["id"],
-        "days_until_due": None,
-        "default_payment_method": _default_payment_method(ctx, params, customer),
-        "default_source": None,
-        "default_tax_rates": [],
-        "description": params.string("description") or None,
-        "discounts": [],
-        "ended_at": None,
-        "id": subscription_id,
-        "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
-        "items": list_object(f"/v1/subscription_items?subscription={subscription_id}", items),
-        "latest_invoice": None,
-        "livemode": False,
-        "metadata": metadata_update({}, params),
-        "next_pending_invoice_item_invoice": None,
-        "object": "subscription",
-        "on_behalf_of": None,
-        "pause_collection": None,
-        "payment_settings": {
-            "payment_method_options": None,
-            "payment_method_types": None,
-            "save_default_payment_method": "off",
-        },
-        "pending_invoice_item_interval": None,
-        "pending_setup_intent": None,
-        "pending_update": None,
-        "schedule": None,
-        "start_date": now,
-        "status": "incomplete",
-        "test_clock": customer.get("test_clock"),
-        "transfer_data": None,
-        "trial_end": trial_end,
-        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
-        "trial_start": now if trial_end else None,
-        "cancel_at_period_end": bool(params.boolean("cancel_at_period_end")),
-        "billing_thresholds": None,
-        "billing_mode": {"type": "classic", "flexible": None},
-        "customer_account": None,
-        "managed_payments": None,
-        "billing_schedules": [],
-        # Removed from subscriptions in API 2025-03-31 but read by dj-stripe 2.11
-        # (`Subscription.current_period_end`, `Customer.active_subscriptions`).
-        "current_period_start": now,
-        "current_period_end": 0,
-    }
-    subscription["current_period_end"] = trial_end or next_period_end(subscription, now)
-    if customer["currency"] is None:
-        customer["currency"] = subscription["currency"]
-        ctx.db.save("customer", customer)
-    subscription_save(ctx, subscription)
-    events.emit(ctx, "customer.subscription.created", subscription)
-    invoice = invoice_for_period(
-        ctx,
-        subscription,
-        customer,
-        billing_reason="subscription_create",
-        start=now,
-        end=subscription["current_period_end"],
-        bill_items=trial_end is None,
-    )
-    before = copy.deepcopy(subscription)
-    if invoice["amount_due"] == 0:
-        invoice_attempt_payment(ctx, invoice, None)
-        subscription["status"] = "trialing" if trial_end else "active"
-    elif payment_behavior == "default_incomplete":
-        subscription["status"] = "incomplete"
-    else:
-        payment_method_id = payment_method_for(ctx, subscription, customer)
-        decline = invoice_attempt_payment(ctx, invoice, payment_method_id)
-        if decline is None:
-            subscription["status"] = "active"
-        elif payment_behavior == "error_if_incomplete":
-            # Raising rolls the whole request back: no subscription, no invoice, no events.
-            raise payment_error(decline)
-    subscription_save(ctx, subscription)
-    if subscription["status"] != "incomplete":
-        events.emit(
-            ctx,
-            "customer.subscription.updated",
-            subscription,
-            events.previous_attributes(before, subscription),
+        specs.append(
+            ItemSpec(
+                usable_price(ctx, price_id, entry.name("price")),
+                quantity,
+                metadata_update({}, entry),
+            )
         )
-    return ctx.present(subscription)
+    options = StartOptions(
+        payment_behavior=payment_behavior or "allow_incomplete",
+        trial_end=_trial_end(ctx, params, specs[0].price),
+        default_payment_method=_default_payment_method(ctx, params, customer),
+        metadata=metadata_update({}, params),
+        description=params.string("description") or None,
+        cancel_at=params.integer("cancel_at"),
+        cancel_at_period_end=bool(params.boolean("cancel_at_period_end")),
+    )
+    return ctx.present(subscription_start(ctx, customer, specs, options))
 
 
 @route("GET", "/v1/subscriptions/{id}")
@@ -264,6 +170,7 @@ _UPDATE_PARAMS = {
     "proration_behavior",
     "proration_date",
     "payment_behavior",
+    "billing_cycle_anchor",
     "trial_end",
     "description",
     "off_session",
@@ -289,6 +196,8 @@ def subscription_update(ctx: Context) -> dict[str, Any]:
     payment_behavior = params.string(
         "payment_behavior", choices=PAYMENT_BEHAVIORS, default="allow_incomplete"
     )
+    proration_date = proration_date_param(ctx, subscription)
+    reset_anchor = params.string("billing_cycle_anchor", choices=("now", "unchanged")) == "now"
     subscription["metadata"] = metadata_update(subscription["metadata"], params)
     if params.has("description"):
         subscription["description"] = params.string("description") or None
@@ -313,7 +222,7 @@ def subscription_update(ctx: Context) -> dict[str, Any]:
         )
     # Items change first, so ending a trial in the same request bills the new prices once.
     item_params = params.items("items")
-    if item_params:
+    if item_params or reset_anchor:
         changes = [item_change_from_params(ctx, subscription, entry) for entry in item_params]
         subscription_apply_item_changes(
             ctx,
@@ -321,6 +230,8 @@ def subscription_update(ctx: Context) -> dict[str, Any]:
             changes,
             proration_behavior=proration or "create_prorations",
             payment_behavior=payment_behavior or "allow_incomplete",
+            proration_date=proration_date,
+            reset_anchor=reset_anchor,
         )
     if params.has("trial_end") and subscription["status"] == "trialing":
         subscription["trial_end"] = ctx.now()
@@ -337,6 +248,14 @@ def subscription_update(ctx: Context) -> dict[str, Any]:
     return ctx.present(subscription)
 
 
+def proration_date_param(ctx: Context, subscription: dict[str, Any]) -> int | None:
+    """The request's `proration_date`, refused (400) outside the subscription's period."""
+    proration_date = ctx.params.integer("proration_date")
+    if proration_date is not None:
+        proration_date_check(subscription, proration_date, "proration_date")
+    return proration_date
+
+
 def item_change_from_params(
     ctx: Context, subscription: dict[str, Any], entry: Params
 ) -> dict[str, Any]:
@@ -349,7 +268,7 @@ def item_change_from_params(
             param=entry.name("id"),
         )
     if entry.string("price"):
-        change["price"] = _usable_price(ctx, entry.string("price") or "", entry.name("price"))
+        change["price"] = usable_price(ctx, entry.string("price") or "", entry.name("price"))
     elif change["id"] is None:
         raise missing_param(entry.name("price"))
     if entry.has("quantity"):
