@@ -34,6 +34,9 @@ class Router:
     def add(self, method: str, template: str, handler: Handler, *, public: bool = False) -> None:
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
         self._routes.append(Route(method, re.compile(f"^{regex}/?$"), handler, public))
+        # A literal path (`/v1/invoices/create_preview`) wins over a pattern that would read
+        # its last segment as an id (`/v1/invoices/{id}`), whichever module registered first.
+        self._routes.sort(key=lambda known: known.pattern.groups > 0)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for candidate in self._routes:
@@ -61,7 +64,7 @@ NOT_EMULATED: dict[str, frozenset[str]] = {
             "/v1/subscriptions/search",
         }
     ),
-    "POST": frozenset({"/v1/invoices/create_preview"}),
+    "POST": frozenset(),
 }
 
 

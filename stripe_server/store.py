@@ -146,6 +146,20 @@ class Session:
             raise
         self._db.execute(f"RELEASE {name}")
 
+    @contextmanager
+    def scratch(self, name: str = "scratch") -> Iterator[None]:
+        """Undo everything the block wrote, whether it raises or not.
+
+        Previews run the real lifecycle (the same functions an update or a renewal runs) inside
+        one of these, read what it produced, and leave the store as it was.
+        """
+        self._db.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        finally:
+            self._db.execute(f"ROLLBACK TO {name}")
+            self._db.execute(f"RELEASE {name}")
+
     def all(self, kind: str) -> list[dict[str, Any]]:
         """Every object of a kind, newest first (Stripe's list order)."""
         rows = self._db.execute(

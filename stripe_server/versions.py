@@ -111,7 +111,7 @@ def _invoice_before_basil(_db: Session, invoice: dict[str, Any]) -> None:
             "payment_intent": None,
             "quote": None,
             "subscription_details": {"metadata": details.get("metadata")},
-            "subscription_proration_date": None,
+            "subscription_proration_date": details.get("subscription_proration_date"),
             "tax": None,
             "total_tax_amounts": [],
             "transfer_data": None,

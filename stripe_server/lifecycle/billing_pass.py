@@ -31,39 +31,50 @@ def run_due(ctx: Context, *, test_clock: str | None = None) -> None:
     Only subscriptions on `test_clock` (by default: on no test clock) are considered; a test
     clock's advance runs this with its own time.
     """
-    now = ctx.now()
     for subscription in ctx.db.all("subscription"):
         if subscription.get("test_clock") != test_clock:
             continue
-        status = subscription["status"]
-        if status == "incomplete":
-            if now - subscription["created"] >= INCOMPLETE_EXPIRY_SECONDS:
-                subscription_expire_incomplete(ctx, subscription)
-            continue
-        if status not in ("active", "trialing", "past_due"):
-            continue
-        _maybe_warn_trial_end(ctx, subscription, now)
-        renewals = 0
-        while (
-            subscription["status"] in ("active", "trialing", "past_due")
-            and subscription["current_period_end"] <= now
-            and renewals < MAX_RENEWALS_PER_PASS
+        subscription_catch_up(ctx, subscription)
+
+
+def subscription_catch_up(ctx: Context, subscription: dict[str, Any]) -> None:
+    """Everything due for one subscription by `ctx.now()`, in order: expiry of an unpaid
+    first invoice, trial-end notice, renewals (or the cancellation a period end brings) and
+    retries of failed payments.
+
+    Invoice previews run this at the period's end, in a scratch copy of the store, to show the
+    next invoice exactly as the renewal will make it.
+    """
+    now = ctx.now()
+    status = subscription["status"]
+    if status == "incomplete":
+        if now - subscription["created"] >= INCOMPLETE_EXPIRY_SECONDS:
+            subscription_expire_incomplete(ctx, subscription)
+        return
+    if status not in ("active", "trialing", "past_due"):
+        return
+    _maybe_warn_trial_end(ctx, subscription, now)
+    renewals = 0
+    while (
+        subscription["status"] in ("active", "trialing", "past_due")
+        and subscription["current_period_end"] <= now
+        and renewals < MAX_RENEWALS_PER_PASS
+    ):
+        cancel_at = subscription["cancel_at"]
+        if subscription["cancel_at_period_end"] or (
+            cancel_at is not None and cancel_at <= subscription["current_period_end"]
         ):
-            cancel_at = subscription["cancel_at"]
-            if subscription["cancel_at_period_end"] or (
-                cancel_at is not None and cancel_at <= subscription["current_period_end"]
-            ):
-                subscription_cancel_now(
-                    ctx,
-                    subscription,
-                    reason="cancellation_requested",
-                    at=subscription["current_period_end"],
-                )
-                break
-            subscription_renew(ctx, subscription)
-            renewals += 1
-        if subscription["status"] == "past_due":
-            subscription_retry_payment(ctx, subscription, now)
+            subscription_cancel_now(
+                ctx,
+                subscription,
+                reason="cancellation_requested",
+                at=subscription["current_period_end"],
+            )
+            break
+        subscription_renew(ctx, subscription)
+        renewals += 1
+    if subscription["status"] == "past_due":
+        subscription_retry_payment(ctx, subscription, now)
 
 
 def _maybe_warn_trial_end(ctx: Context, subscription: dict[str, Any], now: int) -> None:

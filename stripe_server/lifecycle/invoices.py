@@ -128,6 +128,8 @@ def invoice_new(
             "subscription_details": {
                 "metadata": subscription["metadata"],
                 "subscription": subscription["id"],
+                # Set on previews only: the moment their prorations were computed for.
+                "subscription_proration_date": None,
             },
             "type": "subscription_details",
         },

@@ -288,7 +288,7 @@ def test_parameter_errors_carry_stripes_code(
     ("method", "path"),
     [
         ("GET", "/v1/invoices/upcoming"),
-        ("POST", "/v1/invoices/create_preview"),
+        ("GET", "/v1/subscriptions/search"),
         ("GET", "/v1/customers/search"),
     ],
 )
