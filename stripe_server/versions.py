@@ -54,6 +54,8 @@ KNOWN_VERSIONS: tuple[str, ...] = (
 )
 OLDEST = KNOWN_VERSIONS[0]
 BASIL = "2025-03-31.basil"
+# Pending updates carry the metadata they will merge (`pending_update.metadata`) from here on.
+PENDING_UPDATE_METADATA = "2026-05-27.dahlia"
 
 
 def resolve(requested: str | None) -> str:
@@ -177,6 +179,12 @@ def _subscription_before_basil(_db: Session, subscription: dict[str, Any]) -> No
     subscription["discount"] = None
 
 
+def _subscription_before_pending_update_metadata(_db: Session, subscription: dict) -> None:
+    pending = subscription.get("pending_update")
+    if isinstance(pending, dict):
+        pending.pop("metadata", None)
+
+
 def _checkout_session_before_basil(_db: Session, session: dict[str, Any]) -> None:
     session["shipping_details"] = None
 
@@ -188,6 +196,12 @@ CHANGES: tuple[Change, ...] = (
         removed=("current_period_start", "current_period_end"),
         backfill=_subscription_before_basil,
         summary="The period moved onto each item; `discount` gave way to `discounts`.",
+    ),
+    Change(
+        PENDING_UPDATE_METADATA,
+        "subscription",
+        backfill=_subscription_before_pending_update_metadata,
+        summary="A pending update carries the metadata it will merge (`pending_update.metadata`).",
     ),
     Change(
         BASIL,

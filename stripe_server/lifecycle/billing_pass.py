@@ -11,6 +11,7 @@ from typing import Any
 
 from stripe_server import events
 from stripe_server.context import Context
+from stripe_server.lifecycle.pending_updates import pending_update_expire_due
 from stripe_server.lifecycle.subscriptions import (
     subscription_cancel_now,
     subscription_expire_incomplete,
@@ -39,8 +40,8 @@ def run_due(ctx: Context, *, test_clock: str | None = None) -> None:
 
 def subscription_catch_up(ctx: Context, subscription: dict[str, Any]) -> None:
     """Everything due for one subscription by `ctx.now()`, in order: expiry of an unpaid
-    first invoice, trial-end notice, renewals (or the cancellation a period end brings) and
-    retries of failed payments.
+    first invoice or of a pending update, trial-end notice, renewals (or the cancellation a
+    period end brings) and retries of failed payments.
 
     Invoice previews run this at the period's end, in a scratch copy of the store, to show the
     next invoice exactly as the renewal will make it.
@@ -53,6 +54,7 @@ def subscription_catch_up(ctx: Context, subscription: dict[str, Any]) -> None:
         return
     if status not in ("active", "trialing", "past_due"):
         return
+    pending_update_expire_due(ctx, subscription)
     _maybe_warn_trial_end(ctx, subscription, now)
     renewals = 0
     while (

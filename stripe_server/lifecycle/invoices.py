@@ -1,13 +1,14 @@
 """A subscription's invoices: drafted from its items and pending prorations, then finalized
-(numbered, opened, the customer's balance applied, hosted links set).
+(numbered, opened, the customer's balance applied, hosted links set), and voided.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from stripe_server import events
-from stripe_server.balance import balance_split, invoice_balance_apply
+from stripe_server.balance import balance_split, invoice_balance_apply, invoice_balance_unapply
 from stripe_server.context import Context
 from stripe_server.ids import new_id
 from stripe_server.invoice_links import invoice_links_set
@@ -191,3 +192,16 @@ def invoice_for_period(
     invoice_finalize(ctx, invoice, customer)
     subscription["latest_invoice"] = invoice["id"]
     return invoice
+
+
+def invoice_void_open(ctx: Context, invoice: dict[str, Any]) -> None:
+    """Void an open invoice: nothing is due any more, and what it took from (or gave to) the
+    customer's balance goes back."""
+    before = copy.deepcopy(invoice)
+    invoice["status"] = "void"
+    invoice["amount_remaining"] = 0
+    invoice["next_payment_attempt"] = None
+    invoice["status_transitions"]["voided_at"] = ctx.now()
+    ctx.db.save("invoice", invoice)
+    events.emit(ctx, "invoice.voided", invoice, events.previous_attributes(before, invoice))
+    invoice_balance_unapply(ctx, invoice)

@@ -11,9 +11,8 @@ import copy
 from typing import Any
 
 from stripe_server import events
-from stripe_server.balance import invoice_balance_unapply
 from stripe_server.context import Context
-from stripe_server.lifecycle.invoices import invoice_for_period
+from stripe_server.lifecycle.invoices import invoice_for_period, invoice_void_open
 from stripe_server.lifecycle.payments import (
     MAX_PAYMENT_ATTEMPTS,
     invoice_attempt_payment,
@@ -156,11 +155,5 @@ def subscription_expire_incomplete(ctx: Context, subscription: dict[str, Any]) -
     subscription["ended_at"] = ctx.now()
     invoice = ctx.db.get(subscription["latest_invoice"] or "", "invoice")
     if invoice and invoice["status"] == "open":
-        invoice["status"] = "void"
-        invoice["amount_remaining"] = 0
-        invoice["next_payment_attempt"] = None
-        invoice["status_transitions"]["voided_at"] = ctx.now()
-        ctx.db.save("invoice", invoice)
-        events.emit(ctx, "invoice.voided", invoice)
-        invoice_balance_unapply(ctx, invoice)
+        invoice_void_open(ctx, invoice)
     subscription_save_updated(ctx, subscription, before)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from stripe_server import events
-from stripe_server.balance import invoice_balance_unapply
 from stripe_server.context import Context
+from stripe_server.lifecycle.invoices import invoice_void_open
 from stripe_server.lifecycle.payments import (
     invoice_attempt_payment,
     payment_error,
     payment_method_for,
 )
+from stripe_server.lifecycle.pending_updates import pending_update_apply, pending_update_discard
 from stripe_server.lifecycle.prorations import public_invoice_item
 from stripe_server.lifecycle.subscriptions import subscription_mark_paid
 from stripe_server.resources.payment_methods import payment_method_resolve
@@ -90,6 +91,7 @@ def invoice_pay(ctx: Context) -> dict[str, Any]:
     decline = invoice_attempt_payment(ctx, invoice, payment_method_id)
     if decline is not None:
         raise payment_error(decline)
+    pending_update_apply(ctx, subscription, invoice)
     subscription_mark_paid(ctx, subscription)
     return ctx.present(invoice)
 
@@ -99,16 +101,10 @@ def invoice_void(ctx: Context) -> dict[str, Any]:
     invoice = ctx.require("invoice", ctx.arg("id"))
     if invoice["status"] != "open":
         raise invalid_request("Only open invoices can be voided.")
-    before = dict(invoice)
-    invoice["status"] = "void"
-    invoice["amount_remaining"] = 0
-    invoice["next_payment_attempt"] = None
-    invoice["status_transitions"] = {**invoice["status_transitions"], "voided_at": ctx.now()}
-    ctx.db.save("invoice", invoice)
-    events.emit(ctx, "invoice.voided", invoice, events.previous_attributes(before, invoice))
-    invoice_balance_unapply(ctx, invoice)
+    invoice_void_open(ctx, invoice)
     subscription = ctx.db.get(invoice["subscription"] or "", "subscription")
     if subscription is not None:
+        pending_update_discard(ctx, subscription, invoice)
         subscription_mark_paid(ctx, subscription)
     return ctx.present(invoice)
 

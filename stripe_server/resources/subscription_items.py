@@ -8,11 +8,13 @@ from typing import Any
 from stripe_server.context import Context
 from stripe_server.frozen_time import clock_context
 from stripe_server.lifecycle.item_changes import subscription_apply_item_changes
+from stripe_server.lifecycle.pending_updates import pending_update_hold
 from stripe_server.lifecycle.subscriptions import ENDED_STATUSES, subscription_save_updated
 from stripe_server.resources.subscriptions import (
     PAYMENT_BEHAVIORS,
     PRORATION_BEHAVIORS,
     item_change_from_params,
+    pending_update_check,
     proration_date_param,
 )
 from stripe_server.routing import route
@@ -33,7 +35,12 @@ def _change_subscription(ctx: Context, subscription: dict[str, Any], change: dic
     ctx = clock_context(ctx, subscription.get("test_clock"))
     before = copy.deepcopy(subscription)
     proration_date = proration_date_param(ctx, subscription)
-    subscription_apply_item_changes(
+    payment_behavior = ctx.params.string(
+        "payment_behavior", choices=PAYMENT_BEHAVIORS, default="allow_incomplete"
+    )
+    if payment_behavior == "pending_if_incomplete":
+        pending_update_check(ctx, _PENDING_PARAMS, ctx.params)
+    declined = subscription_apply_item_changes(
         ctx,
         subscription,
         [change],
@@ -41,17 +48,21 @@ def _change_subscription(ctx: Context, subscription: dict[str, Any], change: dic
             "proration_behavior", choices=PRORATION_BEHAVIORS, default="create_prorations"
         )
         or "create_prorations",
-        payment_behavior=ctx.params.string(
-            "payment_behavior", choices=PAYMENT_BEHAVIORS, default="allow_incomplete"
-        )
-        or "allow_incomplete",
+        payment_behavior=payment_behavior or "allow_incomplete",
         proration_date=proration_date,
     )
+    if declined and payment_behavior == "pending_if_incomplete":
+        pending_update_hold(ctx, subscription, before)
     subscription_save_updated(ctx, subscription, before)
 
 
 _CHANGE_PARAMS = {"price", "quantity", "metadata", "proration_behavior", "payment_behavior",
                   "proration_date", "off_session"}  # fmt: skip
+# What an item request may pass with `payment_behavior=pending_if_incomplete`.
+_PENDING_PARAMS = frozenset(
+    {"expand", "payment_behavior", "proration_behavior", "proration_date", "price", "quantity",
+     "subscription"}
+)  # fmt: skip
 
 
 @route("POST", "/v1/subscription_items")

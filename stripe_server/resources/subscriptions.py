@@ -14,6 +14,7 @@ from stripe_server import events
 from stripe_server.context import Context
 from stripe_server.frozen_time import clock_context
 from stripe_server.lifecycle.item_changes import subscription_apply_item_changes
+from stripe_server.lifecycle.pending_updates import pending_update_hold
 from stripe_server.lifecycle.prorations import proration_date_check
 from stripe_server.lifecycle.subscription_start import ItemSpec, StartOptions, subscription_start
 from stripe_server.lifecycle.subscriptions import (
@@ -24,6 +25,7 @@ from stripe_server.lifecycle.subscriptions import (
 )
 from stripe_server.resources.payment_methods import payment_method_attach, payment_method_resolve
 from stripe_server.routing import route
+from stripe_server.versions import PENDING_UPDATE_METADATA
 from stripe_server.wire import (
     Params,
     created_filter,
@@ -39,6 +41,30 @@ PAYMENT_BEHAVIORS = (
     "error_if_incomplete",
     "pending_if_incomplete",
 )
+# What a request with `payment_behavior=pending_if_incomplete` may pass (Stripe's pending
+# updates reference), on a subscription and on one of its items; `metadata` since
+# 2026-05-27.dahlia.
+PENDING_UPDATE_PARAMS = frozenset(
+    {"expand", "payment_behavior", "proration_behavior", "proration_date",
+     "billing_cycle_anchor", "items", "trial_end", "trial_from_plan", "add_invoice_items"}
+)  # fmt: skip
+PENDING_UPDATE_ITEM_PARAMS = frozenset({"id", "price", "quantity", "deleted"})
+
+
+def pending_update_check(ctx: Context, allowed: frozenset[str], params: Params) -> None:
+    """Refuse (400) what `pending_if_incomplete` does not take, with Stripe's message.
+
+    The request's own `metadata` (not an item's) is taken from 2026-05-27.dahlia on.
+    """
+    if not params.prefix and ctx.api_version >= PENDING_UPDATE_METADATA:
+        allowed |= {"metadata"}
+    for key in params.data:
+        if key not in allowed:
+            raise invalid_request(
+                "When `payment_behavior` is set to `pending_if_incomplete`, you can only pass "
+                f"supported params. `{params.name(key)}` is not supported.",
+                param=params.name(key),
+            )
 
 
 def usable_price(ctx: Context, price_id: str, param: str) -> dict[str, Any]:
@@ -198,6 +224,23 @@ def subscription_update(ctx: Context) -> dict[str, Any]:
     )
     proration_date = proration_date_param(ctx, subscription)
     reset_anchor = params.string("billing_cycle_anchor", choices=("now", "unchanged")) == "now"
+    item_params = params.items("items")
+    pending = payment_behavior == "pending_if_incomplete"
+    if pending:
+        pending_update_check(ctx, PENDING_UPDATE_PARAMS, params)
+        for entry in item_params:
+            pending_update_check(ctx, PENDING_UPDATE_ITEM_PARAMS, entry)
+        if params.has("trial_end"):
+            raise invalid_request(
+                "The local Stripe server does not emulate pending updates that end a trial.",
+                param="trial_end",
+            )
+    if subscription["schedule"] and (params.has("cancel_at_period_end") or params.has("cancel_at")):
+        raise invalid_request(
+            "The subscription is managed by the subscription schedule "
+            f"`{subscription['schedule']}`, and updating any cancelation behavior directly is "
+            "not allowed. Please update the schedule instead."
+        )
     subscription["metadata"] = metadata_update(subscription["metadata"], params)
     if params.has("description"):
         subscription["description"] = params.string("description") or None
@@ -221,10 +264,9 @@ def subscription_update(ctx: Context) -> dict[str, Any]:
             "Only `trial_end=now` is emulated for existing subscriptions.", param="trial_end"
         )
     # Items change first, so ending a trial in the same request bills the new prices once.
-    item_params = params.items("items")
     if item_params or reset_anchor:
         changes = [item_change_from_params(ctx, subscription, entry) for entry in item_params]
-        subscription_apply_item_changes(
+        declined = subscription_apply_item_changes(
             ctx,
             subscription,
             changes,
@@ -233,6 +275,9 @@ def subscription_update(ctx: Context) -> dict[str, Any]:
             proration_date=proration_date,
             reset_anchor=reset_anchor,
         )
+        if declined and pending:
+            # Stripe answers 200 with the subscription unchanged but for `pending_update`.
+            pending_update_hold(ctx, subscription, before)
     if params.has("trial_end") and subscription["status"] == "trialing":
         subscription["trial_end"] = ctx.now()
         subscription["current_period_end"] = ctx.now()
