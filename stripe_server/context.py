@@ -18,6 +18,7 @@ LABELS = {
     "webhook_endpoint": "webhook endpoint",
     "invoiceitem": "invoice item",
     "customer_balance_transaction": "customer balance transaction",
+    "subscription_schedule": "subscription schedule",
 }
 
 

@@ -15,6 +15,7 @@ PREFIXES: dict[str, str] = {
     "cbtxn": "customer_balance_transaction",
     "pm": "payment_method",
     "sub": "subscription",
+    "sub_sched": "subscription_schedule",
     "si": "subscription_item",
     "in": "invoice",
     "ii": "invoiceitem",

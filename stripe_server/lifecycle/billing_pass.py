@@ -7,11 +7,20 @@ exactly as the passing of real time would.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from stripe_server import events
 from stripe_server.context import Context
+from stripe_server.frozen_time import FrozenClock
 from stripe_server.lifecycle.pending_updates import pending_update_expire_due
+from stripe_server.lifecycle.schedule_endings import KIND as SCHEDULE_KIND
+from stripe_server.lifecycle.schedules import (
+    schedule_advance,
+    schedule_start_due,
+    schedule_transition_due,
+    schedule_warn_expiring,
+)
 from stripe_server.lifecycle.subscriptions import (
     subscription_cancel_now,
     subscription_expire_incomplete,
@@ -22,16 +31,22 @@ from stripe_server.lifecycle.subscriptions import (
 # An `incomplete` subscription whose first invoice is still unpaid expires after 23 hours.
 INCOMPLETE_EXPIRY_SECONDS = 23 * 3600
 TRIAL_WILL_END_NOTICE_SECONDS = 3 * 24 * 3600
-# Bounds catch-up work after a large clock jump (e.g. a year of daily periods).
-MAX_RENEWALS_PER_PASS = 400
+# Bounds catch-up work (renewals and phase changes) after a large clock jump (e.g. a year of
+# daily periods).
+MAX_STEPS = 400
 
 
 def run_due(ctx: Context, *, test_clock: str | None = None) -> None:
-    """Bring every subscription up to `ctx.now()`: renewals, trial ends, retries, expiry.
+    """Bring every subscription (and schedule) up to `ctx.now()`: schedules that start,
+    renewals, phase changes, trial ends, retries, expiry.
 
-    Only subscriptions on `test_clock` (by default: on no test clock) are considered; a test
-    clock's advance runs this with its own time.
+    Only objects on `test_clock` (by default: on no test clock) are considered; a test clock's
+    advance runs this with its own time.
     """
+    for schedule in ctx.db.all(SCHEDULE_KIND):
+        if schedule.get("test_clock") == test_clock:
+            schedule_start_due(ctx, schedule)
+            schedule_warn_expiring(ctx, schedule)
     for subscription in ctx.db.all("subscription"):
         if subscription.get("test_clock") != test_clock:
             continue
@@ -40,8 +55,10 @@ def run_due(ctx: Context, *, test_clock: str | None = None) -> None:
 
 def subscription_catch_up(ctx: Context, subscription: dict[str, Any]) -> None:
     """Everything due for one subscription by `ctx.now()`, in order: expiry of an unpaid
-    first invoice or of a pending update, trial-end notice, renewals (or the cancellation a
-    period end brings) and retries of failed payments.
+    first invoice or of a pending update, trial-end notice, its schedule's phase changes and
+    renewals in the order of their dates (a phase starting when a period ends comes first, so
+    the renewal bills the new phase), or the cancellation a period end brings, and retries of
+    failed payments.
 
     Invoice previews run this at the period's end, in a scratch copy of the store, to show the
     next invoice exactly as the renewal will make it.
@@ -56,25 +73,27 @@ def subscription_catch_up(ctx: Context, subscription: dict[str, Any]) -> None:
         return
     pending_update_expire_due(ctx, subscription)
     _maybe_warn_trial_end(ctx, subscription, now)
-    renewals = 0
-    while (
-        subscription["status"] in ("active", "trialing", "past_due")
-        and subscription["current_period_end"] <= now
-        and renewals < MAX_RENEWALS_PER_PASS
-    ):
+    steps = 0
+    while subscription["status"] in ("active", "trialing", "past_due") and steps < MAX_STEPS:
+        steps += 1
+        period_end = subscription["current_period_end"]
+        phase_change = schedule_transition_due(ctx, subscription)
+        if phase_change is not None and phase_change <= period_end:
+            schedule_advance(
+                dataclasses.replace(ctx, clock=FrozenClock(phase_change)), subscription
+            )
+            continue
+        if period_end > now:
+            break
         cancel_at = subscription["cancel_at"]
         if subscription["cancel_at_period_end"] or (
-            cancel_at is not None and cancel_at <= subscription["current_period_end"]
+            cancel_at is not None and cancel_at <= period_end
         ):
             subscription_cancel_now(
-                ctx,
-                subscription,
-                reason="cancellation_requested",
-                at=subscription["current_period_end"],
+                ctx, subscription, reason="cancellation_requested", at=period_end
             )
             break
         subscription_renew(ctx, subscription)
-        renewals += 1
     if subscription["status"] == "past_due":
         subscription_retry_payment(ctx, subscription, now)
 

@@ -19,6 +19,7 @@ from stripe_server.lifecycle.payments import (
     payment_method_for,
 )
 from stripe_server.lifecycle.periods import next_period_end
+from stripe_server.lifecycle.schedule_endings import schedule_cancel_with_subscription
 
 # The statuses of a subscription that has not ended (the portal lists these).
 LIVE_STATUSES = ("active", "trialing", "past_due", "incomplete", "unpaid", "paused")
@@ -134,7 +135,8 @@ def subscription_mark_paid(ctx: Context, subscription: dict[str, Any]) -> None:
 def subscription_cancel_now(
     ctx: Context, subscription: dict[str, Any], *, reason: str, at: int | None = None
 ) -> dict[str, Any]:
-    """End the subscription now (or at `at`), giving `reason`."""
+    """End the subscription now (or at `at`), giving `reason`; a schedule driving it is
+    canceled with it."""
     when = at if at is not None else ctx.now()
     subscription["status"] = "canceled"
     subscription["canceled_at"] = subscription["canceled_at"] or when
@@ -145,6 +147,7 @@ def subscription_cancel_now(
     }
     subscription_save(ctx, subscription)
     events.emit(ctx, "customer.subscription.deleted", subscription)
+    schedule_cancel_with_subscription(ctx, subscription, when)
     return subscription
 
 

@@ -13,6 +13,7 @@ from stripe_server.resources import (
     prices,
     products,
     subscription_items,
+    subscription_schedules,
     subscriptions,
     webhook_endpoints,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "prices",
     "products",
     "subscription_items",
+    "subscription_schedules",
     "subscriptions",
     "webhook_endpoints",
 ]

@@ -97,6 +97,10 @@ def test_djstripe_processes_the_servers_signed_webhook_events(
     )
     api.v1.webhook_endpoints.delete(created.id)
     url = reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
+    schedule = api.v1.subscription_schedules.create(
+        {"from_subscription": billing_objects["subscription"]}
+    )
+    api.v1.subscription_schedules.release(schedule.id)
     wanted = [
         "product.created",
         "price.created",
@@ -104,6 +108,8 @@ def test_djstripe_processes_the_servers_signed_webhook_events(
         "customer.subscription.created",
         "invoice.paid",
         "payment_method.attached",
+        "subscription_schedule.created",
+        "subscription_schedule.released",
     ]
     events = api.v1.events.list({"types": wanted, "limit": 100}).data
     for event_type in wanted:
@@ -118,3 +124,46 @@ def test_djstripe_processes_the_servers_signed_webhook_events(
         assert trigger.valid and trigger.processed, (event_type, trigger.exception)
     subscription = djstripe_models.Subscription.objects.get(id=billing_objects["subscription"])
     assert subscription.status == "active"
+    assert djstripe_models.SubscriptionSchedule.objects.get(id=schedule.id).status == "released"
+
+
+def test_djstripe_syncs_the_servers_subscription_schedules(
+    stripe_settings: LocalStripe, billing_objects: dict[str, str]
+) -> None:
+    api = _client(stripe_settings)
+    created = api.v1.subscription_schedules.create(
+        {"from_subscription": billing_objects["subscription"]}
+    )
+    current = created.phases[0]
+    api.v1.subscription_schedules.update(
+        created.id,
+        {
+            "phases": [
+                {"items": [{"price": billing_objects["price"], "quantity": 3}],
+                 "start_date": current.start_date, "end_date": current.end_date},
+                {"items": [{"price": billing_objects["price"], "quantity": 1}]},
+            ]
+        },
+    )  # fmt: skip
+
+    # As dj-stripe's webhook handler does: the object as the event carries it, synced.
+    event = next(
+        e
+        for e in api.v1.events.list({"type": "subscription_schedule.updated", "limit": 100})
+        if e.data.object["id"] == created.id
+    )
+    synced = djstripe_models.SubscriptionSchedule.sync_from_stripe_data(
+        stripe.SubscriptionSchedule.construct_from(
+            event.data.object.to_dict(), stripe_settings.api_key
+        )
+    )
+    assert synced.status == "active"
+    assert synced.customer.id == billing_objects["customer"]
+    assert synced.subscription.id == billing_objects["subscription"]
+    assert [phase["items"][0]["quantity"] for phase in synced.phases] == [3, 1]
+    assert synced.end_behavior == "release"
+
+    released = djstripe_models.SubscriptionSchedule.objects.get(id=created.id).release()
+    assert released.status == "released"
+    assert released.released_subscription.id == billing_objects["subscription"]
+    assert released.subscription is None
