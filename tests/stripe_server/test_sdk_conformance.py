@@ -234,6 +234,55 @@ def _scenario(sdk: stripe.StripeClient, local_stripe: LocalStripe) -> None:
     )
     v1.invoices.void_invoice(unpaid.latest_invoice)
 
+    # Plan changes: invoice previews, a declined change left pending, schedules.
+    item = incomplete["items"].data[0]
+    more_seats = {"items": [{"id": item.id, "quantity": 2}], "proration_behavior": "always_invoice"}
+    v1.invoices.create_preview(
+        {
+            "subscription": incomplete.id,
+            "subscription_details": {**more_seats, "proration_date": item.current_period_start},
+        }
+    )
+    v1.invoices.create_preview(
+        {"subscription": incomplete.id, "subscription_details": {"items": [{"id": item.id,
+         "price": yearly.id}]}}
+    )  # fmt: skip
+    v1.invoices.create_preview({"customer": failing.id})
+    v1.invoices.create_preview(
+        {"customer": customer.id,
+         "subscription_details": {"items": [{"price": graduated.id, "quantity": 6}]}}
+    )  # fmt: skip
+    held = v1.subscriptions.update(
+        incomplete.id, {**more_seats, "payment_behavior": "pending_if_incomplete"}
+    )
+    assert held.pending_update is not None
+    schedule = v1.subscription_schedules.create({"from_subscription": incomplete.id})
+    current = schedule.phases[0]
+    v1.subscription_schedules.update(
+        schedule.id,
+        {
+            "phases": [
+                {"items": [{"price": monthly.id, "quantity": 1}],
+                 "start_date": current.start_date, "end_date": current.end_date},
+                {"items": [{"price": package.id, "quantity": 3}],
+                 "duration": {"interval": "month", "interval_count": 2}},
+            ],
+            "metadata": {"downgrade": "yes"},
+        },
+    )  # fmt: skip
+    v1.subscription_schedules.retrieve(schedule.id, {"expand": ["subscription", "customer"]})
+    v1.subscription_schedules.list({"customer": failing.id})
+    v1.subscription_schedules.release(schedule.id)
+    later = v1.subscription_schedules.create(
+        {
+            "customer": customer.id,
+            "start_date": product.created + 86400,
+            "end_behavior": "cancel",
+            "phases": [{"items": [{"price": monthly.id}]}],
+        }
+    )
+    v1.subscription_schedules.cancel(later.id)
+
     # Webhook endpoints.
     endpoint = v1.webhook_endpoints.create(
         {"url": f"{HERE}/never", "enabled_events": ["invoice.paid"], "description": "shape"}
@@ -368,6 +417,7 @@ def test_scenario_touches_every_served_object(recorded: list[tuple[str, Any]]) -
         "billing_portal.configuration",
         "billing_portal.session",
         "test_helpers.test_clock",
+        "subscription_schedule",
     ):
         assert name in served, f"the scenario got no {name}"
     unknown = sorted(name for name in served if sdk_class(name) is None and name != "list")
