@@ -184,7 +184,11 @@ def schedule_start(ctx: Context, schedule: dict[str, Any]) -> None:
     first = schedule["phases"][0]
     customer = ctx.require("customer", schedule["customer"])
     specs = [
-        ItemSpec(ctx.require("price", item["price"]), item["quantity"] or 1, item["metadata"])
+        ItemSpec(
+            ctx.require("price", item["price"]),
+            1 if item["quantity"] is None else item["quantity"],
+            item["metadata"],
+        )
         for item in first["items"]
     ]
     schedule.update({"status": "active", "released_at": None})
