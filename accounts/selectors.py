@@ -15,7 +15,7 @@ from accounts.billing.state import LIVE_STATUSES, BillingState
 from accounts.models import SubscriptionHolder
 from pricing.metadata import ProductMetadata
 from pricing.price_maths import amount_format, price_terms_from_stripe, price_total
-from pricing.selectors import active_products
+from pricing.selectors import active_products, catalog_offers
 
 # --- Which holder a Stripe object belongs to ---------------------------------------------------
 #
@@ -128,6 +128,9 @@ class SubscriptionSummary:
     card_last4: str | None
     # Credit on the customer's Stripe balance, which Stripe applies to the next invoices.
     credit: Money | None = None
+    # A change waiting for the end of the period (a downgrade): the plan it moves to, and when.
+    changes_to: str | None = None
+    changes_on: datetime | None = None
 
     @property
     def is_past_due(self) -> bool:
@@ -168,7 +171,7 @@ def amount_for_quantity(*, price: dict[str, Any], quantity: int) -> int | None:
     return price_total(terms=terms, quantity=quantity)
 
 
-def _price_data(price: dict[str, Any]) -> dict[str, Any]:
+def price_data_with_tiers(price: dict[str, Any]) -> dict[str, Any]:
     """The price as the subscription embeds it; for a tiered price, as dj-stripe stored it
     (Stripe leaves `tiers` out of embedded prices, and the amount needs them)."""
     if not price.get("tiers_mode") or price.get("tiers"):
@@ -193,7 +196,7 @@ def subscription_summary(*, state: BillingState) -> SubscriptionSummary | None:
     item = state.plan_item
     if item is None or state.subscription_id is None:
         return None
-    price = _price_data(item.price)
+    price = price_data_with_tiers(item.price)
     status = state.status or "incomplete"
     cancels_on = state.cancels_on
     label = _STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
@@ -216,7 +219,20 @@ def subscription_summary(*, state: BillingState) -> SubscriptionSummary | None:
         card_brand=state.card_brand,
         card_last4=state.card_last4,
         credit=Money(state.credit, state.balance_currency or currency) if state.credit else None,
+        changes_to=_scheduled_plan_name(state),
+        changes_on=state.scheduled_change.starts if state.scheduled_change else None,
     )
+
+
+def _scheduled_plan_name(state: BillingState) -> str | None:
+    change = state.scheduled_change
+    if change is None:
+        return None
+    name = plan_name_for_price(price_id=change.price_id)
+    same_price = state.plan_item is not None and state.plan_item.price_id == change.price_id
+    if change.quantity > 1 or same_price:
+        return f"{name}, {change.quantity} seat{'s' if change.quantity != 1 else ''}"
+    return name
 
 
 def invoice_summaries(*, customer_id: str | None, limit: int = 5) -> list[InvoiceSummary]:
@@ -267,3 +283,28 @@ def checkout_price(*, price_id: str) -> Price | None:
     if _offered_product(price.product.id) is None:
         return None
     return price
+
+
+def offered_price_for_plan(*, slug: str, interval: str) -> str | None:
+    """The price the pricing page offers for the plan with this slug, in `interval` (else in
+    the first interval that has one); None for a plan it does not offer."""
+    product = next((entry for entry in active_products() if entry.slug == slug), None)
+    if product is None:
+        return None
+    prices = catalog_offers(product_ids=[product.stripe_id]).get(product.stripe_id, {})
+    row = prices.get(interval) or next(iter(prices.values()), None)
+    return row.id if row is not None else None
+
+
+def plan_name_for_price(*, price_id: str) -> str:
+    """What to call the plan a price bills: its product's name in `pricing.metadata`, else the
+    synced product's name (one query, only for a price the pricing page does not offer)."""
+    products = active_products()
+    offers = catalog_offers(product_ids=[product.stripe_id for product in products])
+    for product in products:
+        if any(row.id == price_id for row in offers.get(product.stripe_id, {}).values()):
+            return product.name
+    price = Price.objects.select_related("product").filter(id=price_id).first()
+    if price is not None and price.product is not None:
+        return price.product.name
+    return "Plan"

@@ -4,12 +4,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
 from accounts import views
+from accounts.billing import views as billing_views
 
 app_name = "accounts"
 
 urlpatterns = [
     path("subscription/", views.subscription, name="subscription"),
     path("subscription/invoices/", views.subscription_invoices, name="subscription_invoices"),
+    path("subscription/change/", billing_views.plan_change, name="plan_change"),
+    path("subscription/change/keep/", billing_views.plan_change_keep, name="plan_change_keep"),
     path("subscription/checkout/", views.subscription_checkout, name="subscription_checkout"),
     path("subscription/confirm/", views.subscription_confirm, name="subscription_confirm"),
     path("subscription/billing/", views.billing_portal, name="billing_portal"),

@@ -8,10 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 from django.views.generic import TemplateView
-from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.app_settings import app_settings
 from accounts.billing.checkout import (
@@ -26,6 +24,7 @@ from accounts.billing.errors import (
     HolderAlreadySubscribedError,
     NoBillingAccountError,
 )
+from accounts.billing.pages import ADMINS_ONLY, STRIPE_DOWN, billing_error
 from accounts.forms import ProfileForm, SignupForm
 from accounts.gating import (
     ValidSubscriptionRequiredMixin,
@@ -42,22 +41,9 @@ from accounts.selectors import (
     subscription_summary,
 )
 from accounts.teams.selectors import billing_manageable
+from portal.http import redirect_after_post, safe_next_url
 from portal.stripe_client import StripeRequestError, StripeUnavailableError
 from pricing.selectors import SEATS_MAX, SEATS_MIN, active_intervals, catalog_for_page
-
-
-def safe_next_url(request: HttpRequest, fallback: str) -> str:
-    """The `next` parameter when it points at this site, else `fallback` (no open redirects)."""
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    # A path ("/pricing/") or an absolute URL on this host; a bare word ("-1") is neither, and
-    # `redirect()` would try to reverse it as a URL name.
-    if not candidate.startswith("/") and "://" not in candidate:
-        return fallback
-    if url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return fallback
 
 
 @require_http_methods(["GET", "POST"])
@@ -126,37 +112,6 @@ class SubscriptionDemoMembersView(ValidSubscriptionRequiredMixin, TemplateView):
 # --- Subscription: checkout, confirmation, status, Manage billing --------------------------------
 
 
-def _redirect_after_post(request: HttpRequest, url: str) -> HttpResponse:
-    """303 to `url` (the browser GETs it), or `HX-Redirect` for an htmx request."""
-    if request.htmx:  # type: ignore[attr-defined]
-        return HttpResponseClientRedirect(url)
-    response = redirect(url)
-    response.status_code = 303
-    return response
-
-
-def _billing_error(
-    request: HttpRequest,
-    *,
-    message: str,
-    status: int,
-    retry_post: dict[str, str] | None = None,
-    retry_url: str | None = None,
-) -> HttpResponse:
-    """A page that says what went wrong and offers a retry: a button re-posting `retry_post` to
-    this URL, or a link to `retry_url`."""
-    return render(
-        request,
-        "accounts/subscription_error.html",
-        {"message": message, "retry_post": retry_post, "retry_url": retry_url},
-        status=status,
-    )
-
-
-_ADMINS_ONLY = "Only your team's admins can manage its plan and billing."
-_STRIPE_DOWN = "We couldn't reach our payment provider. Nothing was charged; please try again."
-
-
 def _seats_from(raw: str | None) -> int | None:
     """The seats asked for: None when not given; raises ValueError when out of range."""
     if raw in (None, ""):
@@ -177,14 +132,14 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     price = checkout_price(price_id=data.get("price", ""))
     if price is None:
-        return _billing_error(
+        return billing_error(
             request, message="That plan is not available. Choose one on the pricing page.",
             status=400,
         )  # fmt: skip
     try:
         seats = _seats_from(data.get("seats"))
     except ValueError:
-        return _billing_error(
+        return billing_error(
             request,
             message=f"Seats must be a whole number from {SEATS_MIN} to {SEATS_MAX:,}.",
             status=400,
@@ -193,10 +148,10 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         here = f"{reverse('accounts:subscription_checkout')}?{urlencode(choice)}"
         signup_url = f"{reverse('accounts:signup')}?{urlencode({'next': here})}"
-        return _redirect_after_post(request, signup_url)
+        return redirect_after_post(request, signup_url)
     holder = request.holder
     if holder is None:
-        return _billing_error(request, message="There is no account to subscribe.", status=403)
+        return billing_error(request, message="There is no account to subscribe.", status=403)
     if request.method == "GET":
         return render(
             request,
@@ -204,7 +159,7 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
             {"price": price, "seats": seats, "choice": choice},
         )
     if not billing_manageable(request=request):
-        return _billing_error(request, message=_ADMINS_ONLY, status=403)
+        return billing_error(request, message=ADMINS_ONLY, status=403)
     if not price_is_per_seat(price=price):
         seats = None
     elif app_settings.SUBSCRIPTION_HOLDER == "team":
@@ -221,14 +176,14 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
         )
     except HolderAlreadySubscribedError as error:
         messages.info(request, str(error))
-        return _redirect_after_post(request, reverse("accounts:subscription"))
+        return redirect_after_post(request, reverse("accounts:subscription"))
     except StripeUnavailableError:
-        return _billing_error(request, message=_STRIPE_DOWN, status=503, retry_post=choice)
+        return billing_error(request, message=STRIPE_DOWN, status=503, retry_post=choice)
     except StripeRequestError as error:
-        return _billing_error(
+        return billing_error(
             request, message=f"Checkout could not start: {error}", status=400, retry_post=choice
         )
-    return _redirect_after_post(request, checkout_url)
+    return redirect_after_post(request, checkout_url)
 
 
 @login_required
@@ -237,16 +192,16 @@ def subscription_confirm(request: HttpRequest) -> HttpResponse:
     """Where Stripe Checkout sends the buyer back: sync the subscription now, then show it."""
     session_id = request.GET.get("session_id", "")
     if not session_id:
-        return _billing_error(request, message="The checkout session is missing.", status=400)
+        return billing_error(request, message="The checkout session is missing.", status=400)
     holder = request.holder
     try:
         synced = checkout_session_sync(session_id=session_id, holder=holder)
     except CheckoutSessionNotYoursError as error:
-        return _billing_error(request, message=str(error), status=403)
+        return billing_error(request, message=str(error), status=403)
     except CheckoutSessionUnknownError as error:
-        return _billing_error(request, message=str(error), status=404)
+        return billing_error(request, message=str(error), status=404)
     except StripeUnavailableError:
-        return _billing_error(
+        return billing_error(
             request,
             message="Your payment went through, but we couldn't confirm it with our payment "
             "provider yet. Please try again in a moment.",
@@ -254,7 +209,7 @@ def subscription_confirm(request: HttpRequest) -> HttpResponse:
             retry_url=request.get_full_path(),
         )
     except StripeRequestError as error:
-        return _billing_error(request, message=str(error), status=400)
+        return billing_error(request, message=str(error), status=400)
     if synced is None:
         messages.warning(request, "Your checkout isn't finished yet, so nothing was charged.")
         return redirect("pricing:pricing_page")
@@ -314,9 +269,9 @@ def billing_portal(request: HttpRequest) -> HttpResponse:
     """Manage billing: open Stripe's Customer Portal for the holder, back to the status page."""
     holder = request.holder
     if holder is None:
-        return _billing_error(request, message="There is no account to manage.", status=403)
+        return billing_error(request, message="There is no account to manage.", status=403)
     if not billing_manageable(request=request):
-        return _billing_error(request, message=_ADMINS_ONLY, status=403)
+        return billing_error(request, message=ADMINS_ONLY, status=403)
     return_path = f"{reverse('accounts:subscription')}?from=billing-portal"
     try:
         portal_url = billing_portal_session_create(
@@ -324,9 +279,9 @@ def billing_portal(request: HttpRequest) -> HttpResponse:
         )
     except NoBillingAccountError as error:
         messages.info(request, str(error))
-        return _redirect_after_post(request, reverse("pricing:pricing_page"))
+        return redirect_after_post(request, reverse("pricing:pricing_page"))
     except StripeUnavailableError:
-        return _billing_error(
+        return billing_error(
             request,
             message="We couldn't reach our payment provider to open billing management. "
             "Please try again.",
@@ -334,5 +289,5 @@ def billing_portal(request: HttpRequest) -> HttpResponse:
             retry_post={},
         )
     except StripeRequestError as error:
-        return _billing_error(request, message=str(error), status=400, retry_post={})
-    return _redirect_after_post(request, portal_url)
+        return billing_error(request, message=str(error), status=400, retry_post={})
+    return redirect_after_post(request, portal_url)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import OuterRef, QuerySet, Subquery, TextField, Value
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Coalesce, NullIf
-from djstripe.models import Customer, PaymentMethod, Subscription
+from djstripe.models import Customer, PaymentMethod, Subscription, SubscriptionSchedule
 
 from pricing.metadata import ProductMetadata
 from pricing.selectors import active_products
@@ -81,6 +81,16 @@ class BillingItem:
 
 
 @dataclass(frozen=True)
+class ScheduledChange:
+    """What the subscription's schedule changes it to, and when (a downgrade at the end of the
+    period): the next phase's first item."""
+
+    starts: datetime
+    price_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
 class BillingState:
     """What a holder's subscription is, now; `NO_SUBSCRIPTION` when it has none."""
 
@@ -104,6 +114,9 @@ class BillingState:
     balance_currency: str | None = None
     # When dj-stripe last wrote the subscription (for cache keys).
     updated: datetime | None = None
+    # The subscription schedule that manages the subscription, and the change it will make.
+    schedule_id: str | None = None
+    scheduled_change: ScheduledChange | None = None
 
     @property
     def has_subscription(self) -> bool:
@@ -203,9 +216,10 @@ def billing_state_from_subscription(
     subscription: Subscription,
     customer: Customer | None = None,
     card: dict[str, Any] | None = None,
+    schedule_phases: list[dict[str, Any]] | None = None,
 ) -> BillingState:
-    """Read a dj-stripe `Subscription` (and its customer, and the card's `brand` and `last4`
-    when given); no queries."""
+    """Read a dj-stripe `Subscription` (and its customer, the card's `brand` and `last4`, and
+    its schedule's phases, when given); no queries."""
     data = subscription.stripe_data or {}
     items = _items(data)
     plans = active_products()
@@ -235,7 +249,28 @@ def billing_state_from_subscription(
         balance=int(customer_data.get("balance") or 0),
         balance_currency=customer_data.get("currency"),
         updated=subscription.djstripe_updated,
+        schedule_id=_reference_id(data.get("schedule")),
+        scheduled_change=_scheduled_change(schedule_phases or [], after=plan_item),
     )
+
+
+def _scheduled_change(
+    phases: list[dict[str, Any]], *, after: BillingItem | None
+) -> ScheduledChange | None:
+    """The first phase that starts once the current one (the item's period) ends, and differs
+    from what is billed now."""
+    if after is None or after.period_end is None:
+        return None
+    for phase in phases:
+        starts = stripe_timestamp(phase.get("start_date"))
+        items = phase.get("items") or []
+        if starts is None or starts < after.period_end or not items:
+            continue
+        price_id = _reference_id(items[0].get("price"))
+        quantity = int(items[0].get("quantity") or 1)
+        if price_id and (price_id, quantity) != (after.price_id, after.quantity):
+            return ScheduledChange(starts=starts, price_id=price_id, quantity=quantity)
+    return None
 
 
 def _payment_method_id(subscription: dict[str, Any], customer: dict[str, Any]) -> str | None:
@@ -261,15 +296,22 @@ def _billing_query() -> QuerySet[Subscription]:
         ),
     )
     card = PaymentMethod.objects.filter(id=OuterRef("paying_with")).values("stripe_data")[:1]
+    # The schedule managing the subscription (a change waiting for the period's end).
+    phases = SubscriptionSchedule.objects.filter(
+        id=OuterRef("schedule_ref"), status__in=("active", "not_started")
+    ).values("phases")[:1]
     return Subscription.objects.select_related("customer").annotate(
-        paying_with=paying_with, paying_with_data=Subquery(card)
+        paying_with=paying_with,
+        paying_with_data=Subquery(card),
+        schedule_ref=_json_text("schedule", "stripe_data"),
+        schedule_phases=Subquery(phases),
     )
 
 
 def billing_state(*, holder: SubscriptionHolder | None) -> BillingState:
     """The holder's billing state, from dj-stripe's rows in one query (the subscription, its
-    customer, and the card it pays with). `NO_SUBSCRIPTION` without a holder or a
-    subscription."""
+    customer, the card it pays with and the phases of its schedule). `NO_SUBSCRIPTION` without
+    a holder or a subscription."""
     if holder is None or not holder.subscription_id:
         return NO_SUBSCRIPTION
     found = list(_billing_query().filter(pk=holder.subscription_id))
@@ -278,5 +320,8 @@ def billing_state(*, holder: SubscriptionHolder | None) -> BillingState:
     subscription = found[0]
     card = (subscription.paying_with_data or {}).get("card") or {}
     return billing_state_from_subscription(
-        subscription=subscription, customer=subscription.customer, card=card
+        subscription=subscription,
+        customer=subscription.customer,
+        card=card,
+        schedule_phases=subscription.schedule_phases,
     )

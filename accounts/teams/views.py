@@ -40,7 +40,7 @@ from accounts.teams.services import (
     team_member_remove,
     team_member_role_change,
 )
-from accounts.views import safe_next_url
+from portal.http import safe_next_url
 
 TeamView = Callable[..., HttpResponse]
 

@@ -1,0 +1,333 @@
+"""Plan changes inside Portal: the exact preview, upgrades now, downgrades at the period's end,
+a declined upgrade that changes nothing, and every bad input answered with a 4xx.
+
+Subscriptions live on test clocks, so the prorations are worked out here, independently, to
+the cent: Stripe prorates per second of the period and rounds each line.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from unittest import mock
+
+import pytest
+from django.core import signing
+from djstripe.models import Customer
+
+from accounts.billing.checkout import holder_subscription_sync
+from accounts.billing.state import billing_state
+from portal.stripe_client import stripe_client
+from tests.accounts.billing_helpers import plan_offer, plan_price_create, subscription_start
+
+pytestmark = pytest.mark.django_db
+
+CHANGE = "/subscription/change/"
+STATUS = "/subscription/"
+DAY = 86400
+JAN_1_2026 = 1767225600
+JAN_16_2026 = JAN_1_2026 + 15 * DAY
+FEB_1_2026 = JAN_1_2026 + 31 * DAY
+JAN_1_2027 = JAN_1_2026 + 365 * DAY
+
+
+def dollars(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}${abs(cents) // 100:,}.{abs(cents) % 100:02d}"
+
+
+@pytest.fixture
+def logged_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def on_clock(user, price, *, quantity: int = 1, card: str = "pm_card_visa") -> tuple[str, str]:
+    """Subscribe the user on a test clock frozen at 1 January 2026, then move it to the 16th.
+    Returns the subscription's and the clock's ids."""
+    client = stripe_client()
+    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": JAN_1_2026})
+    customer = client.v1.customers.create(
+        params={
+            "email": user.billing_email,
+            "test_clock": clock.id,
+            "metadata": {"portal_holder": f"user:{user.pk}"},
+        }
+    )
+    user.customer = Customer.sync_from_stripe_data(customer)
+    user.save(update_fields=["customer"])
+    subscription_id = subscription_start(
+        holder=user, price=price, quantity=quantity, payment_method=card
+    )
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": JAN_16_2026})
+    holder_subscription_sync(holder=user)
+    return subscription_id, clock.id
+
+
+def unused_fraction() -> float:
+    return (FEB_1_2026 - JAN_16_2026) / (FEB_1_2026 - JAN_1_2026)
+
+
+def confirm_form(page: str) -> dict[str, str]:
+    form = re.search(r"<form [^>]*data-confirm-form>(.*?)</form>", page, re.S)
+    assert form is not None, "no confirm form"
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(1)))
+
+
+def test_an_upgrade_previews_the_prorated_amount_and_charges_exactly_that(
+    stripe_settings, logged_in, user, monkeypatch
+):
+    basic = plan_price_create(unit_amount=1500)
+    pro = plan_price_create(unit_amount=5000)
+    plan_offer(monkeypatch, basic)
+    plan_offer(monkeypatch, pro)
+    subscription_id, _ = on_clock(user, basic)
+
+    page = logged_in.get(CHANGE, {"price": pro.id}).text
+
+    # 16 of January's 31 days are left: credit them at $15, charge them at $50.
+    credit = round(1500 * unused_fraction())
+    charge = round(5000 * unused_fraction())
+    due = charge - credit
+    assert f"<strong data-amount-due>{dollars(due)}</strong> today (prorated)" in page
+    assert dollars(-credit) in page and dollars(charge) in page
+    assert "then $50 per month from 1 February 2026" in page
+    assert billing_state(holder=user).plan_item.price_id == basic.id  # nothing changed yet
+
+    response = logged_in.post(CHANGE, confirm_form(page))
+
+    assert response.status_code == 303 and response["Location"] == STATUS
+    subscription = stripe_client().v1.subscriptions.retrieve(subscription_id)
+    assert subscription["items"].data[0].price.id == pro.id
+    invoice = stripe_client().v1.invoices.retrieve(subscription.latest_invoice)
+    assert invoice.amount_due == due and invoice.status == "paid"
+    assert billing_state(holder=user).plan_item.price_id == pro.id
+
+
+def test_monthly_to_yearly_credits_the_month_and_charges_the_year_now(
+    stripe_settings, logged_in, user, monkeypatch
+):
+    monthly = plan_price_create(unit_amount=1000)
+    yearly = plan_price_create(unit_amount=10000, interval="year", product=monthly.product.id)
+    plan_offer(monkeypatch, monthly)
+    subscription_id, _ = on_clock(user, monthly)
+
+    page = logged_in.get(CHANGE, {"price": yearly.id}).text
+    due = 10000 - round(1000 * unused_fraction())
+    assert f"<strong data-amount-due>{dollars(due)}</strong>" in page
+    assert "from 16 January 2027" in page  # the cycle starts again today
+
+    logged_in.post(CHANGE, confirm_form(page))
+
+    subscription = stripe_client().v1.subscriptions.retrieve(subscription_id)
+    assert subscription["items"].data[0].price.id == yearly.id
+    invoice = stripe_client().v1.invoices.retrieve(subscription.latest_invoice)
+    assert invoice.amount_paid == due
+
+
+def test_a_downgrade_is_scheduled_for_the_period_end_and_can_be_kept(
+    stripe_settings, logged_in, user, monkeypatch
+):
+    basic = plan_price_create(unit_amount=1500)
+    pro = plan_price_create(unit_amount=5000)
+    plan_offer(monkeypatch, basic)
+    plan_offer(monkeypatch, pro)
+    subscription_id, _ = on_clock(user, pro)
+    invoices_before = stripe_client().v1.invoices.list(params={"customer": user.customer.id})
+
+    page = logged_in.get(CHANGE, {"price": basic.id}).text
+    assert "changes to" in page and "on 1 February 2026; nothing is charged today" in page
+
+    response = logged_in.post(CHANGE, confirm_form(page))
+
+    assert response.status_code == 303
+    state = billing_state(holder=user)
+    assert state.plan_item.price_id == pro.id  # gating keeps Pro until then
+    assert state.scheduled_change.price_id == basic.id
+    assert state.scheduled_change.starts.timestamp() == FEB_1_2026
+    invoices_after = stripe_client().v1.invoices.list(params={"customer": user.customer.id})
+    assert len(invoices_after.data) == len(invoices_before.data)  # nothing charged
+    status = logged_in.get(STATUS).text
+    assert "Changes to <strong>" in status and "February 1, 2026" in status
+
+    kept = logged_in.post("/subscription/change/keep/")
+
+    assert kept.status_code == 303
+    assert billing_state(holder=user).scheduled_change is None
+    assert stripe_client().v1.subscriptions.retrieve(subscription_id).schedule is None
+    assert "data-scheduled-change" not in logged_in.get(STATUS).text
+
+
+def test_a_scheduled_downgrade_takes_effect_at_the_period_end(
+    stripe_settings, logged_in, user, monkeypatch
+):
+    basic = plan_price_create(unit_amount=1500)
+    pro = plan_price_create(unit_amount=5000)
+    plan_offer(monkeypatch, basic)
+    plan_offer(monkeypatch, pro)
+    subscription_id, clock_id = on_clock(user, pro)
+    logged_in.post(CHANGE, confirm_form(logged_in.get(CHANGE, {"price": basic.id}).text))
+
+    stripe_client().v1.test_helpers.test_clocks.advance(
+        clock_id, params={"frozen_time": FEB_1_2026 + 60}
+    )
+    holder_subscription_sync(holder=user)
+
+    subscription = stripe_client().v1.subscriptions.retrieve(subscription_id)
+    assert subscription["items"].data[0].price.id == basic.id
+    invoice = stripe_client().v1.invoices.retrieve(subscription.latest_invoice)
+    assert invoice.amount_paid == 1500  # the renewal bills Basic, with no proration
+    assert billing_state(holder=user).plan_item.price_id == basic.id
+
+
+def graduated_seats(product: str | None = None):
+    """$10 a seat for seats 1-5, $8 from the 6th (Stripe's graduated tiers)."""
+    return plan_price_create(
+        unit_amount=None,
+        product=product,
+        billing_scheme="tiered",
+        tiers_mode="graduated",
+        tiers=[{"up_to": 5, "unit_amount": 1000}, {"up_to": "inf", "unit_amount": 800}],
+    )
+
+
+def graduated_total(seats: int) -> int:
+    return min(seats, 5) * 1000 + max(seats - 5, 0) * 800
+
+
+def test_more_seats_on_a_tiered_plan_are_charged_now_fewer_wait(
+    stripe_settings, logged_in, user, monkeypatch
+):
+    seats = graduated_seats()
+    plan_offer(monkeypatch, seats, per_seat=True)
+    subscription_id, _ = on_clock(user, seats, quantity=4)
+
+    page = logged_in.get(CHANGE, {"price": seats.id, "seats": 7}).text
+    due = round(graduated_total(7) * unused_fraction()) - round(
+        graduated_total(4) * unused_fraction()
+    )
+    assert f"<strong data-amount-due>{dollars(due)}</strong>" in page
+    logged_in.post(CHANGE, confirm_form(page))
+    subscription = stripe_client().v1.subscriptions.retrieve(subscription_id)
+    assert subscription["items"].data[0].quantity == 7
+    assert stripe_client().v1.invoices.retrieve(subscription.latest_invoice).amount_paid == due
+
+    fewer = logged_in.get(CHANGE, {"price": seats.id, "seats": 3}).text
+    assert 'data-change-kind="downgrade"' in fewer
+    logged_in.post(CHANGE, confirm_form(fewer))
+    assert stripe_client().v1.subscriptions.retrieve(subscription_id)["items"].data[0].quantity == 7
+    change = billing_state(holder=user).scheduled_change
+    assert (change.price_id, change.quantity) == (seats.id, 3)
+
+
+def test_the_seat_field_re_renders_only_the_preview_with_htmx(
+    stripe_settings, logged_in, user, monkeypatch
+):
+    seats = graduated_seats()
+    plan_offer(monkeypatch, seats, per_seat=True)
+    on_clock(user, seats, quantity=2)
+
+    response = logged_in.get(
+        CHANGE, {"price": seats.id, "seats": 6}, headers={"HX-Request": "true"}
+    )
+
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<section id="change-preview"')
+    assert "<html" not in response.text
+    due = round(graduated_total(6) * unused_fraction()) - round(
+        graduated_total(2) * unused_fraction()
+    )
+    assert dollars(due) in response.text
+
+
+def test_a_declined_upgrade_leaves_the_plan_as_it_was(
+    stripe_settings, logged_in, user, monkeypatch
+):
+    basic = plan_price_create(unit_amount=1500)
+    pro = plan_price_create(unit_amount=5000)
+    plan_offer(monkeypatch, basic)
+    plan_offer(monkeypatch, pro)
+    subscription_id, _ = on_clock(user, basic)
+    client = stripe_client()
+    failing = client.v1.payment_methods.attach(
+        "pm_card_chargeCustomerFail", params={"customer": user.customer.id}
+    )
+    client.v1.subscriptions.update(subscription_id, params={"default_payment_method": failing.id})
+    holder_subscription_sync(holder=user)
+
+    page = logged_in.get(CHANGE, {"price": pro.id}).text
+    response = logged_in.post(CHANGE, confirm_form(page))
+
+    assert response.status_code == 402
+    assert "Your card was declined, so your plan has not changed" in response.text
+    assert "Manage billing" in response.text
+    subscription = client.v1.subscriptions.retrieve(subscription_id)
+    assert subscription["items"].data[0].price.id == basic.id
+    assert subscription.pending_update is None and subscription.status == "active"
+    open_invoices = client.v1.invoices.list(params={"customer": user.customer.id, "status": "open"})
+    assert open_invoices.data == []  # the change's invoice was voided, not left to pay
+    assert billing_state(holder=user).plan_item.price_id == basic.id
+
+
+def test_bad_requests_get_a_clear_4xx(stripe_settings, logged_in, user, monkeypatch):
+    basic = plan_price_create(unit_amount=1500)
+    pro = plan_price_create(unit_amount=5000)
+    unlisted = plan_price_create(unit_amount=9900)
+    seats = graduated_seats()
+    plan_offer(monkeypatch, basic)
+    plan_offer(monkeypatch, pro)
+    plan_offer(monkeypatch, seats, per_seat=True)
+    on_clock(user, basic)
+
+    unknown = logged_in.get(CHANGE, {"price": "price_nope"})
+    assert unknown.status_code == 400 and "That plan is not available" in unknown.text
+    assert logged_in.get(CHANGE, {"price": unlisted.id}).status_code == 400
+    current = logged_in.get(CHANGE, {"price": basic.id})
+    assert current.status_code == 400 and "That&#x27;s your current plan" in current.text
+    assert "data-confirm-form" not in current.text
+    too_many = logged_in.get(CHANGE, {"price": seats.id, "seats": 10_001})
+    assert too_many.status_code == 400 and "Seats must be a whole number" in too_many.text
+    assert logged_in.get(CHANGE, {"price": seats.id, "seats": "two"}).status_code == 400
+
+    form = confirm_form(logged_in.get(CHANGE, {"price": pro.id}).text)
+    forged = logged_in.post(CHANGE, {**form, "token": form["token"] + "x"})
+    assert forged.status_code == 400 and "not valid" in forged.text
+    # A token for one change does not confirm another.
+    other = logged_in.post(CHANGE, {**form, "price": seats.id, "seats": "9"})
+    assert other.status_code == 400
+    assert billing_state(holder=user).plan_item.price_id == basic.id
+
+
+def test_an_old_preview_is_computed_again_not_applied(
+    stripe_settings, logged_in, user, monkeypatch
+):
+    basic = plan_price_create(unit_amount=1500)
+    pro = plan_price_create(unit_amount=5000)
+    plan_offer(monkeypatch, basic)
+    plan_offer(monkeypatch, pro)
+    on_clock(user, basic)
+    form = confirm_form(logged_in.get(CHANGE, {"price": pro.id}).text)
+    # The same preview, signed ten minutes ago.
+    value = signing.loads(form["token"], salt="portal.plan-change")
+    with mock.patch("time.time", return_value=time.time() - 600):
+        aged = signing.dumps(value, salt="portal.plan-change")
+
+    response = logged_in.post(CHANGE, {**form, "token": aged})
+
+    assert response.status_code == 409
+    assert "worked the amount out again" in response.text
+    assert "data-confirm-form" in response.text
+    assert billing_state(holder=user).plan_item.price_id == basic.id
+
+
+def test_without_a_subscription_the_change_screen_offers_checkout(
+    stripe_settings, logged_in, user, monkeypatch
+):
+    pro = plan_price_create(unit_amount=5000)
+    plan_offer(monkeypatch, pro)
+
+    response = logged_in.get(CHANGE, {"price": pro.id})
+
+    assert response.status_code == 200
+    assert 'action="/subscription/checkout/"' in response.text
+    assert f'value="{pro.id}"' in response.text
