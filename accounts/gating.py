@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, overload
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -211,10 +212,18 @@ def request_gate(
 
 
 def _gate_refused(
-    request: HttpRequest, result: GateResult, redirect_url: str | None
+    request: HttpRequest,
+    result: GateResult,
+    redirect_url: str | None,
+    plans: Sequence[str] | None = None,
 ) -> HttpResponse:
     messages.warning(request, result.message)
     url = redirect_url or reverse("pricing:pricing_page")
+    if redirect_url is None and result.reason == "wrong_plan" and plans:
+        # A subscriber on another plan goes straight to the change screen for the plan needed,
+        # and back here once it is theirs.
+        query = urlencode({"plan": plans[0], "next": request.get_full_path()})
+        url = f"{reverse('accounts:plan_change')}?{query}"
     if getattr(request, "htmx", False):
         return HttpResponseClientRedirect(url)
     return redirect(url)
@@ -264,7 +273,7 @@ def active_subscription_required(
                 return redirect_to_login(request.get_full_path())
             result = request_gate(request, limit_to_plans=plans)
             if not result.passed:
-                return _gate_refused(request, result, redirect_url)
+                return _gate_refused(request, result, redirect_url, plans)
             kwargs["subscription_holder"] = request.holder
             return func(request, *args, **kwargs)
 
@@ -300,7 +309,8 @@ class ValidSubscriptionRequiredMixin(LoginRequiredMixin):
             return self.handle_no_permission()
         result = request_gate(request, limit_to_plans=list(self.limit_to_products) or None)
         if not result.passed:
-            return _gate_refused(request, result, self.redirect_url)
+            plans = [plan.slug for plan in plans_resolve(self.limit_to_products)]
+            return _gate_refused(request, result, self.redirect_url, plans)
         self.subscription_holder = request.holder
         self.gate_result = result
         return super().dispatch(request, *args, **kwargs)

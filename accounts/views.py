@@ -174,9 +174,10 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
             success_url=absolute_url(path=confirm) + "?session_id={CHECKOUT_SESSION_ID}",
             cancel_url=absolute_url(path=reverse("pricing:pricing_page")),
         )
-    except HolderAlreadySubscribedError as error:
-        messages.info(request, str(error))
-        return redirect_after_post(request, reverse("accounts:subscription"))
+    except HolderAlreadySubscribedError:
+        # Already a subscriber: the change screen shows what moving to this plan costs.
+        change = f"{reverse('accounts:plan_change')}?{urlencode(choice)}"
+        return redirect_after_post(request, change)
     except StripeUnavailableError:
         return billing_error(request, message=STRIPE_DOWN, status=503, retry_post=choice)
     except StripeRequestError as error:

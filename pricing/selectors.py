@@ -24,6 +24,7 @@ from djstripe.models import Price, Product
 
 from pricing import metadata as pricing_metadata
 from pricing.metadata import ProductMetadata
+from pricing.plan_changes import ChangeKind, PlanPosition, plan_change_kind
 from pricing.price_maths import (
     PriceTerms,
     amount_format,
@@ -66,6 +67,22 @@ class PlanCard:
     savings_percent: int | None
     is_default: bool
     is_current: bool
+    # For a holder with a live subscription, what choosing this card is: "current",
+    # "upgrade", "downgrade" or "switch" (None for everyone else, who subscribes).
+    change: ChangeKind | None = None
+    # The current plan's interval, to word a switch of interval ("Switch to yearly").
+    current_interval: str | None = None
+
+    @property
+    def change_label(self) -> str:
+        """The card's button for a subscriber."""
+        if self.change == "current":
+            return "Current plan"
+        if self.is_current and self.current_interval and self.current_interval != self.interval:
+            return f"Switch to {INTERVAL_ADVERBS.get(self.interval, self.interval)}"
+        if self.is_current and self.per_seat:
+            return f"Change to {self.seats} seat{'s' if self.seats != 1 else ''}"
+        return {"upgrade": "Upgrade", "downgrade": "Downgrade"}.get(self.change or "", "Switch")
 
     @property
     def slug(self) -> str:
@@ -247,6 +264,27 @@ def catalog_offers(
     return offers
 
 
+@dataclass(frozen=True)
+class CurrentPlan:
+    """What a holder's live subscription bills: its price (as Stripe sent it) and quantity."""
+
+    price_id: str
+    quantity: int
+    price_data: dict[str, Any]
+
+
+def _position(current: CurrentPlan, offers: dict[str, dict[str, _PriceRow]]) -> PlanPosition | None:
+    """The current plan as a position to compare cards with; None when its amount cannot be
+    worked out (a tiered price whose tiers are not known)."""
+    rows = (row for prices in offers.values() for row in prices.values())
+    terms = next((row.terms for row in rows if row.id == current.price_id), None)
+    if terms is None:
+        terms = price_terms_from_stripe(data=current.price_data)
+        if terms.is_tiered and not terms.tiers:
+            return None
+    return PlanPosition(price_id=current.price_id, terms=terms, quantity=current.quantity)
+
+
 def _card(
     *,
     product: ProductMetadata,
@@ -255,6 +293,7 @@ def _card(
     interval: str,
     seats: int,
     is_current: bool,
+    current: PlanPosition | None = None,
 ) -> PlanCard:
     terms = price.terms
     quantity = seats if product.per_seat else 1
@@ -269,6 +308,10 @@ def _card(
                 yearly_total=total,
             )
     custom_text = product.price_displays.get(interval)
+    change = None
+    if current is not None:
+        offered = PlanPosition(price_id=price.id, terms=terms, quantity=quantity)
+        change = plan_change_kind(current=current, new=offered)
     return PlanCard(
         product=product,
         price_id=price.id,
@@ -283,6 +326,8 @@ def _card(
         savings_percent=savings,
         is_default=product.is_default,
         is_current=is_current,
+        change=change,
+        current_interval=current.terms.interval if current is not None else None,
     )
 
 
@@ -295,6 +340,7 @@ def catalog_for_page(
     products: Iterable[ProductMetadata] | None = None,
     intervals: Sequence[str] | None = None,
     stamp: str | None = None,
+    current: CurrentPlan | None = None,
 ) -> Catalog:
     """The pricing page's catalog for `interval` and `seats`, in three queries (one cached).
 
@@ -302,10 +348,12 @@ def catalog_for_page(
     has no price for the interval, is left out (and listed in `unavailable`); the system check
     reports it. `current_price_ids`/`current_product_ids` (what the holder's live subscription
     bills) mark the current plan. `stamp`: the catalog stamp, when the caller has just read it.
+    `current`: a subscriber's plan, so that each card says what choosing it is (upgrade...).
     """
     products = list(active_products() if products is None else products)
     intervals = list(active_intervals() if intervals is None else intervals)
     offers = catalog_offers(product_ids=[product.stripe_id for product in products], stamp=stamp)
+    position = _position(current, offers) if current is not None else None
     plans: list[PlanCard] = []
     unavailable: list[ProductMetadata] = []
     best_savings: int | None = None
@@ -336,6 +384,7 @@ def catalog_for_page(
                 is_current=(
                     price.id in current_price_ids or product.stripe_id in current_product_ids
                 ),
+                current=position,
             )
         )
     choices = [

@@ -24,6 +24,7 @@ from pricing.selectors import (
     CATALOG_CACHE_SECONDS,
     SEATS_MAX,
     SEATS_MIN,
+    CurrentPlan,
     active_intervals,
     catalog_for_page,
     catalog_stamp_recent,
@@ -93,6 +94,15 @@ def pricing_page_etag(request: HttpRequest) -> str | None:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
+def _current_plan(request: HttpRequest) -> CurrentPlan | None:
+    """The plan a subscriber's live subscription bills, for the cards to compare with."""
+    billing = request.billing
+    item = billing.plan_item if billing.is_live else None
+    if item is None or not item.price_id:
+        return None
+    return CurrentPlan(price_id=item.price_id, quantity=item.quantity, price_data=item.price)
+
+
 def _shared_render_key(request: HttpRequest, *, variant: str, interval: str, seats: int) -> str:
     parts = [*_page_stamp(request), variant, interval, str(seats)]
     return "pricing:page:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
@@ -138,6 +148,7 @@ def pricing_page(request: HttpRequest) -> HttpResponse:
             current_price_ids=request.billing.current_price_ids,
             current_product_ids=request.billing.current_product_ids,
             stamp=_catalog_stamp(request),
+            current=_current_plan(request),
         )
         only_offers = partial and catalog.same_plans_every_interval
         template = (OFFERS_PARTIAL if only_offers else PLANS_PARTIAL) if partial else PAGE_TEMPLATE

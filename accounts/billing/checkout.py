@@ -105,7 +105,7 @@ def checkout_session_create(
     """
     if billing_state(holder=holder).is_live:
         raise HolderAlreadySubscribedError(
-            "You already have a subscription. Change your plan with Manage billing."
+            "You already have a subscription: change its plan instead."
         )
     customer = holder_customer_ensure(holder=holder)
     params: dict[str, Any] = {

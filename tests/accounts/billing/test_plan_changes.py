@@ -19,6 +19,7 @@ from accounts.billing.checkout import holder_subscription_sync
 from accounts.billing.state import billing_state
 from portal.stripe_client import stripe_client
 from tests.accounts.billing_helpers import plan_offer, plan_price_create, subscription_start
+from tests.accounts.gating_support import demo_plans_ensure, demo_price, subscribe
 
 pytestmark = pytest.mark.django_db
 
@@ -331,3 +332,83 @@ def test_without_a_subscription_the_change_screen_offers_checkout(
     assert response.status_code == 200
     assert 'action="/subscription/checkout/"' in response.text
     assert f'value="{pro.id}"' in response.text
+
+
+def card_button(page: str, slug: str) -> str:
+    """The pricing card's button (or the disabled "Current plan") for the plan `slug`."""
+    card = re.search(rf'<article data-plan="{slug}".*?</article>', page, re.S)
+    assert card is not None, f"no card for {slug}"
+    found = re.search(r"data-(change-button|current-plan-button)[^>]*>([^<]+)<", card.group(0))
+    return found.group(2).strip() if found else ""
+
+
+def test_the_pricing_page_tells_a_subscriber_what_each_plan_would_be(
+    stripe_settings, logged_in, user, monkeypatch
+):
+    basic = plan_price_create(unit_amount=1500)
+    basic_yearly = plan_price_create(unit_amount=15000, interval="year", product=basic.product.id)
+    pro = plan_price_create(unit_amount=5000)
+    plan_price_create(unit_amount=50000, interval="year", product=pro.product.id)
+    cheap = plan_price_create(unit_amount=500)
+    plan_price_create(unit_amount=5000, interval="year", product=cheap.product.id)
+    basic_plan = plan_offer(monkeypatch, basic)
+    pro_plan = plan_offer(monkeypatch, pro)
+    cheap_plan = plan_offer(monkeypatch, cheap)
+    on_clock(user, basic)
+
+    monthly = logged_in.get("/pricing/?interval=month").text
+    yearly = logged_in.get("/pricing/?interval=year").text
+
+    assert card_button(monthly, basic_plan.slug) == "Current plan"
+    assert card_button(monthly, pro_plan.slug) == "Upgrade"
+    assert card_button(monthly, cheap_plan.slug) == "Downgrade"
+    assert card_button(yearly, basic_plan.slug) == "Switch to yearly"
+    assert f'value="{basic_yearly.id}"' in yearly
+    assert 'action="/subscription/change/"' in monthly
+    assert "Subscribe to" not in monthly
+
+
+def test_a_visitor_and_a_holder_without_a_subscription_still_subscribe(
+    stripe_settings, client, user, monkeypatch
+):
+    pro = plan_price_create(unit_amount=5000)
+    pro_plan = plan_offer(monkeypatch, pro)
+
+    for browser in (client, None):
+        if browser is None:
+            client.force_login(user)
+        page = client.get("/pricing/").text
+        assert f"Subscribe to {pro_plan.name}" in page
+        assert "data-change-button" not in page
+
+
+def test_checkout_for_a_subscriber_goes_to_the_change_screen(
+    stripe_settings, logged_in, user, monkeypatch
+):
+    basic = plan_price_create(unit_amount=1500)
+    pro = plan_price_create(unit_amount=5000)
+    plan_offer(monkeypatch, basic)
+    plan_offer(monkeypatch, pro)
+    on_clock(user, basic)
+
+    response = logged_in.post("/subscription/checkout/", {"price": pro.id})
+
+    assert response.status_code == 303
+    assert response["Location"] == f"{CHANGE}?price={pro.id}"
+
+
+def test_a_plan_gate_sends_a_subscriber_to_the_change_screen_and_back(
+    stripe_settings, logged_in, user, monkeypatch
+):
+    demo_plans_ensure(stripe_settings.api_base)
+    demo_price("pro")  # synced, as the pricing page needs it
+    subscribe(user, "basic")
+
+    response = logged_in.get("/subscription/demo/pro/")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{CHANGE}?plan=pro&next=%2Fsubscription%2Fdemo%2Fpro%2F"
+    page = logged_in.get(response["Location"]).text
+    assert "This needs the Pro plan. You are on Basic. Upgrade to continue." in page
+    assert 'data-change-kind="upgrade"' in page
+    assert 'name="next" value="/subscription/demo/pro/"' in page
