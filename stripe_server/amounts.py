@@ -20,6 +20,20 @@ def _decimal(amount: Any, amount_decimal: Any) -> Decimal:
     return Decimal(amount or 0)
 
 
+def unit_amount(price: dict[str, Any]) -> Decimal:
+    """A per-unit or package price's amount per unit (or package), in the minor unit;
+    `unit_amount_decimal` when it is finer than the minor unit."""
+    return _decimal(price["unit_amount"], price.get("unit_amount_decimal"))
+
+
+def tier_amounts(tier: dict[str, Any]) -> tuple[Decimal, Decimal]:
+    """A tier's (unit amount, flat amount), in the minor unit."""
+    return (
+        _decimal(tier["unit_amount"], tier.get("unit_amount_decimal")),
+        _decimal(tier["flat_amount"], tier.get("flat_amount_decimal")),
+    )
+
+
 def _round_to_minor_unit(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
@@ -42,13 +56,7 @@ def tier_breakdown(price: dict[str, Any], quantity: int) -> list[tuple[int, Deci
     if price.get("tiers_mode") == "volume":
         for tier in tiers:
             if tier["up_to"] is None or quantity <= tier["up_to"]:
-                return [
-                    (
-                        quantity,
-                        _decimal(tier["unit_amount"], tier.get("unit_amount_decimal")),
-                        _decimal(tier["flat_amount"], tier.get("flat_amount_decimal")),
-                    )
-                ]
+                return [(quantity, *tier_amounts(tier))]
         raise ValueError("volume tiers do not cover the quantity (last tier must be `inf`)")
     breakdown = []
     lower = 0
@@ -57,13 +65,7 @@ def tier_breakdown(price: dict[str, Any], quantity: int) -> list[tuple[int, Deci
         units = upper - lower
         if units <= 0:
             break
-        breakdown.append(
-            (
-                units,
-                _decimal(tier["unit_amount"], tier.get("unit_amount_decimal")),
-                _decimal(tier["flat_amount"], tier.get("flat_amount_decimal")),
-            )
-        )
+        breakdown.append((units, *tier_amounts(tier)))
         lower = upper
     return breakdown
 
@@ -78,5 +80,4 @@ def price_amount(price: dict[str, Any], quantity: int) -> int:
             Decimal(0),
         )
         return _round_to_minor_unit(total)
-    unit = _decimal(price["unit_amount"], price.get("unit_amount_decimal"))
-    return _round_to_minor_unit(unit * billed_quantity(price, quantity))
+    return _round_to_minor_unit(unit_amount(price) * billed_quantity(price, quantity))
