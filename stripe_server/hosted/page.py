@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from stripe_server.hosted.render import EMPTY, Html, render
@@ -53,6 +54,22 @@ def money(amount: int, currency: str) -> str:
         return f"{symbol}{amount:,}"
     sign = "-" if amount < 0 else ""
     return f"{sign}{symbol}{abs(amount) / 100:,.2f}"
+
+
+def price_money(amount: Decimal | int, currency: str) -> str:
+    """`$10`, `$12.50`, `¥500`: an amount in the minor unit as a pricing page writes it, with
+    no `.00`, and with the fraction of a minor unit a `unit_amount_decimal` may have."""
+    code = currency.lower()
+    symbol = _SYMBOLS.get(code, code.upper() + " ")
+    value = Decimal(amount) if code in ZERO_DECIMAL else Decimal(amount) / 100
+    sign, value = ("-" if value < 0 else ""), abs(value)
+    if value == value.to_integral_value():
+        text = f"{int(value):,}"
+    elif code not in ZERO_DECIMAL and value == value.quantize(Decimal("0.01")):
+        text = f"{value:,.2f}"
+    else:
+        text = f"{value.normalize():,f}"
+    return f"{sign}{symbol}{text}"
 
 
 def interval_text(recurring: dict[str, Any]) -> str:
