@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import stripe
 from playwright.sync_api import Page, expect
 
 
-def test_customer_switches_to_annual_then_cancels_and_returns(
+def test_customer_chooses_annual_confirms_the_charge_then_cancels_and_returns(
     hosted_page: Page, sdk: stripe.StripeClient, site: str
 ) -> None:
     product = sdk.v1.products.create({"name": f"Studio {uuid.uuid4().hex[:4]}"})
@@ -64,12 +65,40 @@ def test_customer_switches_to_annual_then_cancels_and_returns(
     hosted_page.goto(session.url)
     expect(hosted_page.get_by_text("Local test Stripe — no real payments")).to_be_visible()
     hosted_page.get_by_role("link", name="Update plan").click()
-    hosted_page.get_by_label(f"{product.name} (Annual)").check()
-    hosted_page.get_by_role("button", name="Confirm").click()
+
+    # Each plan once, by product name and price; the current one marked and not choosable.
+    expect(hosted_page.get_by_role("heading", name="Update plan")).to_be_visible()
+    expect(
+        hosted_page.get_by_role("radio", name=f"{product.name} $12 per month Current plan")
+    ).to_be_disabled()
+    expect(hosted_page.get_by_text("(Annual)")).to_have_count(0)
+    annual_choice = hosted_page.get_by_role("radio", name=f"{product.name} $120 per year")
+    annual_choice.check()
+    hosted_page.get_by_role("button", name="Continue").click()
+
+    # The confirmation: what changes and what it costs, before anything changes.
+    expect(hosted_page.get_by_role("heading", name="Confirm your new plan")).to_be_visible()
+    expect(hosted_page.locator("#new-plan")).to_have_text(f"{product.name} · $120 per year")
+    summary = hosted_page.locator("#change-summary")
+    expect(summary).to_have_text(re.compile(r"^You'll be charged \$\d+\.\d\d today\.$"))
+    assert sdk.v1.subscriptions.retrieve(subscription.id)["items"].data[0].price.id == monthly.id
+
+    # Back keeps the choice; Continue again, then Confirm.
+    hosted_page.get_by_role("link", name="Back").click()
+    expect(annual_choice).to_be_checked()
+    hosted_page.get_by_role("button", name="Continue").click()
+    shown = re.search(r"\$(\d+)\.(\d\d)", summary.inner_text())
+    assert shown is not None
+    confirm = hosted_page.get_by_role("button", name="Confirm")
+    confirm.focus()
+    confirm.press("Enter")
 
     expect(hosted_page.get_by_role("status")).to_have_text("Your plan has been updated.")
     expect(hosted_page.get_by_text("$120.00 every year")).to_be_visible()
-    assert sdk.v1.subscriptions.retrieve(subscription.id)["items"].data[0].price.id == annual.id
+    changed = sdk.v1.subscriptions.retrieve(subscription.id)
+    assert changed["items"].data[0].price.id == annual.id
+    invoice = sdk.v1.invoices.retrieve(changed.latest_invoice)
+    assert invoice.amount_paid == int(shown.group(1)) * 100 + int(shown.group(2))
 
     hosted_page.get_by_role("link", name="Cancel plan").click()
     hosted_page.get_by_role("button", name="Cancel plan").click()

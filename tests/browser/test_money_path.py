@@ -64,6 +64,8 @@ def test_subscribe_pay_switch_to_annual_and_cancel(
     expect(page).to_have_url(re.compile(r"/_hosted/portal/"))
     page.get_by_role("link", name="Update plan").click()
     page.locator(f'input[name="price"][value="{yearly.id}"]').check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#change-summary")).to_contain_text("You'll be charged")
     page.get_by_role("button", name="Confirm").click()
     page.get_by_role("link", name=re.compile("Return")).click()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -58,3 +60,11 @@ def get_document(url: str) -> tuple[int, str, bytes]:
             return response.status, response.headers.get("Content-Type", ""), response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers.get("Content-Type", ""), error.read()
+
+
+_HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
+def hidden_fields(text: str) -> dict[str, str]:
+    """The hidden inputs of a page's forms, as a browser would send them back."""
+    return {name: html.unescape(value) for name, value in _HIDDEN.findall(text)}

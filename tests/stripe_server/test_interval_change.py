@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 import stripe
 
-from tests.stripe_server.hosted_pages import post_form
+from tests.stripe_server.hosted_pages import get_page, hidden_fields, post_form
 
 DAY = 86400
 JAN_1_2026 = 1767225600
@@ -342,9 +342,11 @@ def test_switching_to_annual_in_the_hosted_portal_restarts_the_period_and_charge
         }
     )
 
-    done = post_form(
-        f"{session.url}/subscriptions/{subscription.id}/update", {"price": plans.annual.id}
-    )
+    plans_url = f"{session.url}/subscriptions/{subscription.id}/update"
+    review = get_page(f"{plans_url}/review?price={plans.annual.id}")
+    assert f"You&#x27;ll be charged ${(10000 + MONTHLY_CREDIT) / 100:.2f} today." in review.text
+
+    done = post_form(f"{plans_url}/confirm", hidden_fields(review.text))
 
     assert done.status == 303
     after = sdk.v1.subscriptions.retrieve(subscription.id)

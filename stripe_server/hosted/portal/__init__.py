@@ -10,6 +10,6 @@ Importing this package registers the routes of all its screens.
 
 from __future__ import annotations
 
-from stripe_server.hosted.portal import cancel, home, payment_method, plan
+from stripe_server.hosted.portal import cancel, home, payment_method, plan, plan_confirm
 
-__all__ = ["cancel", "home", "payment_method", "plan"]
+__all__ = ["cancel", "home", "payment_method", "plan", "plan_confirm"]

@@ -12,6 +12,7 @@ from stripe_server.hosted.page import RawResponse, date_text, html_page, money
 from stripe_server.hosted.portal.cancel import cancel_page
 from stripe_server.hosted.portal.payment_method import payment_method_page
 from stripe_server.hosted.portal.plan import update_page
+from stripe_server.hosted.portal.plan_confirm import proposal_page
 from stripe_server.hosted.portal.session import (
     NOTICES,
     PortalNotFound,
@@ -59,9 +60,7 @@ def portal_entry(ctx: Context) -> RawResponse:
             confirm = flow["subscription_update_confirm"]
             subscription = ctx.db.get(confirm["subscription"], "subscription")
             if subscription is not None and subscription["status"] in LIVE_STATUSES:
-                return update_page(
-                    ctx, session, configuration, subscription, error=None, proposed=confirm
-                )
+                return proposal_page(ctx, session, configuration, subscription, confirm)
     return _home(ctx, session, customer, configuration)
 
 
