@@ -182,14 +182,16 @@ def test_a_logged_out_htmx_subscribe_is_sent_to_sign_up(client, price):
     assert urlsplit(response["HX-Redirect"]).path == reverse("accounts:signup")
 
 
-def test_a_subscriber_is_sent_to_their_subscription_instead(logged_in, user, price):
+def test_a_subscriber_is_sent_to_the_change_screen_instead(logged_in, user, price):
     subscription_start(holder=user, price=price)
 
     response = logged_in.post(CHECKOUT, {"price": price.id})
 
     assert response.status_code == 303
-    assert response["Location"] == reverse("accounts:subscription")
-    assert "Manage billing" in logged_in.get(response["Location"]).text
+    assert response["Location"] == f"{reverse('accounts:plan_change')}?price={price.id}"
+    # Their own plan: the change screen says so, and charges nothing.
+    page = logged_in.get(response["Location"])
+    assert page.status_code == 400 and "That&#x27;s your current plan." in page.text
 
 
 def test_stripe_unreachable_shows_a_retry_and_writes_nothing(

@@ -20,6 +20,7 @@ from portal.stripe_client import stripe_client
 from pricing import metadata as pricing_metadata
 from tests.accounts.gating_support import (
     demo_plans_ensure,
+    demo_price,
     plans_with_groups,
     subscribe,
     user_create,
@@ -74,16 +75,20 @@ def test_the_pro_page_sends_a_visitor_without_a_plan_to_pricing_naming_the_plan(
     assert messages_of(response) == ["This needs the Pro plan. Choose a plan to continue."]
 
 
-def test_the_pro_page_refuses_another_plan_and_says_which_one_the_holder_has(client, plans):
+def test_the_pro_page_sends_another_plan_to_the_change_screen_and_says_which_one_it_has(
+    client, plans
+):
     user = user_create()
     subscribe(user, "starter")
+    demo_price("pro")  # synced, as the change screen prices it
 
     response = logged_in(client, user).get(PRO_PAGE, follow=True)
 
-    assert response.redirect_chain == [(PRICING, 302)]
-    assert "This needs the Pro plan. You are on Starter. Upgrade to continue." in (
-        response.content.decode()
-    )
+    change = "/subscription/change/?plan=pro&next=%2Fsubscription%2Fdemo%2Fpro%2F"
+    assert response.redirect_chain == [(change, 302)]
+    page = response.content.decode()
+    assert "This needs the Pro plan. You are on Starter. Upgrade to continue." in page
+    assert 'data-change-kind="upgrade"' in page
 
 
 def test_an_htmx_request_is_redirected_with_hx_redirect(client, plans):

@@ -85,7 +85,7 @@ def test_checkout_refuses_a_holder_who_already_subscribes(stripe_settings, user)
     price = plan_price_create()
     subscription_start(holder=user, price=price)
 
-    with pytest.raises(HolderAlreadySubscribedError, match="Manage billing"):
+    with pytest.raises(HolderAlreadySubscribedError, match="change its plan instead"):
         start_checkout(user, price)
 
 
