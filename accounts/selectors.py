@@ -15,7 +15,7 @@ from accounts.billing.state import LIVE_STATUSES, BillingState
 from accounts.models import SubscriptionHolder
 from pricing.metadata import ProductMetadata
 from pricing.price_maths import amount_format, price_terms_from_stripe, price_total
-from pricing.selectors import active_products, catalog_offers
+from pricing.selectors import active_products, offer_for_price
 
 # --- Which holder a Stripe object belongs to ---------------------------------------------------
 #
@@ -285,25 +285,12 @@ def checkout_price(*, price_id: str) -> Price | None:
     return price
 
 
-def offered_price_for_plan(*, slug: str, interval: str) -> str | None:
-    """The price the pricing page offers for the plan with this slug, in `interval` (else in
-    the first interval that has one); None for a plan it does not offer."""
-    product = next((entry for entry in active_products() if entry.slug == slug), None)
-    if product is None:
-        return None
-    prices = catalog_offers(product_ids=[product.stripe_id]).get(product.stripe_id, {})
-    row = prices.get(interval) or next(iter(prices.values()), None)
-    return row.id if row is not None else None
-
-
 def plan_name_for_price(*, price_id: str) -> str:
     """What to call the plan a price bills: its product's name in `pricing.metadata`, else the
     synced product's name (one query, only for a price the pricing page does not offer)."""
-    products = active_products()
-    offers = catalog_offers(product_ids=[product.stripe_id for product in products])
-    for product in products:
-        if any(row.id == price_id for row in offers.get(product.stripe_id, {}).values()):
-            return product.name
+    offer = offer_for_price(price_id=price_id)
+    if offer is not None:
+        return offer.product.name
     price = Price.objects.select_related("product").filter(id=price_id).first()
     if price is not None and price.product is not None:
         return price.product.name

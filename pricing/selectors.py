@@ -411,3 +411,41 @@ def catalog_for_page(
         unavailable=unavailable,
         same_plans_every_interval=len(offered_per_interval) <= 1,
     )
+
+
+# --- One offered price ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A price the pricing page offers: its plan, its terms and its interval."""
+
+    product: ProductMetadata
+    price_id: str
+    terms: PriceTerms
+    interval: str
+
+
+def _offers() -> list[Offer]:
+    products = active_products()
+    offers = catalog_offers(
+        product_ids=[product.stripe_id for product in products], stamp=catalog_stamp_recent()
+    )
+    return [
+        Offer(product=product, price_id=row.id, terms=row.terms, interval=interval)
+        for product in products
+        for interval, row in offers.get(product.stripe_id, {}).items()
+    ]
+
+
+def offer_for_price(*, price_id: str) -> Offer | None:
+    """The offer of this price, if the pricing page offers it (cached: usually no query)."""
+    return next((offer for offer in _offers() if offer.price_id == price_id), None)
+
+
+def offer_for_plan(*, slug: str, interval: str) -> Offer | None:
+    """The plan's offer in `interval`, else in the first interval it has one."""
+    offers = [offer for offer in _offers() if offer.product.slug == slug]
+    return next((offer for offer in offers if offer.interval == interval), None) or next(
+        iter(offers), None
+    )

@@ -6,11 +6,9 @@ from typing import Any
 
 from django import forms
 from django.core import signing
-from djstripe.models import Price
 
 from accounts.billing.state import BillingState
-from accounts.selectors import checkout_price, offered_price_for_plan, price_is_per_seat
-from pricing.selectors import SEATS_MAX, SEATS_MIN
+from pricing.selectors import SEATS_MAX, SEATS_MIN, Offer, offer_for_plan, offer_for_price
 
 # A preview is confirmed within this many seconds, or computed again (the amount moves with
 # every second of the period).
@@ -44,7 +42,8 @@ def preview_token_read(
 
 
 class PlanChangeForm(forms.Form):
-    """`price` (or `plan`, a pricing-page slug, at the holder's interval) and `seats`."""
+    """`price` (or `plan`, a pricing-page slug, at the holder's interval) and `seats`: only
+    what the pricing page offers can be chosen."""
 
     price = forms.CharField(required=False, max_length=255)
     plan = forms.SlugField(required=False, max_length=100)
@@ -63,27 +62,24 @@ class PlanChangeForm(forms.Form):
     def __init__(self, *args: Any, state: BillingState, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.state = state
-        self.chosen_price: Price | None = None
+        self.offer: Offer | None = None
         self.quantity = 1
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        price_id = data.get("price") or ""
-        if not price_id and data.get("plan"):
+        offer = None
+        if data.get("price"):
+            offer = offer_for_price(price_id=data["price"])
+        elif data.get("plan"):
             item = self.state.plan_item
-            price_id = (
-                offered_price_for_plan(
-                    slug=data["plan"], interval=item.interval if item is not None else "month"
-                )
-                or ""
-            )
-        price = checkout_price(price_id=price_id)
-        if price is None:
+            interval = item.interval if item is not None else "month"
+            offer = offer_for_plan(slug=data["plan"], interval=interval)
+        if offer is None:
             raise forms.ValidationError(
                 "That plan is not available. Choose one on the pricing page.", code="price"
             )
-        self.chosen_price = price
-        if price_is_per_seat(price=price):
+        self.offer = offer
+        if offer.product.per_seat:
             seats = data.get("seats")
             self.quantity = seats if seats is not None else max(self.state.seats, 1)
         return data

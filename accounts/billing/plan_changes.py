@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from djstripe.models import Invoice, Price, Subscription, SubscriptionSchedule
+from djstripe.models import Invoice, Subscription, SubscriptionSchedule
 
 from accounts.billing.errors import CheckoutError
 from accounts.billing.state import BillingState, stripe_timestamp
@@ -23,6 +23,7 @@ from accounts.selectors import price_data_with_tiers
 from portal.stripe_client import stripe_client, stripe_json, translate_stripe_errors
 from pricing.plan_changes import ChangeKind, PlanPosition, applies_now, plan_change_kind
 from pricing.price_maths import price_terms_from_stripe
+from pricing.selectors import Offer
 
 logger = logging.getLogger(__name__)
 
@@ -80,20 +81,20 @@ class PlanChangePreview:
     next_renewal: datetime | None
 
 
-def plan_change_plan(*, state: BillingState, price: Price, quantity: int) -> PlanChangePlan:
-    """Classify the change from the holder's live subscription to `quantity` x `price`;
-    `PlanChangeError` when it cannot be made (no live subscription, a currency change)."""
+def plan_change_plan(*, state: BillingState, offer: Offer, quantity: int) -> PlanChangePlan:
+    """Classify the change from the holder's live subscription to `quantity` x the offered
+    price; `PlanChangeError` when it cannot be made (no live subscription, a currency change)."""
     item = state.plan_item
     if not state.is_live or item is None or state.subscription_id is None:
         raise PlanChangeError("You have no subscription to change yet.")
-    new_terms = price_terms_from_stripe(data=price.stripe_data)
+    new_terms = offer.terms
     current_terms = price_terms_from_stripe(data=price_data_with_tiers(item.price))
     if new_terms.currency != current_terms.currency:
         raise PlanChangeError("Your plan can only change to a price in the same currency.")
     current = PlanPosition(
         price_id=item.price_id or "", terms=current_terms, quantity=item.quantity
     )
-    new = PlanPosition(price_id=price.id, terms=new_terms, quantity=quantity)
+    new = PlanPosition(price_id=offer.price_id, terms=new_terms, quantity=quantity)
     return PlanChangePlan(
         current=current,
         new=new,

@@ -35,7 +35,7 @@ from accounts.billing.plan_changes import (
     plan_change_preview,
 )
 from accounts.gating import holder_groups_sync
-from accounts.selectors import plan_name_for_price, price_is_per_seat
+from accounts.selectors import checkout_price, plan_name_for_price
 from accounts.teams.selectors import billing_manageable
 from portal.http import safe_next_url
 from portal.stripe_client import StripeRequestError, StripeUnavailableError
@@ -65,20 +65,23 @@ def plan_change(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         message = " ".join(error for errors in form.errors.values() for error in errors)
         return billing_error(request, message=message, status=400)
-    price = form.chosen_price
-    assert price is not None
+    offer = form.offer
+    assert offer is not None
     if not state.is_live:
         # Nothing to change: subscribing is Checkout's job.
         return render(
             request,
             "accounts/subscription_checkout.html",
-            {"price": price, "choice": {"price": price.id, "seats": form.quantity}},
+            {
+                "price": checkout_price(price_id=offer.price_id),
+                "choice": {"price": offer.price_id, "seats": form.quantity},
+            },
         )
     try:
-        plan = plan_change_plan(state=state, price=price, quantity=form.quantity)
+        plan = plan_change_plan(state=state, offer=offer, quantity=form.quantity)
     except PlanChangeError as error:
         return billing_error(request, message=str(error), status=400)
-    context = _context(request, plan=plan, per_seat=price_is_per_seat(price=price))
+    context = _context(request, plan=plan, per_seat=offer.product.per_seat)
     if plan.kind == "current":
         context["notice"] = "That's your current plan."
         return render(request, _TEMPLATE, context, status=400)

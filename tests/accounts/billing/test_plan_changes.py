@@ -18,6 +18,7 @@ from djstripe.models import Customer
 from accounts.billing.checkout import holder_subscription_sync
 from accounts.billing.state import billing_state
 from portal.stripe_client import stripe_client
+from pricing import selectors as pricing_selectors
 from tests.accounts.billing_helpers import plan_offer, plan_price_create, subscription_start
 from tests.accounts.gating_support import demo_plans_ensure, demo_price, subscribe
 
@@ -412,3 +413,23 @@ def test_a_plan_gate_sends_a_subscriber_to_the_change_screen_and_back(
     assert "This needs the Pro plan. You are on Basic. Upgrade to continue." in page
     assert 'data-change-kind="upgrade"' in page
     assert 'name="next" value="/subscription/demo/pro/"' in page
+
+
+def test_the_change_screen_reads_the_session_user_and_billing_state(
+    stripe_settings, logged_in, user, monkeypatch, django_assert_num_queries
+):
+    basic = plan_price_create(unit_amount=1500)
+    pro = plan_price_create(unit_amount=5000)
+    plan_offer(monkeypatch, basic)
+    plan_offer(monkeypatch, pro)
+    subscription_start(holder=user, price=pro)
+    # The catalog's stamp is read at most once a second; keep this test off that boundary.
+    monkeypatch.setattr(pricing_selectors, "STAMP_REUSE_SECONDS", 3600)
+    logged_in.get(CHANGE, {"price": basic.id})
+
+    # A downgrade's screen calls no Stripe: the session, the user and the billing state.
+    with django_assert_num_queries(3):
+        response = logged_in.get(CHANGE, {"price": basic.id})
+
+    assert response.status_code == 200
+    assert 'data-change-kind="downgrade"' in response.text
