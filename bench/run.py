@@ -14,6 +14,7 @@ machine slows every page alike:
 - the pricing page against the bare view (requests/s), and revalidated with its ETag (304);
 - the htmx interval partial against the full page (bytes and requests/s);
 - the status page, and the gated Pro page against the same page ungated;
+- the plan-change screen for a downgrade (no Stripe call);
 - webhook acknowledgements (events/s, p99) against dj-stripe's stock endpoint: Portal's twice,
   with a Celery worker (2 processes) processing on the same cores meanwhile, and with the
   worker started once every event is acknowledged (as when workers run on other machines);
@@ -61,6 +62,7 @@ TARGETS = {
     "gated_vs_ungated_latency": ("<=", 1.1),
     "status_vs_bare_rps": (">=", 0.5),
     "gated_vs_bare_rps": (">=", 0.6),
+    "change_vs_bare_rps": (">=", 0.5),
     "webhook_vs_djstripe_rps": (">=", 5.0),
     "css_gzip_kb": ("<=", 15.0),
 }
@@ -358,9 +360,13 @@ def main() -> None:
                 False,
             ),
             "pricing full page, same query": ("/pricing/?interval=year&seats=3", {}, False),
+            "bare view, logged in": ("/bench/bare/logged-in/", cookie, True),
+            "empty page on base.html, logged in": ("/bench/base-page/", cookie, True),
             "status page /subscription/": ("/subscription/", cookie, True),
             "gated Pro page": ("/subscription/demo/pro/", cookie, True),
             "same page ungated": ("/bench/ungated/pro/", cookie, True),
+            # Pro to Basic waits for the period's end: the screen makes no Stripe call.
+            "change screen (downgrade)": ("/subscription/change/?plan=basic", cookie, True),
         }
         gunicorn = processes.gunicorn_start(
             env=env, port=port, workers=args.workers, ready_path="/bench/bare/"
@@ -417,6 +423,9 @@ def main() -> None:
         ),
         "gated_vs_bare_rps": round(
             by_label["gated Pro page"]["rps"] / by_label["bare Django view"]["rps"], 3
+        ),
+        "change_vs_bare_rps": round(
+            by_label["change screen (downgrade)"]["rps"] / by_label["bare Django view"]["rps"], 3
         ),
         "webhook_vs_djstripe_rps": round(
             hooks["portal_worker_elsewhere"]["rps"] / hooks["djstripe"]["rps"], 2

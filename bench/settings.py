@@ -8,3 +8,5 @@ from __future__ import annotations
 from portal.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
+# The reference pages' templates.
+TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "bench" / "templates"]  # noqa: F405

@@ -1,5 +1,7 @@
-"""Portal's URLs plus two pages to measure it against, for the benchmarks only (never in the
-product's URLconf): a bare Django view, and the Pro demo page without its gate."""
+"""Portal's URLs plus pages to measure it against, for the benchmarks only (never in the
+product's URLconf): a bare Django view, the same for a logged-in user (Django's session and
+user reads), an empty page on Portal's base template, and the Pro demo page without its
+gate."""
 
 from __future__ import annotations
 
@@ -21,6 +23,20 @@ def bare(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+def bare_logged_in(request: HttpRequest) -> HttpResponse:
+    """A bare view for a logged-in user: what Django's session and user reads cost."""
+    return HttpResponse(b"ok", content_type="text/plain")
+
+
+@login_required
+@require_GET
+def base_page(request: HttpRequest) -> HttpResponse:
+    """An empty page on Portal's base template (navigation, account menu, past-due banner)."""
+    return render(request, "bench/logged_in.html")
+
+
+@login_required
+@require_GET
 def pro_page_ungated(request: HttpRequest) -> HttpResponse:
     """`/subscription/demo/pro/` without `@active_subscription_required`: the same template and
     context, so the difference is the gate's cost."""
@@ -33,6 +49,8 @@ def pro_page_ungated(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("bench/bare/", bare),
+    path("bench/bare/logged-in/", bare_logged_in),
+    path("bench/base-page/", base_page),
     path("bench/ungated/pro/", pro_page_ungated),
     *portal_urlpatterns,
 ]
