@@ -42,8 +42,8 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.app_settings import app_settings
 from accounts.billing.state import BillingState, billing_state
 from accounts.models import SubscriptionHolder
+from pricing.catalog import active_products
 from pricing.metadata import ProductMetadata
-from pricing.selectors import active_products
 
 logger = logging.getLogger(__name__)
 

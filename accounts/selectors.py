@@ -13,9 +13,9 @@ from djstripe.models import Invoice, Price, Product
 
 from accounts.billing.state import LIVE_STATUSES, BillingState
 from accounts.models import SubscriptionHolder
+from pricing.catalog import active_products, offer_for_price
 from pricing.metadata import ProductMetadata
 from pricing.price_maths import amount_format, price_terms_from_stripe, price_total
-from pricing.selectors import active_products, offer_for_price
 
 # --- Which holder a Stripe object belongs to ---------------------------------------------------
 #

@@ -43,7 +43,8 @@ from accounts.selectors import (
 from accounts.teams.selectors import billing_manageable
 from portal.http import redirect_after_post, safe_next_url
 from portal.stripe_client import StripeRequestError, StripeUnavailableError
-from pricing.selectors import SEATS_MAX, SEATS_MIN, active_intervals, catalog_for_page
+from pricing.catalog import active_intervals
+from pricing.selectors import SEATS_MAX, SEATS_MIN, catalog_for_page
 
 
 @require_http_methods(["GET", "POST"])

@@ -12,7 +12,7 @@ class PricingConfig(AppConfig):
         from djstripe.models import Price, Product
 
         from pricing import checks  # noqa: F401 (registers the system checks)
-        from pricing.selectors import catalog_stamp_forget
+        from pricing.catalog import catalog_stamp_forget
 
         # A product or price written or deleted here: the next pricing page reads the stamp.
         for model in (Product, Price):

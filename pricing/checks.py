@@ -17,7 +17,7 @@ from typing import Any
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DatabaseError, connections
 
-from pricing.selectors import active_intervals, active_products
+from pricing.catalog import active_intervals, active_products
 
 _FIX = "Run `manage.py bootstrap_subscriptions` to sync your Stripe products, or fix "
 _FIX_METADATA = "pricing/metadata.py."
@@ -89,7 +89,7 @@ def metadata_synced_check(
 def _synced_messages(alias: str) -> Iterable[CheckMessage]:
     from djstripe.models import Product
 
-    from pricing.selectors import catalog_products, prices_by_interval
+    from pricing.catalog import catalog_products, prices_by_interval
 
     if not _djstripe_tables_exist(alias):
         return []

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
-from pricing.selectors import SEATS_MAX, SEATS_MIN, active_intervals
+from pricing.catalog import active_intervals
+from pricing.selectors import SEATS_MAX, SEATS_MIN
 
 SEATS_ERROR = f"Seats must be a whole number from {SEATS_MIN} to {SEATS_MAX:,}."
 

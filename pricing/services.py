@@ -22,6 +22,7 @@ from portal.stripe_client import (
     stripe_json,
     translate_stripe_errors,
 )
+from pricing.catalog import active_products, catalog_stamp_forget
 from pricing.metadata import ProductMetadata
 from pricing.price_maths import (
     PriceTerms,
@@ -29,7 +30,6 @@ from pricing.price_maths import (
     price_terms_describe,
     price_terms_from_stripe,
 )
-from pricing.selectors import active_products, catalog_stamp_forget
 
 Progress = Callable[[str], None]
 
@@ -271,7 +271,7 @@ def stripe_catalog_sync(*, progress: Progress | None = None) -> CatalogSyncResul
             id__in=[data["id"] for data in stripe_prices]
         )
         result.deactivated_price_ids = list(stale.values_list("id", flat=True))
-        # Stamped as changed, so cached catalogs (pricing.selectors.catalog_stamp) see it.
+        # Stamped as changed, so cached catalogs (pricing.catalog.catalog_stamp) see it.
         stale.update(active=False, djstripe_updated=timezone.now())
         catalog_stamp_forget()  # an update() sends no signal
     if result.deactivated_price_ids:

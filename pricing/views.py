@@ -19,16 +19,9 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import condition, require_GET
 
 from pricing import metadata as pricing_metadata
+from pricing.catalog import CATALOG_CACHE_SECONDS, active_intervals, catalog_stamp_recent
 from pricing.forms import PricingQueryForm
-from pricing.selectors import (
-    CATALOG_CACHE_SECONDS,
-    SEATS_MAX,
-    SEATS_MIN,
-    CurrentPlan,
-    active_intervals,
-    catalog_for_page,
-    catalog_stamp_recent,
-)
+from pricing.selectors import SEATS_MAX, SEATS_MIN, CurrentPlan, catalog_for_page
 
 PAGE_TEMPLATE = "pricing/pricing_page.html"
 PLANS_PARTIAL = f"{PAGE_TEMPLATE}#plans"

@@ -81,7 +81,7 @@ def _webhook_endpoints(sdk: stripe.StripeClient) -> list[stripe.WebhookEndpoint]
 def _pricing_stamp_forgotten() -> Iterator[None]:
     """Each test reads the catalog's stamp afresh: a rolled-back test leaves no signal behind
     to make this process forget the stamp it read of that test's catalog."""
-    from pricing.selectors import catalog_stamp_forget
+    from pricing.catalog import catalog_stamp_forget
 
     catalog_stamp_forget()
     yield

@@ -23,7 +23,7 @@ from portal.stripe_client import (
     stripe_client,
     translate_stripe_errors,
 )
-from pricing.selectors import active_products
+from pricing.catalog import active_products
 
 logger = logging.getLogger(__name__)
 

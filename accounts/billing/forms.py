@@ -8,7 +8,8 @@ from django import forms
 from django.core import signing
 
 from accounts.billing.state import BillingState
-from pricing.selectors import SEATS_MAX, SEATS_MIN, Offer, offer_for_plan, offer_for_price
+from pricing.catalog import Offer, offer_for_plan, offer_for_price
+from pricing.selectors import SEATS_MAX, SEATS_MIN
 
 # A preview is confirmed within this many seconds, or computed again (the amount moves with
 # every second of the period).

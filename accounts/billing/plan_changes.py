@@ -21,9 +21,9 @@ from accounts.billing.errors import CheckoutError
 from accounts.billing.state import BillingState, stripe_timestamp
 from accounts.selectors import price_data_with_tiers
 from portal.stripe_client import stripe_client, stripe_json, translate_stripe_errors
+from pricing.catalog import Offer
 from pricing.plan_changes import ChangeKind, PlanPosition, applies_now, plan_change_kind
 from pricing.price_maths import price_terms_from_stripe
-from pricing.selectors import Offer
 
 logger = logging.getLogger(__name__)
 
@@ -173,10 +173,6 @@ def plan_change_apply(*, plan: PlanChangePlan, proration_date: int | None) -> No
 def _apply_now(plan: PlanChangePlan, *, proration_date: int | None) -> None:
     client = stripe_client()
     with translate_stripe_errors("change your plan"):
-        current = client.v1.subscriptions.retrieve(plan.subscription_id)
-        if current.get("schedule"):
-            # A downgrade was waiting: the upgrade replaces it.
-            client.v1.subscription_schedules.release(_id(current["schedule"]))
         params: dict[str, Any] = {
             "items": _update_items(plan),
             "proration_behavior": "always_invoice",
@@ -195,6 +191,12 @@ def _apply_now(plan: PlanChangePlan, *, proration_date: int | None) -> None:
             "Your card was declined, so your plan has not changed. Update your card with "
             "Manage billing, then try again."
         )
+    schedule_id = _id(updated.get("schedule"))
+    if schedule_id:
+        # A downgrade was waiting for the period's end: the upgrade, now paid, replaces it.
+        with translate_stripe_errors("cancel the change that was waiting"):
+            released = client.v1.subscription_schedules.release(schedule_id)
+            SubscriptionSchedule.sync_from_stripe_data(released)
 
 
 def _schedule_at_period_end(plan: PlanChangePlan) -> None:

@@ -23,8 +23,8 @@ from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Coalesce, NullIf
 from djstripe.models import Customer, PaymentMethod, Subscription, SubscriptionSchedule
 
+from pricing.catalog import active_products
 from pricing.metadata import ProductMetadata
-from pricing.selectors import active_products
 
 if TYPE_CHECKING:
     from accounts.models import SubscriptionHolder

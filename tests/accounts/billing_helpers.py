@@ -120,11 +120,11 @@ def plan_offer(monkeypatch, price: Price, *, per_seat: bool = False) -> ProductM
     return offered
 
 
-def past_due_subscription_start(*, holder: SubscriptionHolder, price: Price) -> str:
-    """A subscription whose renewal payment failed: a trial on a card that attaches but
-    declines charges, then the customer's test clock moved past the trial's end."""
+def clock_customer_create(*, holder: SubscriptionHolder, frozen_time: int) -> Any:
+    """Give the holder a Stripe customer on a new test clock frozen at `frozen_time`, linked
+    and synced as Portal links one. Returns the clock."""
     client = stripe_client()
-    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": int(time.time())})
+    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": frozen_time})
     customer = client.v1.customers.create(
         params={
             "email": holder.billing_email,
@@ -134,9 +134,17 @@ def past_due_subscription_start(*, holder: SubscriptionHolder, price: Price) -> 
     )
     holder.customer = Customer.sync_from_stripe_data(customer)
     holder.save(update_fields=["customer"])
+    return clock
+
+
+def past_due_subscription_start(*, holder: SubscriptionHolder, price: Price) -> str:
+    """A subscription whose renewal payment failed: a trial on a card that attaches but
+    declines charges, then the customer's test clock moved past the trial's end."""
+    client = stripe_client()
+    clock = clock_customer_create(holder=holder, frozen_time=int(time.time()))
     subscription = client.v1.subscriptions.create(
         params={
-            "customer": customer.id,
+            "customer": holder.customer.id,
             "items": [{"price": price.id}],
             "default_payment_method": "pm_card_chargeCustomerFail",
             "trial_period_days": 1,

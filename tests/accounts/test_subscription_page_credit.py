@@ -8,11 +8,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from djstripe.models import Customer
 
 from accounts.billing.checkout import holder_subscription_sync
 from portal.stripe_client import stripe_client
-from tests.accounts.billing_helpers import plan_price_create, subscription_start
+from tests.accounts.billing_helpers import (
+    clock_customer_create,
+    plan_price_create,
+    subscription_start,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -40,16 +43,7 @@ def test_a_downgrade_credit_shows_as_credit_not_as_a_negative_payment(
     client = stripe_client()
     dear = plan_price_create(unit_amount=10000)
     cheap = plan_price_create(unit_amount=3000, product=dear.product.id)
-    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": JAN_1_2026})
-    customer = client.v1.customers.create(
-        params={
-            "email": user.billing_email,
-            "test_clock": clock.id,
-            "metadata": {"portal_holder": f"user:{user.pk}"},
-        }
-    )
-    user.customer = Customer.sync_from_stripe_data(customer)
-    user.save(update_fields=["customer"])
+    clock = clock_customer_create(holder=user, frozen_time=JAN_1_2026)
     subscription_id = subscription_start(holder=user, price=dear)
     client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": JAN_16_2026})
     item = client.v1.subscriptions.retrieve(subscription_id)["items"].data[0]

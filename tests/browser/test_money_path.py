@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from accounts.models import User
 from portal.stripe_client import stripe_client
 from tests.accounts.billing_helpers import plan_offer, plan_price_create, site_domain_set
+from tests.browser.helpers import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,11 +31,7 @@ def test_subscribe_pay_switch_to_annual_and_cancel(
     plan_offer(monkeypatch, monthly)
     user = User.objects.create_user(email="payer@example.com", password=password)
 
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_label("Account menu")).to_have_text(user.email)
+    log_in(page, user.email, password)
 
     # Pricing: subscribe to the monthly plan.
     page.goto("/pricing/?interval=month")

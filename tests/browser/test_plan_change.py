@@ -16,6 +16,7 @@ from tests.accounts.gating_support import (
     subscribe,
     user_create,
 )
+from tests.browser.helpers import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,11 +34,7 @@ def test_basic_to_pro_from_the_gated_page_charges_exactly_the_preview(page: Page
     demo_price("pro")
     user = user_create("upgrade")
     subscription = subscribe(user, "basic")
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_label("Account menu")).to_have_text(user.email)
+    log_in(page, user.email, PASSWORD)
 
     page.goto("/subscription/demo/pro/")
 

@@ -12,6 +12,7 @@ from accounts.webhooks.models import WebhookEvent
 from accounts.webhooks.services.endpoints import webhook_endpoint_ensure
 from portal.stripe_client import stripe_client
 from tests.accounts.gating_support import demo_plans_ensure, subscribe, user_create
+from tests.browser.helpers import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,20 +27,12 @@ def webhooks_to_live_server(stripe_settings, live_server, settings) -> str:
     return secret
 
 
-def log_in(page: Page, email: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_label("Account menu")).to_have_text(email)
-
-
 def test_pro_content_unlocks_with_a_subscription_and_locks_again_on_a_cancellation_webhook(
     page: Page, stripe_settings, webhooks_to_live_server
 ):
     demo_plans_ensure(stripe_settings.api_base)
     user = user_create("demo")
-    log_in(page, user.email)
+    log_in(page, user.email, PASSWORD)
 
     # No plan: the upgrade prompt, and the Pro page sends the visitor to the pricing page.
     page.get_by_role("link", name="Subscription Demo").click()

@@ -12,16 +12,9 @@ from playwright.sync_api import Browser, Page, expect
 from accounts.models import User
 from accounts.teams.services import team_create
 from tests.accounts.teams.team_helpers import seat_plan_offer, stripe_quantity, team_subscribe
+from tests.browser.helpers import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def log_in(page: Page, email: str, password: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_label("Account menu")).to_have_text(email)
 
 
 def test_inviting_a_member_changes_the_seat_count_and_price(

@@ -15,7 +15,7 @@ from djstripe.models import Price
 
 from accounts.billing.checkout import holder_customer_ensure, holder_subscription_sync
 from portal.stripe_client import stripe_client
-from pricing import metadata, selectors
+from pricing import catalog, metadata
 from pricing.forms import SEATS_ERROR
 from pricing.metadata import ProductMetadata
 from pricing.services import stripe_catalog_sync
@@ -341,7 +341,7 @@ def test_a_write_elsewhere_shows_within_a_second_one_here_at_once(
 ) -> None:
     (plan,) = make_plans(1)
     use_products([plan])
-    monkeypatch.setattr(selectors, "STAMP_REUSE_SECONDS", 0.3)
+    monkeypatch.setattr(catalog, "STAMP_REUSE_SECONDS", 0.3)
     assert price_on(client.get(URL).content.decode(), "plan-0") == "$10"
     monthly = Price.objects.get(product_id=plan.stripe_id, stripe_data__recurring__interval="month")
 

@@ -13,14 +13,21 @@ from unittest import mock
 
 import pytest
 from django.core import signing
-from djstripe.models import Customer
 
 from accounts.billing.checkout import holder_subscription_sync
 from accounts.billing.state import billing_state
 from portal.stripe_client import stripe_client
-from pricing import selectors as pricing_selectors
-from tests.accounts.billing_helpers import plan_offer, plan_price_create, subscription_start
+from pricing import catalog as pricing_catalog
+from tests.accounts.billing_helpers import (
+    clock_customer_create,
+    plan_offer,
+    plan_price_create,
+    subscription_start,
+)
 from tests.accounts.gating_support import demo_plans_ensure, demo_price, subscribe
+from tests.accounts.teams.team_helpers import member_join, team_subscribe, team_with_members
+from tests.accounts.teams.team_helpers import user_create as team_user_create
+from tests.portal.test_stripe_client import closed_port
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +46,16 @@ def dollars(cents: int) -> str:
 
 
 @pytest.fixture
+def basic_and_pro(monkeypatch):
+    """Two offered monthly plans: Basic at $15 and Pro at $50."""
+    basic = plan_price_create(unit_amount=1500)
+    pro = plan_price_create(unit_amount=5000)
+    plan_offer(monkeypatch, basic)
+    plan_offer(monkeypatch, pro)
+    return basic, pro
+
+
+@pytest.fixture
 def logged_in(client, user):
     client.force_login(user)
     return client
@@ -47,21 +64,13 @@ def logged_in(client, user):
 def on_clock(user, price, *, quantity: int = 1, card: str = "pm_card_visa") -> tuple[str, str]:
     """Subscribe the user on a test clock frozen at 1 January 2026, then move it to the 16th.
     Returns the subscription's and the clock's ids."""
-    client = stripe_client()
-    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": JAN_1_2026})
-    customer = client.v1.customers.create(
-        params={
-            "email": user.billing_email,
-            "test_clock": clock.id,
-            "metadata": {"portal_holder": f"user:{user.pk}"},
-        }
-    )
-    user.customer = Customer.sync_from_stripe_data(customer)
-    user.save(update_fields=["customer"])
+    clock = clock_customer_create(holder=user, frozen_time=JAN_1_2026)
     subscription_id = subscription_start(
         holder=user, price=price, quantity=quantity, payment_method=card
     )
-    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": JAN_16_2026})
+    stripe_client().v1.test_helpers.test_clocks.advance(
+        clock.id, params={"frozen_time": JAN_16_2026}
+    )
     holder_subscription_sync(holder=user)
     return subscription_id, clock.id
 
@@ -77,12 +86,9 @@ def confirm_form(page: str) -> dict[str, str]:
 
 
 def test_an_upgrade_previews_the_prorated_amount_and_charges_exactly_that(
-    stripe_settings, logged_in, user, monkeypatch
+    stripe_settings, logged_in, user, basic_and_pro
 ):
-    basic = plan_price_create(unit_amount=1500)
-    pro = plan_price_create(unit_amount=5000)
-    plan_offer(monkeypatch, basic)
-    plan_offer(monkeypatch, pro)
+    basic, pro = basic_and_pro
     subscription_id, _ = on_clock(user, basic)
 
     page = logged_in.get(CHANGE, {"price": pro.id}).text
@@ -128,12 +134,9 @@ def test_monthly_to_yearly_credits_the_month_and_charges_the_year_now(
 
 
 def test_a_downgrade_is_scheduled_for_the_period_end_and_can_be_kept(
-    stripe_settings, logged_in, user, monkeypatch
+    stripe_settings, logged_in, user, basic_and_pro
 ):
-    basic = plan_price_create(unit_amount=1500)
-    pro = plan_price_create(unit_amount=5000)
-    plan_offer(monkeypatch, basic)
-    plan_offer(monkeypatch, pro)
+    basic, pro = basic_and_pro
     subscription_id, _ = on_clock(user, pro)
     invoices_before = stripe_client().v1.invoices.list(params={"customer": user.customer.id})
 
@@ -161,12 +164,9 @@ def test_a_downgrade_is_scheduled_for_the_period_end_and_can_be_kept(
 
 
 def test_a_scheduled_downgrade_takes_effect_at_the_period_end(
-    stripe_settings, logged_in, user, monkeypatch
+    stripe_settings, logged_in, user, basic_and_pro
 ):
-    basic = plan_price_create(unit_amount=1500)
-    pro = plan_price_create(unit_amount=5000)
-    plan_offer(monkeypatch, basic)
-    plan_offer(monkeypatch, pro)
+    basic, pro = basic_and_pro
     subscription_id, clock_id = on_clock(user, pro)
     logged_in.post(CHANGE, confirm_form(logged_in.get(CHANGE, {"price": basic.id}).text))
 
@@ -243,12 +243,9 @@ def test_the_seat_field_re_renders_only_the_preview_with_htmx(
 
 
 def test_a_declined_upgrade_leaves_the_plan_as_it_was(
-    stripe_settings, logged_in, user, monkeypatch
+    stripe_settings, logged_in, user, basic_and_pro
 ):
-    basic = plan_price_create(unit_amount=1500)
-    pro = plan_price_create(unit_amount=5000)
-    plan_offer(monkeypatch, basic)
-    plan_offer(monkeypatch, pro)
+    basic, pro = basic_and_pro
     subscription_id, _ = on_clock(user, basic)
     client = stripe_client()
     failing = client.v1.payment_methods.attach(
@@ -301,12 +298,9 @@ def test_bad_requests_get_a_clear_4xx(stripe_settings, logged_in, user, monkeypa
 
 
 def test_an_old_preview_is_computed_again_not_applied(
-    stripe_settings, logged_in, user, monkeypatch
+    stripe_settings, logged_in, user, basic_and_pro
 ):
-    basic = plan_price_create(unit_amount=1500)
-    pro = plan_price_create(unit_amount=5000)
-    plan_offer(monkeypatch, basic)
-    plan_offer(monkeypatch, pro)
+    basic, pro = basic_and_pro
     on_clock(user, basic)
     form = confirm_form(logged_in.get(CHANGE, {"price": pro.id}).text)
     # The same preview, signed ten minutes ago.
@@ -384,12 +378,9 @@ def test_a_visitor_and_a_holder_without_a_subscription_still_subscribe(
 
 
 def test_checkout_for_a_subscriber_goes_to_the_change_screen(
-    stripe_settings, logged_in, user, monkeypatch
+    stripe_settings, logged_in, user, basic_and_pro
 ):
-    basic = plan_price_create(unit_amount=1500)
-    pro = plan_price_create(unit_amount=5000)
-    plan_offer(monkeypatch, basic)
-    plan_offer(monkeypatch, pro)
+    basic, pro = basic_and_pro
     on_clock(user, basic)
 
     response = logged_in.post("/subscription/checkout/", {"price": pro.id})
@@ -416,15 +407,12 @@ def test_a_plan_gate_sends_a_subscriber_to_the_change_screen_and_back(
 
 
 def test_the_change_screen_reads_the_session_user_and_billing_state(
-    stripe_settings, logged_in, user, monkeypatch, django_assert_num_queries
+    stripe_settings, logged_in, user, monkeypatch, basic_and_pro, django_assert_num_queries
 ):
-    basic = plan_price_create(unit_amount=1500)
-    pro = plan_price_create(unit_amount=5000)
-    plan_offer(monkeypatch, basic)
-    plan_offer(monkeypatch, pro)
+    basic, pro = basic_and_pro
     subscription_start(holder=user, price=pro)
     # The catalog's stamp is read at most once a second; keep this test off that boundary.
-    monkeypatch.setattr(pricing_selectors, "STAMP_REUSE_SECONDS", 3600)
+    monkeypatch.setattr(pricing_catalog, "STAMP_REUSE_SECONDS", 3600)
     logged_in.get(CHANGE, {"price": basic.id})
 
     # A downgrade's screen calls no Stripe: the session, the user and the billing state.
@@ -433,3 +421,68 @@ def test_the_change_screen_reads_the_session_user_and_billing_state(
 
     assert response.status_code == 200
     assert 'data-change-kind="downgrade"' in response.text
+
+
+def test_in_team_mode_only_admins_change_the_teams_plan(
+    stripe_settings, client, settings, monkeypatch, basic_and_pro
+):
+    settings.PORTAL_SUBSCRIPTION_HOLDER = "team"
+    basic, pro = basic_and_pro
+    admin = team_user_create()
+    team = team_with_members(admin=admin)
+    member = member_join(team=team, invited_by=admin).user
+    subscription_id = team_subscribe(team, basic)
+
+    client.force_login(member)
+    refused = client.get(CHANGE, {"price": pro.id})
+    assert refused.status_code == 403 and "admins" in refused.text
+    assert client.post(CHANGE, {"price": pro.id, "token": "x"}).status_code == 403
+
+    client.force_login(admin)
+    response = client.post(CHANGE, confirm_form(client.get(CHANGE, {"price": pro.id}).text))
+
+    assert response.status_code == 303
+    subscription = stripe_client().v1.subscriptions.retrieve(subscription_id)
+    assert subscription["items"].data[0].price.id == pro.id
+
+
+def test_when_stripe_cannot_be_reached_nothing_changes(
+    stripe_settings, logged_in, user, settings, basic_and_pro
+):
+    basic, pro = basic_and_pro
+    subscription_id, _ = on_clock(user, basic)
+    form = confirm_form(logged_in.get(CHANGE, {"price": pro.id}).text)
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{closed_port()}"
+
+    preview = logged_in.get(CHANGE, {"price": pro.id})
+    confirm = logged_in.post(CHANGE, form)
+
+    assert preview.status_code == 503 and confirm.status_code == 503
+    assert "Nothing was charged" in confirm.text
+    settings.STRIPE_API_BASE = stripe_settings.api_base
+    subscription = stripe_client().v1.subscriptions.retrieve(subscription_id)
+    assert subscription["items"].data[0].price.id == basic.id
+    assert billing_state(holder=user).plan_item.price_id == basic.id
+
+
+def test_an_upgrade_replaces_a_downgrade_that_was_waiting(
+    stripe_settings, logged_in, user, monkeypatch, basic_and_pro
+):
+    basic, pro = basic_and_pro
+    team = plan_price_create(unit_amount=9000)
+    plan_offer(monkeypatch, team)
+    subscription_id, _ = on_clock(user, pro)
+    logged_in.post(CHANGE, confirm_form(logged_in.get(CHANGE, {"price": basic.id}).text))
+    assert billing_state(holder=user).scheduled_change is not None
+
+    page = logged_in.get(CHANGE, {"price": team.id}).text
+    due = round(9000 * unused_fraction()) - round(5000 * unused_fraction())
+    assert f"<strong data-amount-due>{dollars(due)}</strong>" in page
+    logged_in.post(CHANGE, confirm_form(page))
+
+    subscription = stripe_client().v1.subscriptions.retrieve(subscription_id)
+    assert subscription["items"].data[0].price.id == team.id
+    assert subscription.schedule is None
+    assert stripe_client().v1.invoices.retrieve(subscription.latest_invoice).amount_paid == due
+    state = billing_state(holder=user)
+    assert state.plan_item.price_id == team.id and state.scheduled_change is None
