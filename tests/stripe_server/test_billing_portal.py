@@ -12,6 +12,14 @@ import pytest
 import stripe
 
 from tests.stripe_server.hosted_pages import PageResponse, get_page, hidden_fields, post_form
+from tests.stripe_server.subscribers import (
+    DAY,
+    FEB_1_2026,
+    JAN_1_2026,
+    card_customer,
+    recurring_price,
+    subscriber_on_clock,
+)
 
 RETURN_URL = "http://127.0.0.1:9/account/billing"
 
@@ -35,24 +43,9 @@ def _setup(
             **({"unit_label": unit_label} if unit_label else {}),
         }
     )
-    monthly, annual = (
-        sdk.v1.prices.create(
-            {
-                "product": product.id,
-                "currency": "usd",
-                "unit_amount": amount,
-                "recurring": {"interval": interval},
-            }
-        )
-        for amount, interval in ((1000, "month"), (10000, "year"))
-    )
-    customer = sdk.v1.customers.create(
-        {
-            "email": f"portal-{uuid.uuid4().hex[:8]}@example.com",
-            "payment_method": "pm_card_visa",
-            "invoice_settings": {"default_payment_method": "pm_card_visa"},
-        }
-    )
+    monthly = recurring_price(sdk, product.id, 1000, "month")
+    annual = recurring_price(sdk, product.id, 10000, "year")
+    customer = card_customer(sdk)
     subscription = sdk.v1.subscriptions.create(
         {"customer": customer.id, "items": [{"price": monthly.id}]}
     )
@@ -558,13 +551,7 @@ def _catalogue(sdk: stripe.StripeClient) -> Catalogue:
         )
         for key, (product, terms, interval) in specs.items()
     }
-    customer = sdk.v1.customers.create(
-        {
-            "email": f"plans-{tag}@example.com",
-            "payment_method": "pm_card_visa",
-            "invoice_settings": {"default_payment_method": "pm_card_visa"},
-        }
-    )
+    customer = card_customer(sdk)
     subscription = sdk.v1.subscriptions.create(
         {"customer": customer.id, "items": [{"price": prices["basic_month"].id}]}
     )
@@ -676,9 +663,6 @@ def test_a_quantity_is_asked_only_where_the_configuration_and_the_price_allow_it
     assert "Enter a whole number of units from 1 to 50." in too_many.text
 
 
-DAY = 86400
-JAN_1_2026 = 1767225600
-FEB_1_2026 = JAN_1_2026 + 31 * DAY
 # An odd moment on 11 January, the clock's time when the customer opens the portal.
 NOW = JAN_1_2026 + 10 * DAY + 5 * 3600 + 7 * 60 + 13
 
@@ -710,30 +694,9 @@ def _upgrade(sdk: stripe.StripeClient, proration_behavior: str) -> Upgrade:
     tag = uuid.uuid4().hex[:6]
     basic = sdk.v1.products.create({"name": f"Basic {tag}"})
     pro = sdk.v1.products.create({"name": f"Pro {tag}"})
-    basic_price, pro_price = (
-        sdk.v1.prices.create(
-            {
-                "product": product.id,
-                "currency": "usd",
-                "unit_amount": amount,
-                "recurring": {"interval": "month"},
-            }
-        )
-        for product, amount in ((basic, 1000), (pro, 3000))
-    )
-    clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": JAN_1_2026})
-    customer = sdk.v1.customers.create(
-        {
-            "email": f"upgrade-{tag}@example.com",
-            "test_clock": clock.id,
-            "payment_method": "pm_card_visa",
-            "invoice_settings": {"default_payment_method": "pm_card_visa"},
-        }
-    )
-    subscription = sdk.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": basic_price.id}]}
-    )
-    sdk.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": NOW})
+    basic_price = recurring_price(sdk, basic.id, 1000)
+    pro_price = recurring_price(sdk, pro.id, 3000)
+    who = subscriber_on_clock(sdk, basic_price, now=NOW)
     configuration = sdk.v1.billing_portal.configurations.create(
         {
             "features": {
@@ -750,10 +713,10 @@ def _upgrade(sdk: stripe.StripeClient, proration_behavior: str) -> Upgrade:
         }
     )
     session = sdk.v1.billing_portal.sessions.create(
-        {"customer": customer.id, "return_url": RETURN_URL, "configuration": configuration.id}
+        {"customer": who.customer, "return_url": RETURN_URL, "configuration": configuration.id}
     )
-    plans_url = f"{session.url}/subscriptions/{subscription.id}/update"
-    return Upgrade(clock.id, customer.id, subscription.id, pro_price.id, plans_url)
+    plans_url = f"{session.url}/subscriptions/{who.subscription.id}/update"
+    return Upgrade(who.clock, who.customer, who.subscription.id, pro_price.id, plans_url)
 
 
 def _billing_state(sdk: stripe.StripeClient, upgrade: Upgrade) -> tuple:

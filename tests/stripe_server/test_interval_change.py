@@ -6,18 +6,24 @@ the unused time on the old price can be computed to the cent.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 import pytest
 import stripe
 
 from tests.stripe_server.hosted_pages import get_page, hidden_fields, post_form
+from tests.stripe_server.subscribers import (
+    DAY,
+    FEB_1_2026,
+    JAN_1_2026,
+    JAN_11_2026,
+    events_about,
+    line_summary,
+    product_create,
+    recurring_price,
+    subscriber_on_clock,
+)
 
-DAY = 86400
-JAN_1_2026 = 1767225600
-JAN_11_2026 = JAN_1_2026 + 10 * DAY
-FEB_1_2026 = JAN_1_2026 + 31 * DAY
 # Ten days into January, 21 of its 31 days are unused.
 MONTHLY_CREDIT = -round(1000 * 21 / 31)  # -677
 
@@ -31,61 +37,12 @@ class Plans:
 
 
 def _plans(sdk: stripe.StripeClient) -> Plans:
-    product = sdk.v1.products.create({"name": f"Interval {uuid.uuid4().hex[:6]}"})
-
-    def price(amount: int, interval: str, count: int = 1) -> stripe.Price:
-        return sdk.v1.prices.create(
-            {
-                "product": product.id,
-                "currency": "usd",
-                "unit_amount": amount,
-                "recurring": {"interval": interval, "interval_count": count},
-            }
-        )
-
+    product = product_create(sdk, "Interval")
     return Plans(
-        monthly=price(1000, "month"),
-        monthly_dear=price(3000, "month"),
-        quarterly=price(2700, "month", 3),
-        annual=price(10000, "year"),
-    )
-
-
-def _subscribe_on_clock(
-    sdk: stripe.StripeClient, price: stripe.Price, *, days_in: int = 10, **extra: object
-) -> tuple[stripe.Customer, stripe.Subscription]:
-    """A paying customer on a fresh clock at 1 Jan 2026, subscribed, then `days_in` days on."""
-    clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": JAN_1_2026})
-    customer = sdk.v1.customers.create(
-        {
-            "email": f"interval-{uuid.uuid4().hex[:8]}@example.com",
-            "test_clock": clock.id,
-            "payment_method": "pm_card_visa",
-            "invoice_settings": {"default_payment_method": "pm_card_visa"},
-        }
-    )
-    subscription = sdk.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": price.id}], **extra}
-    )
-    sdk.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": JAN_1_2026 + days_in * DAY})
-    return customer, subscription
-
-
-def _events_about(sdk: stripe.StripeClient, object_id: str, event_type: str) -> list:
-    # Every page: a test clock's events carry its (past) time, behind the session's newer ones.
-    listed = sdk.v1.events.list({"type": event_type, "limit": 100}).auto_paging_iter()
-    return [event for event in listed if event.data.object.get("id") == object_id]
-
-
-def _lines(invoice: stripe.Invoice) -> list[tuple[int, bool, int, int]]:
-    return sorted(
-        (
-            line.amount,
-            line.parent.subscription_item_details.proration,
-            line.period.start,
-            line.period.end,
-        )
-        for line in invoice.lines.data
+        monthly=recurring_price(sdk, product, 1000, "month", 1),
+        monthly_dear=recurring_price(sdk, product, 3000, "month", 1),
+        quarterly=recurring_price(sdk, product, 2700, "month", 3),
+        annual=recurring_price(sdk, product, 10000, "year", 1),
     )
 
 
@@ -102,7 +59,7 @@ def test_monthly_to_annual_restarts_the_period_and_charges_now_with_a_credit(
     sdk: stripe.StripeClient,
 ) -> None:
     plans = _plans(sdk)
-    _, subscription = _subscribe_on_clock(sdk, plans.monthly)
+    subscription = subscriber_on_clock(sdk, plans.monthly).subscription
     annual_end = JAN_11_2026 + 365 * DAY
 
     switched = _switch(sdk, subscription, plans.annual, proration_behavior="create_prorations")
@@ -124,7 +81,7 @@ def test_monthly_to_annual_restarts_the_period_and_charges_now_with_a_credit(
     assert invoice.billing_reason == "subscription_update"
     assert invoice.status == "paid"
     assert (invoice.period_start, invoice.period_end) == (JAN_11_2026, annual_end)
-    assert _lines(invoice) == [
+    assert line_summary(invoice) == [
         (MONTHLY_CREDIT, True, JAN_11_2026, FEB_1_2026),
         (10000, False, JAN_11_2026, annual_end),
     ]
@@ -138,8 +95,8 @@ def test_monthly_to_annual_restarts_the_period_and_charges_now_with_a_credit(
         "invoice.paid",
         "invoice.payment_succeeded",
     ):
-        assert len(_events_about(sdk, invoice.id, event_type)) == 1, event_type
-    updated = _events_about(sdk, subscription.id, "customer.subscription.updated")[0]
+        assert len(events_about(sdk, invoice.id, event_type)) == 1, event_type
+    updated = events_about(sdk, subscription.id, "customer.subscription.updated")[0]
     previous = updated.data.previous_attributes
     assert previous["items"]["data"][0]["current_period_start"] == JAN_1_2026
     assert previous["items"]["data"][0]["current_period_end"] == FEB_1_2026
@@ -153,19 +110,19 @@ def test_interval_change_without_prorations_bills_the_new_price_in_full(
     sdk: stripe.StripeClient,
 ) -> None:
     plans = _plans(sdk)
-    _, subscription = _subscribe_on_clock(sdk, plans.monthly)
+    subscription = subscriber_on_clock(sdk, plans.monthly).subscription
 
     switched = _switch(sdk, subscription, plans.annual, proration_behavior="none")
 
     assert switched["items"].data[0].current_period_start == JAN_11_2026
     invoice = sdk.v1.invoices.retrieve(switched.latest_invoice)
-    assert _lines(invoice) == [(10000, False, JAN_11_2026, JAN_11_2026 + 365 * DAY)]
+    assert line_summary(invoice) == [(10000, False, JAN_11_2026, JAN_11_2026 + 365 * DAY)]
     assert (invoice.status, invoice.amount_paid) == ("paid", 10000)
 
 
 def test_interval_count_change_is_an_interval_change(sdk: stripe.StripeClient) -> None:
     plans = _plans(sdk)
-    _, subscription = _subscribe_on_clock(sdk, plans.monthly)
+    subscription = subscriber_on_clock(sdk, plans.monthly).subscription
 
     switched = _switch(sdk, subscription, plans.quarterly, proration_behavior="always_invoice")
 
@@ -178,7 +135,7 @@ def test_interval_count_change_is_an_interval_change(sdk: stripe.StripeClient) -
         apr_11_2026,
     )
     invoice = sdk.v1.invoices.retrieve(switched.latest_invoice)
-    assert _lines(invoice) == [
+    assert line_summary(invoice) == [
         (MONTHLY_CREDIT, True, JAN_11_2026, FEB_1_2026),
         (2700, False, JAN_11_2026, apr_11_2026),
     ]
@@ -188,7 +145,7 @@ def test_annual_to_monthly_through_the_item_endpoint_restarts_a_monthly_period(
     sdk: stripe.StripeClient,
 ) -> None:
     plans = _plans(sdk)
-    _, subscription = _subscribe_on_clock(sdk, plans.annual)
+    subscription = subscriber_on_clock(sdk, plans.annual).subscription
     item = subscription["items"].data[0]
 
     changed = sdk.v1.subscription_items.update(
@@ -211,7 +168,7 @@ def test_annual_to_monthly_through_the_item_endpoint_restarts_a_monthly_period(
     assert after.billing_cycle_anchor == JAN_11_2026
     invoice = sdk.v1.invoices.retrieve(after.latest_invoice)
     annual_credit = -round(10000 * 355 / 365)
-    assert _lines(invoice) == [
+    assert line_summary(invoice) == [
         (annual_credit, True, JAN_11_2026, JAN_1_2026 + 365 * DAY),
         (1000, False, JAN_11_2026, feb_11_2026),
     ]
@@ -219,7 +176,7 @@ def test_annual_to_monthly_through_the_item_endpoint_restarts_a_monthly_period(
     assert invoice.total == 1000 + annual_credit
     assert (invoice.amount_due, invoice.status) == (0, "paid")
     assert invoice.ending_balance == 1000 + annual_credit
-    updated = _events_about(sdk, subscription.id, "customer.subscription.updated")[0]
+    updated = events_about(sdk, subscription.id, "customer.subscription.updated")[0]
     assert (
         updated.data.previous_attributes["items"]["data"][0]["current_period_end"]
         == JAN_1_2026 + 365 * DAY
@@ -230,10 +187,13 @@ def test_interval_change_on_a_failing_card_leaves_the_invoice_open_and_past_due(
     sdk: stripe.StripeClient,
 ) -> None:
     plans = _plans(sdk)
-    customer, subscription = _subscribe_on_clock(sdk, plans.monthly)
-    failing = sdk.v1.payment_methods.attach("pm_card_chargeCustomerFail", {"customer": customer.id})
+    who = subscriber_on_clock(sdk, plans.monthly)
+    subscription = who.subscription
+    failing = sdk.v1.payment_methods.attach(
+        "pm_card_chargeCustomerFail", {"customer": who.customer}
+    )
     sdk.v1.customers.update(
-        customer.id, {"invoice_settings": {"default_payment_method": failing.id}}
+        who.customer, {"invoice_settings": {"default_payment_method": failing.id}}
     )
 
     switched = _switch(sdk, subscription, plans.annual)
@@ -243,19 +203,22 @@ def test_interval_change_on_a_failing_card_leaves_the_invoice_open_and_past_due(
     invoice = sdk.v1.invoices.retrieve(switched.latest_invoice)
     assert (invoice.status, invoice.attempt_count, invoice.amount_paid) == ("open", 1, 0)
     assert invoice.amount_due == 10000 + MONTHLY_CREDIT
-    assert len(_events_about(sdk, invoice.id, "invoice.payment_failed")) == 1
-    assert _events_about(sdk, invoice.id, "invoice.paid") == []
-    assert sdk.v1.customers.retrieve(customer.id).delinquent is True
+    assert len(events_about(sdk, invoice.id, "invoice.payment_failed")) == 1
+    assert events_about(sdk, invoice.id, "invoice.paid") == []
+    assert sdk.v1.customers.retrieve(who.customer).delinquent is True
 
 
 def test_interval_change_with_error_if_incomplete_on_a_failing_card_changes_nothing(
     sdk: stripe.StripeClient,
 ) -> None:
     plans = _plans(sdk)
-    customer, subscription = _subscribe_on_clock(sdk, plans.monthly)
-    failing = sdk.v1.payment_methods.attach("pm_card_chargeCustomerFail", {"customer": customer.id})
+    who = subscriber_on_clock(sdk, plans.monthly)
+    subscription = who.subscription
+    failing = sdk.v1.payment_methods.attach(
+        "pm_card_chargeCustomerFail", {"customer": who.customer}
+    )
     sdk.v1.customers.update(
-        customer.id, {"invoice_settings": {"default_payment_method": failing.id}}
+        who.customer, {"invoice_settings": {"default_payment_method": failing.id}}
     )
 
     with pytest.raises(stripe.CardError) as raised:
@@ -276,7 +239,7 @@ def test_same_interval_change_keeps_the_period_and_bills_prorations_later(
     sdk: stripe.StripeClient,
 ) -> None:
     plans = _plans(sdk)
-    _, subscription = _subscribe_on_clock(sdk, plans.monthly)
+    subscription = subscriber_on_clock(sdk, plans.monthly).subscription
 
     switched = _switch(sdk, subscription, plans.monthly_dear)
 
@@ -297,7 +260,7 @@ def test_interval_change_during_a_trial_keeps_the_trial_and_invoices_nothing(
     sdk: stripe.StripeClient,
 ) -> None:
     plans = _plans(sdk)
-    _, subscription = _subscribe_on_clock(sdk, plans.monthly, trial_period_days=30)
+    subscription = subscriber_on_clock(sdk, plans.monthly, trial_period_days=30).subscription
 
     switched = _switch(sdk, subscription, plans.annual)
 
@@ -316,7 +279,8 @@ def test_switching_to_annual_in_the_hosted_portal_restarts_the_period_and_charge
     sdk: stripe.StripeClient,
 ) -> None:
     plans = _plans(sdk)
-    customer, subscription = _subscribe_on_clock(sdk, plans.monthly)
+    who = subscriber_on_clock(sdk, plans.monthly)
+    subscription = who.subscription
     configuration = sdk.v1.billing_portal.configurations.create(
         {
             "features": {
@@ -336,7 +300,7 @@ def test_switching_to_annual_in_the_hosted_portal_restarts_the_period_and_charge
     )
     session = sdk.v1.billing_portal.sessions.create(
         {
-            "customer": customer.id,
+            "customer": who.customer,
             "return_url": "http://127.0.0.1:9/account",
             "configuration": configuration.id,
         }
@@ -360,7 +324,7 @@ def test_switching_to_annual_in_the_hosted_portal_restarts_the_period_and_charge
     invoice = sdk.v1.invoices.retrieve(after.latest_invoice)
     assert invoice.billing_reason == "subscription_update"
     assert (invoice.status, invoice.amount_paid) == ("paid", 10000 + MONTHLY_CREDIT)
-    updated = _events_about(sdk, subscription.id, "customer.subscription.updated")[0]
+    updated = events_about(sdk, subscription.id, "customer.subscription.updated")[0]
     assert (
         updated.data.previous_attributes["items"]["data"][0]["current_period_start"] == JAN_1_2026
     )

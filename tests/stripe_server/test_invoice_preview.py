@@ -7,7 +7,6 @@ here from the seconds left in the period, not asked of the server.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
@@ -15,12 +14,21 @@ import requests
 import stripe
 
 from stripe_server.testing import LocalStripe
+from tests.stripe_server.subscribers import (
+    DAY,
+    FEB_1_2026,
+    JAN_1_2026,
+    JAN_11_2026,
+    MAR_1_2026,
+    card_customer,
+    graduated_seats_price,
+    line_summary,
+    product_create,
+    recurring_price,
+    subscriber_on_clock,
+)
 
-DAY = 86400
-JAN_1_2026 = 1767225600
-FEB_1_2026 = JAN_1_2026 + 31 * DAY
-MAR_1_2026 = FEB_1_2026 + 28 * DAY
-NOW = JAN_1_2026 + 10 * DAY
+NOW = JAN_11_2026
 # The moment a customer looked at the preview: 10 January, 08:20:33.
 PRORATION_DATE = JAN_1_2026 + 9 * DAY + 8 * 3600 + 20 * 60 + 33
 OLD_VERSION = "2024-09-30.acacia"
@@ -31,67 +39,6 @@ def _share(total: int) -> int:
     return round(total * (FEB_1_2026 - PRORATION_DATE) / (FEB_1_2026 - JAN_1_2026))
 
 
-def _product(sdk: stripe.StripeClient) -> str:
-    return sdk.v1.products.create({"name": f"Preview {uuid.uuid4().hex[:6]}"}).id
-
-
-def _price(sdk: stripe.StripeClient, product: str, amount: int, interval: str = "month"):
-    return sdk.v1.prices.create(
-        {"product": product, "currency": "usd", "unit_amount": amount,
-         "recurring": {"interval": interval}}
-    )  # fmt: skip
-
-
-def _graduated(sdk: stripe.StripeClient) -> stripe.Price:
-    """$10 a seat for the first 5, then $8."""
-    return sdk.v1.prices.create(
-        {
-            "product": _product(sdk),
-            "currency": "usd",
-            "billing_scheme": "tiered",
-            "tiers_mode": "graduated",
-            "tiers": [{"up_to": 5, "unit_amount": 1000}, {"up_to": "inf", "unit_amount": 800}],
-            "recurring": {"interval": "month"},
-        }
-    )
-
-
-def _customer(sdk: stripe.StripeClient, **extra: Any) -> stripe.Customer:
-    return sdk.v1.customers.create(
-        {
-            "email": f"preview-{uuid.uuid4().hex[:8]}@example.com",
-            "payment_method": "pm_card_visa",
-            "invoice_settings": {"default_payment_method": "pm_card_visa"},
-            **extra,
-        }
-    )
-
-
-def _subscribed(
-    sdk: stripe.StripeClient, price: stripe.Price, quantity: int = 1, **customer_extra: Any
-) -> tuple[stripe.TestHelpers.TestClock, stripe.Subscription]:
-    """A paying subscriber since 1 Jan 2026 on its own clock, now at 11 January."""
-    clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": JAN_1_2026})
-    customer = _customer(sdk, test_clock=clock.id, **customer_extra)
-    subscription = sdk.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": price.id, "quantity": quantity}]}
-    )
-    sdk.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": NOW})
-    return clock, subscription
-
-
-def _lines(invoice: Any) -> list[tuple[int, bool, int, int]]:
-    return sorted(
-        (
-            line.amount,
-            line.parent.subscription_item_details.proration,
-            line.period.start,
-            line.period.end,
-        )
-        for line in invoice.lines.data
-    )
-
-
 def _item(subscription: stripe.Subscription) -> str:
     return subscription["items"].data[0].id
 
@@ -99,9 +46,9 @@ def _item(subscription: stripe.Subscription) -> str:
 def test_an_upgrade_previewed_with_always_invoice_is_the_invoice_the_update_makes(
     sdk: stripe.StripeClient,
 ) -> None:
-    product = _product(sdk)
-    basic, pro = _price(sdk, product, 2000), _price(sdk, product, 5000)
-    _, subscription = _subscribed(sdk, basic)
+    product = product_create(sdk, "Preview")
+    basic, pro = recurring_price(sdk, product, 2000), recurring_price(sdk, product, 5000)
+    subscription = subscriber_on_clock(sdk, basic).subscription
     change = {
         "items": [{"id": _item(subscription), "price": pro.id}],
         "proration_behavior": "always_invoice",
@@ -118,7 +65,7 @@ def test_an_upgrade_previewed_with_always_invoice_is_the_invoice_the_update_make
         (-_share(2000), True, PRORATION_DATE, FEB_1_2026),
         (_share(5000), True, PRORATION_DATE, FEB_1_2026),
     ]
-    assert _lines(preview) == _lines(invoice) == expected
+    assert line_summary(preview) == line_summary(invoice) == expected
     assert preview.total == invoice.total == _share(5000) - _share(2000)
     assert preview.amount_due == invoice.amount_paid == preview.total
     assert preview.id.startswith("upcoming_in")
@@ -132,8 +79,9 @@ def test_an_upgrade_previewed_with_always_invoice_is_the_invoice_the_update_make
 def test_a_graduated_seat_increase_previews_the_next_invoice_the_renewal_then_makes(
     sdk: stripe.StripeClient,
 ) -> None:
-    seats = _graduated(sdk)
-    clock, subscription = _subscribed(sdk, seats, quantity=3)
+    seats = graduated_seats_price(sdk, product_create(sdk, "Preview"))
+    who = subscriber_on_clock(sdk, seats, quantity=3)
+    subscription = who.subscription
     change = {
         "items": [{"id": _item(subscription), "quantity": 7}],
         "proration_date": PRORATION_DATE,
@@ -143,7 +91,7 @@ def test_a_graduated_seat_increase_previews_the_next_invoice_the_renewal_then_ma
         {"subscription": subscription.id, "subscription_details": change}
     )
     sdk.v1.subscriptions.update(subscription.id, change)
-    sdk.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": FEB_1_2026 + 3600})
+    sdk.v1.test_helpers.test_clocks.advance(who.clock, {"frozen_time": FEB_1_2026 + 3600})
     renewal = sdk.v1.invoices.retrieve(
         sdk.v1.subscriptions.retrieve(subscription.id).latest_invoice
     )
@@ -154,7 +102,7 @@ def test_a_graduated_seat_increase_previews_the_next_invoice_the_renewal_then_ma
         (_share(seven_seats), True, PRORATION_DATE, FEB_1_2026),
         (seven_seats, False, FEB_1_2026, MAR_1_2026),
     ]
-    assert _lines(preview) == _lines(renewal) == expected
+    assert line_summary(preview) == line_summary(renewal) == expected
     assert preview.total == renewal.total == seven_seats + _share(seven_seats) - _share(3000)
     assert renewal.billing_reason == "subscription_cycle"
 
@@ -162,9 +110,12 @@ def test_a_graduated_seat_increase_previews_the_next_invoice_the_renewal_then_ma
 def test_monthly_to_yearly_previews_the_credit_and_the_full_year_from_a_new_anchor(
     sdk: stripe.StripeClient,
 ) -> None:
-    product = _product(sdk)
-    monthly, yearly = _price(sdk, product, 2000), _price(sdk, product, 20000, "year")
-    _, subscription = _subscribed(sdk, monthly)
+    product = product_create(sdk, "Preview")
+    monthly, yearly = (
+        recurring_price(sdk, product, 2000),
+        recurring_price(sdk, product, 20000, "year"),
+    )
+    subscription = subscriber_on_clock(sdk, monthly).subscription
     change = {
         "items": [{"id": _item(subscription), "price": yearly.id}],
         "proration_date": PRORATION_DATE,
@@ -181,7 +132,7 @@ def test_monthly_to_yearly_previews_the_credit_and_the_full_year_from_a_new_anch
         (-_share(2000), True, PRORATION_DATE, FEB_1_2026),
         (20000, False, NOW, year_end),
     ]
-    assert _lines(preview) == _lines(invoice) == expected
+    assert line_summary(preview) == line_summary(invoice) == expected
     assert (preview.period_start, preview.period_end) == (NOW, year_end)
     assert preview.total == invoice.total == 20000 - _share(2000)
     assert updated.billing_cycle_anchor == NOW
@@ -190,9 +141,9 @@ def test_monthly_to_yearly_previews_the_credit_and_the_full_year_from_a_new_anch
 def test_a_preview_takes_the_customers_credit_as_finalizing_would(
     sdk: stripe.StripeClient,
 ) -> None:
-    product = _product(sdk)
-    basic, pro, cheap = (_price(sdk, product, amount) for amount in (2000, 5000, 500))
-    _, subscription = _subscribed(sdk, basic)
+    product = product_create(sdk, "Preview")
+    basic, pro, cheap = (recurring_price(sdk, product, amount) for amount in (2000, 5000, 500))
+    subscription = subscriber_on_clock(sdk, basic).subscription
     # $15 of credit, given after the first invoice was paid.
     sdk.v1.customers.balance_transactions.create(
         subscription.customer, {"amount": -1500, "currency": "usd"}
@@ -225,9 +176,9 @@ def test_a_preview_takes_the_customers_credit_as_finalizing_would(
 
 
 def test_a_preview_changes_nothing(sdk: stripe.StripeClient) -> None:
-    product = _product(sdk)
-    basic, pro = _price(sdk, product, 2000), _price(sdk, product, 5000)
-    customer = _customer(sdk, balance=-700)
+    product = product_create(sdk, "Preview")
+    basic, pro = recurring_price(sdk, product, 2000), recurring_price(sdk, product, 5000)
+    customer = card_customer(sdk, balance=-700)
     subscription = sdk.v1.subscriptions.create(
         {"customer": customer.id, "items": [{"price": basic.id}]}
     )
@@ -263,9 +214,9 @@ def test_a_preview_changes_nothing(sdk: stripe.StripeClient) -> None:
 def test_without_prorations_the_preview_is_the_next_period_at_the_new_price(
     sdk: stripe.StripeClient,
 ) -> None:
-    product = _product(sdk)
-    basic, pro = _price(sdk, product, 2000), _price(sdk, product, 5000)
-    _, subscription = _subscribed(sdk, basic)
+    product = product_create(sdk, "Preview")
+    basic, pro = recurring_price(sdk, product, 2000), recurring_price(sdk, product, 5000)
+    subscription = subscriber_on_clock(sdk, basic).subscription
 
     preview = sdk.v1.invoices.create_preview(
         {
@@ -278,15 +229,15 @@ def test_without_prorations_the_preview_is_the_next_period_at_the_new_price(
     )
     plain = sdk.v1.invoices.create_preview({"subscription": subscription.id})
 
-    assert _lines(preview) == [(5000, False, FEB_1_2026, MAR_1_2026)]
-    assert _lines(plain) == [(2000, False, FEB_1_2026, MAR_1_2026)]
+    assert line_summary(preview) == [(5000, False, FEB_1_2026, MAR_1_2026)]
+    assert line_summary(plain) == [(2000, False, FEB_1_2026, MAR_1_2026)]
     assert plain.parent.subscription_details.subscription_proration_date is None
 
 
 def test_a_new_subscription_is_previewed_without_creating_one(sdk: stripe.StripeClient) -> None:
-    seats = _graduated(sdk)
-    flat = _price(sdk, _product(sdk), 1200)
-    customer = _customer(sdk)
+    seats = graduated_seats_price(sdk, product_create(sdk, "Preview"))
+    flat = recurring_price(sdk, product_create(sdk, "Preview"), 1200)
+    customer = card_customer(sdk)
 
     preview = sdk.v1.invoices.create_preview(
         {
@@ -306,8 +257,8 @@ def test_a_new_subscription_is_previewed_without_creating_one(sdk: stripe.Stripe
 
 
 def test_a_preview_cannot_be_retrieved_or_paid(sdk: stripe.StripeClient) -> None:
-    price = _price(sdk, _product(sdk), 900)
-    customer = _customer(sdk)
+    price = recurring_price(sdk, product_create(sdk, "Preview"), 900)
+    customer = card_customer(sdk)
     subscription = sdk.v1.subscriptions.create(
         {"customer": customer.id, "items": [{"price": price.id}]}
     )
@@ -320,9 +271,9 @@ def test_a_preview_cannot_be_retrieved_or_paid(sdk: stripe.StripeClient) -> None
 
 
 def test_preview_errors_name_the_preview_parameters(sdk: stripe.StripeClient) -> None:
-    product = _product(sdk)
-    basic, pro = _price(sdk, product, 2000), _price(sdk, product, 5000)
-    _, subscription = _subscribed(sdk, basic)
+    product = product_create(sdk, "Preview")
+    basic, pro = recurring_price(sdk, product, 2000), recurring_price(sdk, product, 5000)
+    subscription = subscriber_on_clock(sdk, basic).subscription
     item = _item(subscription)
 
     with pytest.raises(stripe.InvalidRequestError) as outside:
@@ -350,9 +301,9 @@ def test_preview_errors_name_the_preview_parameters(sdk: stripe.StripeClient) ->
 def test_an_old_version_flags_preview_prorations_with_proration_and_type(
     sdk: stripe.StripeClient, local_stripe: LocalStripe
 ) -> None:
-    product = _product(sdk)
-    basic, pro = _price(sdk, product, 2000), _price(sdk, product, 5000)
-    _, subscription = _subscribed(sdk, basic)
+    product = product_create(sdk, "Preview")
+    basic, pro = recurring_price(sdk, product, 2000), recurring_price(sdk, product, 5000)
+    subscription = subscriber_on_clock(sdk, basic).subscription
     form = {
         "subscription": subscription.id,
         "subscription_details[items][0][id]": _item(subscription),

@@ -9,17 +9,21 @@ invoice is voided and the update discarded.
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import stripe
 
 from stripe_server.testing import LocalStripe
+from tests.stripe_server.subscribers import (
+    FEB_1_2026,
+    JAN_1_2026,
+    JAN_11_2026,
+    events_about,
+    product_create,
+    recurring_price,
+    subscriber_on_clock,
+)
 
-DAY = 86400
-JAN_1_2026 = 1767225600
-FEB_1_2026 = JAN_1_2026 + 31 * DAY
-NOW = JAN_1_2026 + 10 * DAY
+NOW = JAN_11_2026
 HOURS_23 = 23 * 3600
 
 
@@ -31,33 +35,16 @@ def _share(total: int) -> int:
 def _setup(sdk: stripe.StripeClient) -> tuple[str, stripe.Subscription, stripe.Price]:
     """A $20 subscriber since 1 Jan on its own clock, at 11 Jan, whose card now fails; and a
     $50 price to upgrade to. Returns the clock's id, the subscription and that price."""
-    product = sdk.v1.products.create({"name": f"Pending {uuid.uuid4().hex[:6]}"}).id
-
-    def monthly(amount: int) -> stripe.Price:
-        return sdk.v1.prices.create(
-            {"product": product, "currency": "usd", "unit_amount": amount,
-             "recurring": {"interval": "month"}}
-        )  # fmt: skip
-
-    basic, pro = monthly(2000), monthly(5000)
-    clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": JAN_1_2026})
-    customer = sdk.v1.customers.create(
-        {
-            "email": f"pending-{uuid.uuid4().hex[:8]}@example.com",
-            "test_clock": clock.id,
-            "payment_method": "pm_card_visa",
-            "invoice_settings": {"default_payment_method": "pm_card_visa"},
-        }
+    product = product_create(sdk, "Pending")
+    basic, pro = recurring_price(sdk, product, 2000), recurring_price(sdk, product, 5000)
+    who = subscriber_on_clock(sdk, basic, now=NOW)
+    failing = sdk.v1.payment_methods.attach(
+        "pm_card_chargeCustomerFail", {"customer": who.customer}
     )
-    subscription = sdk.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": basic.id}]}
-    )
-    failing = sdk.v1.payment_methods.attach("pm_card_chargeCustomerFail", {"customer": customer.id})
     sdk.v1.customers.update(
-        customer.id, {"invoice_settings": {"default_payment_method": failing.id}}
+        who.customer, {"invoice_settings": {"default_payment_method": failing.id}}
     )
-    sdk.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": NOW})
-    return clock.id, subscription, pro
+    return who.clock, who.subscription, pro
 
 
 def _upgrade(
@@ -71,11 +58,6 @@ def _upgrade(
             "payment_behavior": "pending_if_incomplete",
         },
     )
-
-
-def _events(sdk: stripe.StripeClient, subscription_id: str, event_type: str) -> list:
-    listed = sdk.v1.events.list({"type": event_type, "limit": 100}).auto_paging_iter()
-    return [event for event in listed if event.data.object.get("id") == subscription_id]
 
 
 def test_a_declined_upgrade_waits_as_a_pending_update_with_its_invoice_open(
@@ -114,8 +96,10 @@ def test_paying_the_invoice_applies_the_pending_update(sdk: stripe.StripeClient)
     assert applied.pending_update is None
     assert applied["items"].data[0].price.id == pro.id
     assert applied["items"].data[0].current_period_end == FEB_1_2026
-    assert len(_events(sdk, subscription.id, "customer.subscription.pending_update_applied")) == 1
-    updates = _events(sdk, subscription.id, "customer.subscription.updated")
+    assert (
+        len(events_about(sdk, subscription.id, "customer.subscription.pending_update_applied")) == 1
+    )
+    updates = events_about(sdk, subscription.id, "customer.subscription.updated")
     assert updates[0].data.object["items"].data[0].price.id == pro.id
 
 
@@ -132,7 +116,9 @@ def test_an_unpaid_pending_update_expires_and_its_invoice_is_voided(
     assert expired.pending_update is None
     assert expired["items"].data[0].price.id == basic
     assert sdk.v1.invoices.retrieve(answered.latest_invoice).status == "void"
-    assert len(_events(sdk, subscription.id, "customer.subscription.pending_update_expired")) == 1
+    assert (
+        len(events_about(sdk, subscription.id, "customer.subscription.pending_update_expired")) == 1
+    )
 
 
 def test_voiding_the_invoice_drops_the_pending_update(sdk: stripe.StripeClient) -> None:

@@ -6,53 +6,28 @@ here from the seconds left in the period, not asked of the server.
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import stripe
 
-DAY = 86400
-JAN_1_2026 = 1767225600
-FEB_1_2026 = JAN_1_2026 + 31 * DAY
+from tests.stripe_server.subscribers import (
+    DAY,
+    FEB_1_2026,
+    JAN_1_2026,
+    JAN_11_2026,
+    graduated_seats_price,
+    product_create,
+    recurring_price,
+    subscriber_on_clock,
+)
+
 # An odd moment on 10 January (13:17:05), before the clock's "now" of 11 January.
 PRORATION_DATE = JAN_1_2026 + 9 * DAY + 13 * 3600 + 17 * 60 + 5
-NOW = JAN_1_2026 + 10 * DAY
+NOW = JAN_11_2026
 
 
 def _share(total: int, proration_date: int = PRORATION_DATE) -> int:
     """Stripe's per-second proration of `total` for what is left of January."""
     return round(total * (FEB_1_2026 - proration_date) / (FEB_1_2026 - JAN_1_2026))
-
-
-def _product(sdk: stripe.StripeClient) -> str:
-    return sdk.v1.products.create({"name": f"Prorate {uuid.uuid4().hex[:6]}"}).id
-
-
-def _monthly(sdk: stripe.StripeClient, product: str, amount: int) -> stripe.Price:
-    return sdk.v1.prices.create(
-        {"product": product, "currency": "usd", "unit_amount": amount,
-         "recurring": {"interval": "month"}}
-    )  # fmt: skip
-
-
-def _subscribed(
-    sdk: stripe.StripeClient, price: stripe.Price, quantity: int = 1
-) -> stripe.Subscription:
-    """A paying subscriber since 1 Jan 2026 on its own clock, now at 11 January."""
-    clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": JAN_1_2026})
-    customer = sdk.v1.customers.create(
-        {
-            "email": f"prorate-{uuid.uuid4().hex[:8]}@example.com",
-            "test_clock": clock.id,
-            "payment_method": "pm_card_visa",
-            "invoice_settings": {"default_payment_method": "pm_card_visa"},
-        }
-    )
-    subscription = sdk.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": price.id, "quantity": quantity}]}
-    )
-    sdk.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": NOW})
-    return subscription
 
 
 def _pending(sdk: stripe.StripeClient, customer: str) -> list[tuple[int, int, int]]:
@@ -63,9 +38,9 @@ def _pending(sdk: stripe.StripeClient, customer: str) -> list[tuple[int, int, in
 def test_an_upgrade_prorates_per_second_from_the_proration_date(
     sdk: stripe.StripeClient,
 ) -> None:
-    product = _product(sdk)
-    basic, pro = _monthly(sdk, product, 2000), _monthly(sdk, product, 5000)
-    subscription = _subscribed(sdk, basic)
+    product = product_create(sdk, "Prorate")
+    basic, pro = recurring_price(sdk, product, 2000), recurring_price(sdk, product, 5000)
+    subscription = subscriber_on_clock(sdk, basic).subscription
     item = subscription["items"].data[0]
 
     sdk.v1.subscriptions.update(
@@ -84,17 +59,8 @@ def test_an_upgrade_prorates_per_second_from_the_proration_date(
 def test_a_graduated_seat_increase_prorates_the_tiered_totals(
     sdk: stripe.StripeClient,
 ) -> None:
-    seats = sdk.v1.prices.create(
-        {
-            "product": _product(sdk),
-            "currency": "usd",
-            "billing_scheme": "tiered",
-            "tiers_mode": "graduated",
-            "tiers": [{"up_to": 5, "unit_amount": 1000}, {"up_to": "inf", "unit_amount": 800}],
-            "recurring": {"interval": "month"},
-        }
-    )
-    subscription = _subscribed(sdk, seats, quantity=3)
+    seats = graduated_seats_price(sdk, product_create(sdk, "Prorate"))
+    subscription = subscriber_on_clock(sdk, seats, quantity=3).subscription
     item = subscription["items"].data[0]
 
     sdk.v1.subscription_items.update(
@@ -117,14 +83,14 @@ def test_a_graduated_seat_increase_prorates_the_tiered_totals(
 def test_a_package_price_prorates_its_packages(sdk: stripe.StripeClient) -> None:
     packs = sdk.v1.prices.create(
         {
-            "product": _product(sdk),
+            "product": product_create(sdk, "Prorate"),
             "currency": "usd",
             "unit_amount": 500,
             "recurring": {"interval": "month"},
             "transform_quantity": {"divide_by": 5, "round": "up"},
         }
     )
-    subscription = _subscribed(sdk, packs, quantity=4)
+    subscription = subscriber_on_clock(sdk, packs, quantity=4).subscription
     item = subscription["items"].data[0]
 
     sdk.v1.subscriptions.update(
@@ -145,9 +111,9 @@ def test_a_package_price_prorates_its_packages(sdk: stripe.StripeClient) -> None
 def test_a_proration_date_outside_the_period_is_refused_and_changes_nothing(
     sdk: stripe.StripeClient, proration_date: int
 ) -> None:
-    product = _product(sdk)
-    basic, pro = _monthly(sdk, product, 2000), _monthly(sdk, product, 5000)
-    subscription = _subscribed(sdk, basic)
+    product = product_create(sdk, "Prorate")
+    basic, pro = recurring_price(sdk, product, 2000), recurring_price(sdk, product, 5000)
+    subscription = subscriber_on_clock(sdk, basic).subscription
     item = subscription["items"].data[0]
 
     with pytest.raises(stripe.InvalidRequestError) as refused:
@@ -165,8 +131,8 @@ def test_a_proration_date_outside_the_period_is_refused_and_changes_nothing(
 def test_billing_cycle_anchor_now_restarts_the_period_with_a_credit(
     sdk: stripe.StripeClient,
 ) -> None:
-    price = _monthly(sdk, _product(sdk), 3000)
-    subscription = _subscribed(sdk, price)
+    price = recurring_price(sdk, product_create(sdk, "Prorate"), 3000)
+    subscription = subscriber_on_clock(sdk, price).subscription
 
     reset = sdk.v1.subscriptions.update(
         subscription.id, {"billing_cycle_anchor": "now", "proration_date": PRORATION_DATE}

@@ -5,17 +5,24 @@ Subscriptions live on test clocks, so "now" and every period boundary are exact.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 import pytest
 import stripe
 
-DAY = 86400
-JAN_1_2026 = 1767225600
-FEB_1_2026 = JAN_1_2026 + 31 * DAY
-MAR_1_2026 = FEB_1_2026 + 28 * DAY
-NOW = JAN_1_2026 + 10 * DAY
+from tests.stripe_server.subscribers import (
+    DAY,
+    FEB_1_2026,
+    JAN_1_2026,
+    JAN_11_2026,
+    MAR_1_2026,
+    events_about,
+    product_create,
+    recurring_price,
+    subscriber_on_clock,
+)
+
+NOW = JAN_11_2026
 
 
 @dataclass
@@ -29,29 +36,10 @@ class Subscriber:
 def _subscriber(sdk: stripe.StripeClient, *, seats: int = 3) -> Subscriber:
     """`seats` x $30 a month since 1 Jan 2026 on its own clock, now at 11 January; and a $10
     price to move down to."""
-    product = sdk.v1.products.create({"name": f"Schedule {uuid.uuid4().hex[:6]}"}).id
-
-    def monthly(amount: int) -> stripe.Price:
-        return sdk.v1.prices.create(
-            {"product": product, "currency": "usd", "unit_amount": amount,
-             "recurring": {"interval": "month"}}
-        )  # fmt: skip
-
-    pro, basic = monthly(3000), monthly(1000)
-    clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": JAN_1_2026})
-    customer = sdk.v1.customers.create(
-        {
-            "email": f"schedule-{uuid.uuid4().hex[:8]}@example.com",
-            "test_clock": clock.id,
-            "payment_method": "pm_card_visa",
-            "invoice_settings": {"default_payment_method": "pm_card_visa"},
-        }
-    )
-    subscription = sdk.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": pro.id, "quantity": seats}]}
-    )
-    sdk.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": NOW})
-    return Subscriber(clock.id, subscription, pro, basic)
+    product = product_create(sdk, "Schedule")
+    pro, basic = recurring_price(sdk, product, 3000), recurring_price(sdk, product, 1000)
+    who = subscriber_on_clock(sdk, pro, quantity=seats, now=NOW)
+    return Subscriber(who.clock, who.subscription, pro, basic)
 
 
 def _schedule_downgrade(
@@ -78,11 +66,6 @@ def _schedule_downgrade(
     )  # fmt: skip
 
 
-def _events(sdk: stripe.StripeClient, object_id: str, event_type: str) -> list:
-    listed = sdk.v1.events.list({"type": event_type, "limit": 100}).auto_paging_iter()
-    return [event for event in listed if event.data.object.get("id") == object_id]
-
-
 def test_from_subscription_takes_the_subscription_over_until_its_period_ends(
     sdk: stripe.StripeClient,
 ) -> None:
@@ -101,7 +84,7 @@ def test_from_subscription_takes_the_subscription_over_until_its_period_ends(
     (phase,) = schedule.phases
     assert [(item.price, item.quantity) for item in phase["items"]] == [(who.pro.id, 3)]
     assert sdk.v1.subscriptions.retrieve(who.subscription.id).schedule == schedule.id
-    assert len(_events(sdk, schedule.id, "subscription_schedule.created")) == 1
+    assert len(events_about(sdk, schedule.id, "subscription_schedule.created")) == 1
     with pytest.raises(stripe.InvalidRequestError, match="already attached to a schedule"):
         sdk.v1.subscription_schedules.create({"from_subscription": who.subscription.id})
 
@@ -134,7 +117,7 @@ def test_a_scheduled_downgrade_is_billed_by_the_renewal_at_the_period_end(
     assert (phase_now.start_date, phase_now.end_date) == (FEB_1_2026, MAR_1_2026)
     assert any(
         event.data.object["items"].data[0].price.id == who.basic.id
-        for event in _events(sdk, who.subscription.id, "customer.subscription.updated")
+        for event in events_about(sdk, who.subscription.id, "customer.subscription.updated")
     )
 
 
@@ -155,7 +138,7 @@ def test_after_its_last_phase_a_released_schedule_completes_and_the_subscription
     assert after.schedule is None
     assert [(i.price.id, i.quantity) for i in after["items"].data] == [(who.basic.id, 2)]
     assert sdk.v1.invoices.retrieve(after.latest_invoice).amount_paid == 2000
-    assert len(_events(sdk, schedule.id, "subscription_schedule.completed")) == 1
+    assert len(events_about(sdk, schedule.id, "subscription_schedule.completed")) == 1
 
 
 def test_keep_my_plan_releases_the_schedule_before_the_boundary(
@@ -175,7 +158,7 @@ def test_keep_my_plan_releases_the_schedule_before_the_boundary(
     assert kept.schedule is None
     assert [(i.price.id, i.quantity) for i in kept["items"].data] == [(who.pro.id, 3)]
     assert sdk.v1.invoices.retrieve(kept.latest_invoice).amount_paid == 3 * 3000
-    assert len(_events(sdk, schedule.id, "subscription_schedule.released")) == 1
+    assert len(events_about(sdk, schedule.id, "subscription_schedule.released")) == 1
     with pytest.raises(stripe.InvalidRequestError, match="`released` status"):
         sdk.v1.subscription_schedules.release(schedule.id)
 
@@ -190,7 +173,7 @@ def test_canceling_the_schedule_cancels_its_subscription(sdk: stripe.StripeClien
     assert canceled.canceled_at == NOW
     subscription = sdk.v1.subscriptions.retrieve(who.subscription.id)
     assert subscription.status == "canceled"
-    assert len(_events(sdk, schedule.id, "subscription_schedule.canceled")) == 1
+    assert len(events_about(sdk, schedule.id, "subscription_schedule.canceled")) == 1
 
 
 def test_a_scheduled_subscription_refuses_direct_cancellation_changes(
@@ -310,12 +293,12 @@ def test_phase_changes_and_the_coming_end_are_announced(sdk: stripe.StripeClient
     sdk.v1.test_helpers.test_clocks.advance(who.clock, {"frozen_time": FEB_1_2026 + 3600})
     sdk.v1.test_helpers.test_clocks.advance(who.clock, {"frozen_time": MAR_1_2026 - 3 * DAY})
 
-    updated = _events(sdk, schedule.id, "subscription_schedule.updated")
+    updated = events_about(sdk, schedule.id, "subscription_schedule.updated")
     # The phases update, then the move into the second phase (newest first).
     assert len(updated) == 2
     assert updated[0].data.object["current_phase"]["start_date"] == FEB_1_2026
     assert "phases" in updated[1].data.previous_attributes
-    (expiring,) = _events(sdk, schedule.id, "subscription_schedule.expiring")
+    (expiring,) = events_about(sdk, schedule.id, "subscription_schedule.expiring")
     assert expiring.created == MAR_1_2026 - 3 * DAY
 
 
