@@ -12,11 +12,16 @@ from typing import Any
 import pytest
 import stripe
 
-DAY = 86400
-JAN_1_2026 = 1767225600
+from tests.stripe_server.subscribers import (
+    DAY,
+    FEB_1_2026,
+    JAN_1_2026,
+    MAR_1_2026,
+    product_create,
+    subscriber_on_clock,
+)
+
 JAN_16_2026 = JAN_1_2026 + 15 * DAY
-FEB_1_2026 = JAN_1_2026 + 31 * DAY
-MAR_1_2026 = FEB_1_2026 + 28 * DAY
 # Downgrading on 16 January leaves 16 of January's 31 days unused.
 UNUSED = (FEB_1_2026 - JAN_16_2026) / (FEB_1_2026 - JAN_1_2026)
 CREDIT_100 = -round(10000 * UNUSED)  # -5161: the unused time on $100
@@ -42,37 +47,24 @@ def _customer(sdk: stripe.StripeClient, **extra: Any) -> stripe.Customer:
     )
 
 
-def _on_clock_with_card(sdk: stripe.StripeClient) -> tuple[stripe.TestHelpers.TestClock, Any]:
-    clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": JAN_1_2026})
-    customer = _customer(
-        sdk,
-        test_clock=clock.id,
-        payment_method="pm_card_visa",
-        invoice_settings={"default_payment_method": "pm_card_visa"},
-    )
-    return clock, customer
-
-
 def _downgraded(
     sdk: stripe.StripeClient, new_amount: int
-) -> tuple[stripe.TestHelpers.TestClock, stripe.Customer, stripe.Subscription, stripe.Invoice]:
-    """A $100/month subscriber from 1 Jan 2026 moved to `new_amount` on 16 Jan, invoiced now."""
-    product = sdk.v1.products.create({"name": f"Balance {uuid.uuid4().hex[:6]}"}).id
+) -> tuple[str, str, stripe.Subscription, stripe.Invoice]:
+    """A $100/month subscriber from 1 Jan 2026 moved to `new_amount` on 16 Jan, invoiced now:
+    the clock's and the customer's ids, the subscription and that invoice."""
+    product = product_create(sdk, "Balance")
     dear, cheap = _price(sdk, product, 10000), _price(sdk, product, new_amount)
-    clock, customer = _on_clock_with_card(sdk)
-    subscription = sdk.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": dear.id}]}
-    )
-    sdk.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": JAN_16_2026})
-    item = subscription["items"].data[0]
+    who = subscriber_on_clock(sdk, dear, now=JAN_16_2026)
+    item = who.subscription["items"].data[0]
     downgraded = sdk.v1.subscriptions.update(
-        subscription.id,
+        who.subscription.id,
         {
             "items": [{"id": item.id, "price": cheap.id}],
             "proration_behavior": "always_invoice",
         },
     )
-    return clock, customer, downgraded, sdk.v1.invoices.retrieve(downgraded.latest_invoice)
+    invoice = sdk.v1.invoices.retrieve(downgraded.latest_invoice)
+    return who.clock, who.customer, downgraded, invoice
 
 
 def _transactions(sdk: stripe.StripeClient, customer_id: str) -> list:
@@ -92,8 +84,8 @@ def _balance_updates(sdk: stripe.StripeClient, customer_id: str) -> list[tuple[i
     ]
 
 
-def _renew(sdk: stripe.StripeClient, clock: Any, subscription_id: str, at: int) -> stripe.Invoice:
-    sdk.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": at})
+def _renew(sdk: stripe.StripeClient, clock: str, subscription_id: str, at: int) -> stripe.Invoice:
+    sdk.v1.test_helpers.test_clocks.advance(clock, {"frozen_time": at})
     renewed = sdk.v1.subscriptions.retrieve(subscription_id)
     invoice = sdk.v1.invoices.retrieve(renewed.latest_invoice)
     assert (invoice.billing_reason, invoice.period_start) == ("subscription_cycle", at)
@@ -196,17 +188,17 @@ def test_an_always_invoiced_downgrade_puts_its_credit_on_the_balance(
     assert (invoice.amount_due, invoice.amount_paid, invoice.amount_remaining) == (0, 0, 0)
     assert (invoice.starting_balance, invoice.ending_balance) == (0, net)
     assert (invoice.status, invoice.attempt_count) == ("paid", 0)
-    assert sdk.v1.customers.retrieve(customer.id).balance == net
-    (transaction,) = _transactions(sdk, customer.id)
+    assert sdk.v1.customers.retrieve(customer).balance == net
+    (transaction,) = _transactions(sdk, customer)
     assert (transaction.type, transaction.amount, transaction.ending_balance) == (
         "applied_to_invoice",
         net,
         net,
     )
     assert (transaction.invoice, transaction.created) == (invoice.id, JAN_16_2026)
-    listed = sdk.v1.customers.balance_transactions.list(customer.id, {"invoice": invoice.id})
+    listed = sdk.v1.customers.balance_transactions.list(customer, {"invoice": invoice.id})
     assert [t.id for t in listed.data] == [transaction.id]
-    assert _balance_updates(sdk, customer.id) == [(0, net)]
+    assert _balance_updates(sdk, customer) == [(0, net)]
 
 
 def test_renewals_use_the_credit_first_and_charge_only_what_is_due(
@@ -215,10 +207,8 @@ def test_renewals_use_the_credit_first_and_charge_only_what_is_due(
     clock, customer, subscription, _ = _downgraded(sdk, 3000)
     credit = CREDIT_100 + CHARGE_30  # -3613, more than one $30 month
     # A card whose charges fail: a renewal the credit covers must not try it.
-    failing = sdk.v1.payment_methods.attach("pm_card_chargeCustomerFail", {"customer": customer.id})
-    sdk.v1.customers.update(
-        customer.id, {"invoice_settings": {"default_payment_method": failing.id}}
-    )
+    failing = sdk.v1.payment_methods.attach("pm_card_chargeCustomerFail", {"customer": customer})
+    sdk.v1.customers.update(customer, {"invoice_settings": {"default_payment_method": failing.id}})
 
     february = _renew(sdk, clock, subscription.id, FEB_1_2026)
 
@@ -228,10 +218,10 @@ def test_renewals_use_the_credit_first_and_charge_only_what_is_due(
     assert february.ending_balance == credit + 3000  # -613 left
     assert (february.status, february.attempt_count) == ("paid", 0)
     assert sdk.v1.subscriptions.retrieve(subscription.id).status == "active"
-    assert sdk.v1.customers.retrieve(customer.id).balance == credit + 3000
+    assert sdk.v1.customers.retrieve(customer).balance == credit + 3000
 
-    visa = sdk.v1.payment_methods.attach("pm_card_visa", {"customer": customer.id})
-    sdk.v1.customers.update(customer.id, {"invoice_settings": {"default_payment_method": visa.id}})
+    visa = sdk.v1.payment_methods.attach("pm_card_visa", {"customer": customer})
+    sdk.v1.customers.update(customer, {"invoice_settings": {"default_payment_method": visa.id}})
     march = _renew(sdk, clock, subscription.id, MAR_1_2026)
 
     left = credit + 3000
@@ -239,16 +229,14 @@ def test_renewals_use_the_credit_first_and_charge_only_what_is_due(
     assert march.amount_due == 3000 + left  # 2387
     assert (march.amount_paid, march.amount_remaining) == (3000 + left, 0)
     assert (march.status, march.attempt_count) == ("paid", 1)
-    assert sdk.v1.customers.retrieve(customer.id).balance == 0
-    moves = [
-        (t.type, t.amount, t.ending_balance, t.invoice) for t in _transactions(sdk, customer.id)
-    ]
+    assert sdk.v1.customers.retrieve(customer).balance == 0
+    moves = [(t.type, t.amount, t.ending_balance, t.invoice) for t in _transactions(sdk, customer)]
     assert moves[:2] == [
         ("applied_to_invoice", -left, 0, march.id),
         ("applied_to_invoice", 3000, left, february.id),
     ]
     assert len(moves) == 3
-    assert _balance_updates(sdk, customer.id) == [(left, 0), (credit, left), (0, credit)]
+    assert _balance_updates(sdk, customer) == [(left, 0), (credit, left), (0, credit)]
 
 
 def test_a_renewal_dearer_than_the_credit_is_charged_the_difference(
@@ -267,7 +255,7 @@ def test_a_renewal_dearer_than_the_credit_is_charged_the_difference(
         "paid",
         1,
     )
-    assert sdk.v1.customers.retrieve(customer.id).balance == 0
+    assert sdk.v1.customers.retrieve(customer).balance == 0
 
 
 def test_credit_pays_a_new_subscription_without_a_card(sdk: stripe.StripeClient) -> None:
