@@ -18,7 +18,7 @@ from typing import Any
 from stripe_server import events
 from stripe_server.context import Context
 from stripe_server.lifecycle.invoices import invoice_void_open
-from stripe_server.lifecycle.subscriptions import subscription_save
+from stripe_server.lifecycle.subscriptions import subscription_save_updated
 
 # The held change, kept apart from the subscription (which the API shows as is).
 KIND = "subscription_pending_update"
@@ -87,13 +87,7 @@ def pending_update_apply(
         subscription[key] = held["changed"][key]
     subscription["pending_update"] = None
     ctx.db.delete(held["id"])
-    subscription_save(ctx, subscription)
-    events.emit(
-        ctx,
-        "customer.subscription.updated",
-        subscription,
-        events.previous_attributes(before, subscription),
-    )
+    subscription_save_updated(ctx, subscription, before)
     events.emit(ctx, "customer.subscription.pending_update_applied", subscription)
 
 
@@ -125,10 +119,4 @@ def _drop(ctx: Context, subscription: dict[str, Any], held: dict[str, Any]) -> N
     before = copy.deepcopy(subscription)
     subscription["pending_update"] = None
     ctx.db.delete(held["id"])
-    subscription_save(ctx, subscription)
-    events.emit(
-        ctx,
-        "customer.subscription.updated",
-        subscription,
-        events.previous_attributes(before, subscription),
-    )
+    subscription_save_updated(ctx, subscription, before)

@@ -121,15 +121,9 @@ def subscription_mark_paid(ctx: Context, subscription: dict[str, Any]) -> None:
         return
     before = copy.deepcopy(subscription)
     subscription["status"] = "active"
-    subscription_save(ctx, subscription)
     customer = ctx.require("customer", subscription["customer"])
     customer_set_delinquent(ctx, customer, False)
-    events.emit(
-        ctx,
-        "customer.subscription.updated",
-        subscription,
-        events.previous_attributes(before, subscription),
-    )
+    subscription_save_updated(ctx, subscription, before)
 
 
 def subscription_cancel_now(
