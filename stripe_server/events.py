@@ -53,6 +53,15 @@ def emit(
     return event
 
 
+def emit_once(ctx: Context, marker: str, event_type: str, obj: dict[str, Any]) -> None:
+    """Emit a notice Stripe sends once (a trial ending soon, a schedule expiring): only the
+    first time `marker`, which names the notice and what it is about, is seen."""
+    if ctx.db.meta_get(marker):
+        return
+    ctx.db.meta_set(marker, "sent")
+    emit(ctx, event_type, obj)
+
+
 def with_delivery_state(db: Session, event: dict[str, Any]) -> dict[str, Any]:
     """The event with `pending_webhooks` as of now (deliveries not yet succeeded)."""
     counts = db.delivery_counts(event["id"])

@@ -105,7 +105,4 @@ def _maybe_warn_trial_end(ctx: Context, subscription: dict[str, Any], now: int) 
     if trial_end - now > TRIAL_WILL_END_NOTICE_SECONDS:
         return
     marker = f"trial_will_end:{subscription['id']}:{trial_end}"
-    if ctx.db.meta_get(marker):
-        return
-    ctx.db.meta_set(marker, "sent")
-    events.emit(ctx, "customer.subscription.trial_will_end", subscription)
+    events.emit_once(ctx, marker, "customer.subscription.trial_will_end", subscription)

@@ -312,7 +312,4 @@ def schedule_warn_expiring(ctx: Context, schedule: dict[str, Any]) -> None:
     if not 0 < end - ctx.now() <= EXPIRING_NOTICE_SECONDS:
         return
     marker = f"schedule_expiring:{schedule['id']}:{end}"
-    if ctx.db.meta_get(marker):
-        return
-    ctx.db.meta_set(marker, "sent")
-    events.emit(ctx, "subscription_schedule.expiring", schedule)
+    events.emit_once(ctx, marker, "subscription_schedule.expiring", schedule)
