@@ -97,6 +97,20 @@ def _enabled(params: Params) -> bool | None:
     return params.boolean("enabled")
 
 
+def _strings_among(
+    section: Params, key: str, allowed: tuple[str, ...], refusal: str
+) -> list[str] | None:
+    """The list `key` of `section`, if given, each of whose strings must be one of `allowed`;
+    `refusal` (with `{param}` and `{value}` filled in) is Stripe's message for one that is not."""
+    values = section.strings(key)
+    for value in values or ():
+        if value not in allowed:
+            raise invalid_request(
+                refusal.format(param=section.name(key), value=value), param=section.name(key)
+            )
+    return values
+
+
 def _apply_features(ctx: Context, features: dict[str, Any], params: Params) -> None:
     params.reject_unknown(
         {"customer_update", "invoice_history", "payment_method_update", "subscription_cancel",
@@ -108,15 +122,13 @@ def _apply_features(ctx: Context, features: dict[str, Any], params: Params) -> N
         target = features["customer_update"]
         if section.has("enabled"):
             target["enabled"] = bool(_enabled(section))
-        allowed = section.strings("allowed_updates")
+        allowed = _strings_among(
+            section,
+            "allowed_updates",
+            ALLOWED_CUSTOMER_UPDATES,
+            "Invalid {param}: `{value}` is not one of " + ", ".join(ALLOWED_CUSTOMER_UPDATES),
+        )
         if allowed is not None:
-            for value in allowed:
-                if value not in ALLOWED_CUSTOMER_UPDATES:
-                    raise invalid_request(
-                        f"Invalid {section.name('allowed_updates')}: `{value}` is not one of "
-                        + ", ".join(ALLOWED_CUSTOMER_UPDATES),
-                        param=section.name("allowed_updates"),
-                    )
             target["allowed_updates"] = allowed
     for name in ("invoice_history", "payment_method_update"):
         section = params.nested(name)
@@ -146,14 +158,13 @@ def _apply_features(ctx: Context, features: dict[str, Any], params: Params) -> N
             reason.reject_unknown({"enabled", "options"})
             if reason.has("enabled"):
                 target["cancellation_reason"]["enabled"] = bool(_enabled(reason))
-            options = reason.strings("options")
+            options = _strings_among(
+                reason,
+                "options",
+                CANCELLATION_REASONS,
+                "Invalid cancellation reason option: `{value}`.",
+            )
             if options is not None:
-                for value in options:
-                    if value not in CANCELLATION_REASONS:
-                        raise invalid_request(
-                            f"Invalid cancellation reason option: `{value}`.",
-                            param=reason.name("options"),
-                        )
                 target["cancellation_reason"]["options"] = options
     section = params.nested("subscription_update")
     if section is not None:
@@ -169,15 +180,13 @@ def _apply_features(ctx: Context, features: dict[str, Any], params: Params) -> N
         target = features["subscription_update"]
         if section.has("enabled"):
             target["enabled"] = bool(_enabled(section))
-        allowed = section.strings("default_allowed_updates")
+        allowed = _strings_among(
+            section,
+            "default_allowed_updates",
+            ALLOWED_SUBSCRIPTION_UPDATES,
+            "Invalid {param}: `{value}` must be one of price, quantity, promotion_code.",
+        )
         if allowed is not None:
-            for value in allowed:
-                if value not in ALLOWED_SUBSCRIPTION_UPDATES:
-                    raise invalid_request(
-                        f"Invalid {section.name('default_allowed_updates')}: `{value}` must be "
-                        "one of price, quantity, promotion_code.",
-                        param=section.name("default_allowed_updates"),
-                    )
             target["default_allowed_updates"] = allowed
         if section.has("proration_behavior"):
             target["proration_behavior"] = section.string(
