@@ -21,6 +21,12 @@ from portal.stripe_client import stripe_client
 from pricing import metadata as pricing_metadata
 from pricing.metadata import ProductMetadata
 
+# A calendar for subscriptions on test clocks: January 2026 has 31 days.
+DAY = 86400
+JAN_1_2026 = 1767225600
+JAN_16_2026 = JAN_1_2026 + 15 * DAY
+FEB_1_2026 = JAN_1_2026 + 31 * DAY
+
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"

@@ -12,6 +12,9 @@ import pytest
 from accounts.billing.checkout import holder_subscription_sync
 from portal.stripe_client import stripe_client
 from tests.accounts.billing_helpers import (
+    FEB_1_2026,
+    JAN_1_2026,
+    JAN_16_2026,
     clock_customer_create,
     plan_price_create,
     subscription_start,
@@ -21,10 +24,6 @@ pytestmark = pytest.mark.django_db
 
 STATUS_PAGE = "/subscription/"
 INVOICES = "/subscription/invoices/"
-DAY = 86400
-JAN_1_2026 = 1767225600
-JAN_16_2026 = JAN_1_2026 + 15 * DAY
-FEB_1_2026 = JAN_1_2026 + 31 * DAY
 
 
 @pytest.fixture

@@ -10,20 +10,31 @@ from django.contrib.auth.models import Group
 from accounts.billing.state import billing_state
 from portal.stripe_client import stripe_client
 from pricing import metadata as pricing_metadata
-from tests.accounts.billing_helpers import clock_customer_create, subscription_start
+from tests.accounts.billing_helpers import (
+    DAY,
+    FEB_1_2026,
+    JAN_1_2026,
+    clock_customer_create,
+    subscription_start,
+)
 from tests.accounts.gating_support import demo_plans_ensure, demo_price, plans_with_groups
 from tests.accounts.webhooks.webhook_helpers import (
     SECRET,
     WebhookPoster,
     events_since,
-    fresh_second,
 )
 
 pytestmark = pytest.mark.django_db
 
-DAY = 86400
-JAN_1_2026 = 1767225600
-FEB_1_2026 = JAN_1_2026 + 31 * DAY
+
+def events_new(ids: set[str], seen: set[str]) -> list[dict]:
+    """The events about these objects not in `seen` (their clock's time, January 2026, is when
+    Stripe says they were created), oldest first; `seen` takes them in."""
+    found = [
+        event for event in events_since(JAN_1_2026 - DAY, object_ids=ids) if event["id"] not in seen
+    ]
+    seen.update(event["id"] for event in found)
+    return found
 
 
 def deliver_newest_first(poster: WebhookPoster, events: list[dict]) -> None:
@@ -47,7 +58,7 @@ def test_schedule_and_subscription_webhooks_in_any_order_keep_state_and_groups_r
     sdk = stripe_client()
 
     # The downgrade is scheduled elsewhere: only its webhooks tell this process.
-    since = fresh_second(stripe_settings)
+    seen = {event["id"] for event in events_since(JAN_1_2026 - DAY, object_ids={subscription_id})}
     schedule = sdk.v1.subscription_schedules.create(params={"from_subscription": subscription_id})
     current = schedule.phases[0]
     sdk.v1.subscription_schedules.update(
@@ -64,7 +75,7 @@ def test_schedule_and_subscription_webhooks_in_any_order_keep_state_and_groups_r
             "end_behavior": "release",
         },
     )
-    made = events_since(since, object_ids={schedule.id, subscription_id})
+    made = events_new({schedule.id, subscription_id}, seen)
     assert {"subscription_schedule.created", "subscription_schedule.updated"} <= {
         event["type"] for event in made
     }
@@ -81,9 +92,8 @@ def test_schedule_and_subscription_webhooks_in_any_order_keep_state_and_groups_r
     assert list(user.groups.values_list("name", flat=True)) == ["Pro"]
 
     # The period ends: the schedule moves the subscription to Basic.
-    since = fresh_second(stripe_settings)
     sdk.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": FEB_1_2026 + 60})
-    moved = events_since(since, object_ids={schedule.id, subscription_id})
+    moved = events_new({schedule.id, subscription_id}, seen)
     assert "customer.subscription.updated" in {event["type"] for event in moved}
 
     deliver_newest_first(poster, moved)

@@ -19,6 +19,10 @@ from accounts.billing.state import billing_state
 from portal.stripe_client import stripe_client
 from pricing import catalog as pricing_catalog
 from tests.accounts.billing_helpers import (
+    DAY,
+    FEB_1_2026,
+    JAN_1_2026,
+    JAN_16_2026,
     clock_customer_create,
     plan_offer,
     plan_price_create,
@@ -33,10 +37,6 @@ pytestmark = pytest.mark.django_db
 
 CHANGE = "/subscription/change/"
 STATUS = "/subscription/"
-DAY = 86400
-JAN_1_2026 = 1767225600
-JAN_16_2026 = JAN_1_2026 + 15 * DAY
-FEB_1_2026 = JAN_1_2026 + 31 * DAY
 JAN_1_2027 = JAN_1_2026 + 365 * DAY
 
 
