@@ -60,9 +60,13 @@ class PlanChangeForm(forms.Form):
     )
     token = forms.CharField(required=False, max_length=2000)
 
-    def __init__(self, *args: Any, state: BillingState, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, state: BillingState, seats_fixed: int | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.state = state
+        # Seats that are not the buyer's to choose (a team's member count), for per-seat plans.
+        self.seats_fixed = seats_fixed
         self.offer: Offer | None = None
         self.quantity = 1
 
@@ -81,6 +85,6 @@ class PlanChangeForm(forms.Form):
             )
         self.offer = offer
         if offer.product.per_seat:
-            seats = data.get("seats")
+            seats = self.seats_fixed or data.get("seats")
             self.quantity = seats if seats is not None else max(self.state.seats, 1)
         return data

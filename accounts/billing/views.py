@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.app_settings import app_settings
 from accounts.billing.forms import (
     PlanChangeForm,
     PreviewExpiredError,
@@ -61,9 +62,14 @@ def plan_change(request: HttpRequest) -> HttpResponse:
         return billing_error(request, message=ADMINS_ONLY, status=403)
     state = request.billing  # type: ignore[attr-defined]
     data = request.POST if request.method == "POST" else request.GET
-    form = PlanChangeForm(data, state=state)
+    # A team pays for one seat per member (seat sync keeps it so): its seats are not chosen.
+    members = holder.get_quantity() if app_settings.SUBSCRIPTION_HOLDER == "team" else None
+    form = PlanChangeForm(data, state=state, seats_fixed=members)
     if not form.is_valid():
         message = " ".join(error for errors in form.errors.values() for error in errors)
+        if request.htmx:  # type: ignore[attr-defined]
+            # The seat field's re-render: say what is wrong where the preview was.
+            return render(request, "accounts/billing/_change_error.html", {"message": message})
         return billing_error(request, message=message, status=400)
     offer = form.offer
     assert offer is not None
@@ -82,6 +88,7 @@ def plan_change(request: HttpRequest) -> HttpResponse:
     except PlanChangeError as error:
         return billing_error(request, message=str(error), status=400)
     context = _context(request, plan=plan, per_seat=offer.product.per_seat)
+    context["seats_fixed"] = members is not None
     if plan.kind == "current":
         context["notice"] = "That's your current plan."
         return render(request, _TEMPLATE, context, status=400)

@@ -486,3 +486,43 @@ def test_an_upgrade_replaces_a_downgrade_that_was_waiting(
     assert stripe_client().v1.invoices.retrieve(subscription.latest_invoice).amount_paid == due
     state = billing_state(holder=user)
     assert state.plan_item.price_id == team.id and state.scheduled_change is None
+
+
+def test_a_bad_seat_count_typed_with_htmx_is_explained_in_place(
+    stripe_settings, logged_in, user, monkeypatch
+):
+    seats = graduated_seats()
+    plan_offer(monkeypatch, seats, per_seat=True)
+    on_clock(user, seats, quantity=2)
+
+    response = logged_in.get(
+        CHANGE, {"price": seats.id, "seats": "0"}, headers={"HX-Request": "true"}
+    )
+
+    # htmx swaps only successful answers: the message replaces the preview.
+    assert response.status_code == 200
+    assert 'id="change-preview"' in response.text and "data-change-error" in response.text
+    assert "Seats must be a whole number" in response.text
+    assert "data-confirm-form" not in response.text
+
+
+def test_a_team_pays_one_seat_per_member_whatever_seats_are_asked(
+    stripe_settings, client, settings, monkeypatch
+):
+    settings.PORTAL_SUBSCRIPTION_HOLDER = "team"
+    cheap = plan_price_create(unit_amount=1000)
+    dear = plan_price_create(unit_amount=2500)
+    plan_offer(monkeypatch, cheap, per_seat=True)
+    plan_offer(monkeypatch, dear, per_seat=True)
+    admin = team_user_create()
+    team = team_with_members(admin=admin, members=2)
+    subscription_id = team_subscribe(team, cheap)
+    client.force_login(admin)
+
+    page = client.get(CHANGE, {"price": dear.id, "seats": "10"}).text
+
+    assert "3 seats, one per member of your team" in page
+    assert 'name="seats"' not in page.split("data-confirm-form")[0]  # no seat field to type in
+    client.post(CHANGE, confirm_form(page))
+    item = stripe_client().v1.subscriptions.retrieve(subscription_id)["items"].data[0]
+    assert (item.price.id, item.quantity) == (dear.id, 3)
