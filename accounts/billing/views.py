@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -38,17 +38,11 @@ from accounts.billing.plan_changes import (
 from accounts.gating import holder_groups_sync
 from accounts.selectors import checkout_price, plan_name_for_price
 from accounts.teams.selectors import billing_manageable
-from portal.http import safe_next_url
+from portal.http import redirect_after_post, safe_next_url
 from portal.stripe_client import StripeRequestError, StripeUnavailableError
 from pricing.price_maths import amount_format
 
 _TEMPLATE = "accounts/billing/plan_change.html"
-
-
-def _after_post(url: str) -> HttpResponse:
-    response = redirect(url)
-    response.status_code = 303
-    return response
 
 
 @login_required
@@ -199,7 +193,7 @@ def _confirm(
         messages.success(
             request, f"Your plan changes to {name} on {plan.period_end:%B} {plan.period_end.day}."
         )
-    return _after_post(str(context["next_url"]))
+    return redirect_after_post(request, str(context["next_url"]))
 
 
 @login_required
@@ -216,4 +210,4 @@ def plan_change_keep(request: HttpRequest) -> HttpResponse:
         return billing_error(request, message=str(error), status=400)
     if kept:
         messages.success(request, "You are keeping your current plan.")
-    return _after_post(reverse("accounts:subscription"))
+    return redirect_after_post(request, reverse("accounts:subscription"))
