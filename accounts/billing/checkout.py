@@ -8,7 +8,8 @@ or `StripeRequestError`; nothing is written locally unless Stripe answered.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.db import OperationalError, transaction
 from django.db.models import F
@@ -34,6 +35,7 @@ from portal.stripe_client import (
 )
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # How many of the customer's latest invoices the status page lists (and so are synced).
 LATEST_INVOICES = 5
@@ -203,15 +205,21 @@ def _holder_subscription_link_retrying(**kwargs: Any) -> SubscriptionHolder:
     idempotent, so the confirm page tries again instead of showing an error. Inside an outer
     transaction (the webhook's), the error goes up: that event is retried as a whole.
     """
+    return _deadlock_retried(lambda: _holder_subscription_link(**kwargs), "Linking a subscription")
+
+
+def _deadlock_retried(work: Callable[[], _T], what: str) -> _T:
+    """`work()`, run again (up to three times) when PostgreSQL ends it to break a deadlock;
+    inside an outer transaction the error goes up, for the outer work to be retried whole."""
     attempts = 1 if transaction.get_connection().in_atomic_block else 3
     for attempt in range(1, attempts + 1):
         try:
-            return _holder_subscription_link(**kwargs)
+            return work()
         except OperationalError as error:
             deadlock = getattr(error.__cause__, "sqlstate", None) == _DEADLOCK
             if not deadlock or attempt == attempts:
                 raise
-            logger.info("Linking a subscription hit a deadlock; trying again (%d)", attempt)
+            logger.info("%s hit a deadlock; trying again (%d)", what, attempt)
     raise AssertionError("unreachable")
 
 
@@ -324,12 +332,19 @@ def holder_subscription_sync(*, holder: SubscriptionHolder) -> None:
         listed = client.v1.subscriptions.list(
             params={"customer": customer_id, "status": "all", "limit": 10}
         )
-    with transaction.atomic():
-        locked = _holder_locked(holder)
-        with translate_stripe_errors("refresh your subscription"):
-            Customer.sync_from_stripe_data(customer)
-            for subscription in listed.data:
-                Subscription.sync_from_stripe_data(subscription)
-        _holder_subscription_choose(locked, customer_id=customer_id)
-        _billing_details_sync(customer_data=customer, subscription=locked.subscription)
+
+    def link() -> SubscriptionHolder:
+        with transaction.atomic():
+            locked = _holder_locked(holder)
+            with translate_stripe_errors("refresh your subscription"):
+                Customer.sync_from_stripe_data(customer)
+                for subscription in listed.data:
+                    Subscription.sync_from_stripe_data(subscription)
+            _holder_subscription_choose(locked, customer_id=customer_id)
+            return locked
+
+    locked = _deadlock_retried(link, "Refreshing a subscription")
+    # The card and invoices need no lock on the holder: syncing them after it keeps the locked
+    # transaction short, so webhooks syncing the same rows meanwhile do not deadlock with it.
+    _billing_details_sync(customer_data=customer, subscription=locked.subscription)
     holder.subscription = locked.subscription
