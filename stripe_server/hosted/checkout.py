@@ -27,6 +27,7 @@ from stripe_server.hosted.card_form import (
 from stripe_server.hosted.forms import form_value, invalid_markers
 from stripe_server.hosted.page import (
     RawResponse,
+    date_text,
     html_page,
     interval_text,
     message_page,
@@ -39,6 +40,7 @@ from stripe_server.resources.checkout_sessions import (
     CHECKOUT_PATH,
     checkout_session_get,
     checkout_session_public,
+    starts_with_trial,
     success_url_for,
 )
 from stripe_server.resources.customers import customer_create
@@ -56,6 +58,13 @@ def _price_note(price: dict[str, Any]) -> str:
     if transform:
         return f"{unit} per {transform['divide_by']} units"
     return f"{unit} each"
+
+
+def _free_time(subscription_data: dict[str, Any]) -> str:
+    """`14 days free` or `Free until March 5, 2026`: the trial, as Checkout words it."""
+    if subscription_data.get("trial_end"):
+        return f"Free until {date_text(subscription_data['trial_end'])}"
+    return f"{subscription_data['trial_period_days']} days free"
 
 
 def _session_or_page(ctx: Context) -> tuple[dict[str, Any] | None, RawResponse | None]:
@@ -181,6 +190,10 @@ def checkout_session_complete(
         subscription_params["metadata"] = data["metadata"]
     if data.get("trial_period_days"):
         subscription_params["trial_period_days"] = str(data["trial_period_days"])
+    if data.get("trial_end"):
+        subscription_params["trial_end"] = str(data["trial_end"])
+    if data.get("trial_settings"):
+        subscription_params["trial_settings"] = data["trial_settings"]
     if data.get("description"):
         subscription_params["description"] = data["description"]
     subscription = call_handler(ctx, subscription_create, subscription_params)
@@ -199,7 +212,7 @@ def checkout_session_complete(
                 "tax_ids": [],
             },
             "invoice": subscription["latest_invoice"],
-            "payment_status": "no_payment_required" if data.get("trial_period_days") else "paid",
+            "payment_status": "no_payment_required" if starts_with_trial(data) else "paid",
             "status": "complete",
             "subscription": subscription["id"],
             # A session that is over has no page to send the customer to.
@@ -222,7 +235,7 @@ def _render(
     status: int = 200,
 ) -> RawResponse:
     currency = session["currency"]
-    trial_days = session["_subscription_data"].get("trial_period_days")
+    data = session["_subscription_data"]
     lines = []
     recurring_total = 0
     interval = ""
@@ -242,10 +255,10 @@ def _render(
         )
     due_today = session["amount_total"]
     trial = EMPTY
-    if trial_days:
+    if starts_with_trial(data):
         trial = render(
             "checkout/trial.html",
-            days=trial_days,
+            free=_free_time(data),
             amount=money(recurring_total, currency),
             interval=interval,
         )
@@ -270,7 +283,7 @@ def _render(
         payer=payer,
         **{name: values.get(name, "") for name in CARD_FIELDS},
         **invalid_markers(CARD_FIELDS, error_field),
-        pay_label="Start trial" if trial_days else f"Pay {money(due_today, currency)}",
+        pay_label="Start trial" if starts_with_trial(data) else f"Pay {money(due_today, currency)}",
         back=render("checkout/back.html", url=cancel) if cancel else EMPTY,
     )
     return html_page("Checkout", body, status=status)

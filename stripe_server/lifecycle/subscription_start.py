@@ -47,6 +47,10 @@ class StartOptions:
     cancel_at: int | None = None
     cancel_at_period_end: bool = False
     schedule: str | None = None
+    # What the trial's end does without a payment method (Stripe's default: invoice anyway).
+    trial_settings: dict[str, Any] = field(
+        default_factory=lambda: {"end_behavior": {"missing_payment_method": "create_invoice"}}
+    )
 
 
 def subscription_start(
@@ -159,7 +163,7 @@ def _subscription_new(
         "test_clock": customer.get("test_clock"),
         "transfer_data": None,
         "trial_end": trial_end,
-        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
+        "trial_settings": copy.deepcopy(options.trial_settings),
         "trial_start": now if trial_end else None,
         "cancel_at_period_end": options.cancel_at_period_end,
         "billing_thresholds": None,

@@ -15,6 +15,7 @@ from stripe_server.context import Context
 from stripe_server.expand import present, strip_includables
 from stripe_server.ids import new_id
 from stripe_server.redirect_urls import safe_url
+from stripe_server.resources.subscriptions import trial_settings_param
 from stripe_server.routing import route
 from stripe_server.wire import (
     Params,
@@ -29,6 +30,8 @@ from stripe_server.wire import (
 # Stripe's default (and maximum) lifetime of a Checkout Session: 24 hours.
 SESSION_LIFETIME_SECONDS = 24 * 3600
 MIN_LIFETIME_SECONDS = 30 * 60
+# Checkout takes a `subscription_data[trial_end]` only this far in the future (2 days).
+MIN_TRIAL_SECONDS = 48 * 3600
 CHECKOUT_PATH = "/_hosted/checkout"
 
 _CREATE_PARAMS = {
@@ -48,6 +51,7 @@ _CREATE_PARAMS = {
     "expires_at",
     "customer_update",
     "ui_mode",
+    "payment_method_collection",
 }
 
 
@@ -124,6 +128,49 @@ def _check_line_items(items: list[dict[str, Any]]) -> None:
         )
 
 
+def _subscription_data(ctx: Context, data: Params | None) -> dict[str, Any]:
+    """`subscription_data` as the session keeps it for the subscription it will start."""
+    kept: dict[str, Any] = {
+        "metadata": {},
+        "trial_period_days": None,
+        "trial_end": None,
+        "trial_settings": None,
+        "description": None,
+    }
+    if data is None:
+        return kept
+    data.reject_unknown(
+        {"trial_period_days", "trial_end", "trial_settings", "metadata", "description"}
+    )
+    if data.has("trial_end") and data.has("trial_period_days"):
+        raise invalid_request(
+            "You may only specify one of these parameters: subscription_data[trial_end], "
+            "subscription_data[trial_period_days].",
+            param="subscription_data[trial_end]",
+        )
+    trial_end = data.integer("trial_end")
+    if trial_end is not None and trial_end < ctx.now() + MIN_TRIAL_SECONDS:
+        raise invalid_request(
+            "The `trial_end` date has to be at least 2 days in the future.",
+            param="subscription_data[trial_end]",
+        )
+    kept.update(
+        {
+            "metadata": metadata_update({}, data),
+            "trial_period_days": data.integer("trial_period_days", minimum=1, maximum=730),
+            "trial_end": trial_end,
+            "trial_settings": trial_settings_param(data),
+            "description": data.string("description") or None,
+        }
+    )
+    return kept
+
+
+def starts_with_trial(subscription_data: dict[str, Any]) -> bool:
+    """Whether the session's subscription starts with a free trial (nothing due today)."""
+    return bool(subscription_data.get("trial_period_days") or subscription_data.get("trial_end"))
+
+
 @route("POST", "/v1/checkout/sessions")
 def checkout_session_create(ctx: Context) -> dict[str, Any]:
     params = ctx.params
@@ -177,20 +224,7 @@ def checkout_session_create(ctx: Context) -> dict[str, Any]:
         raise missing_param("line_items")
     items = [_line_item(ctx, entry) for entry in entries]
     _check_line_items(items)
-    subscription_data: dict[str, Any] = {"metadata": {}, "trial_period_days": None}
-    data = params.nested("subscription_data")
-    if data is not None:
-        data.reject_unknown({"trial_period_days", "metadata", "description", "trial_end"})
-        if data.has("trial_end"):
-            raise invalid_request(
-                "Use `subscription_data[trial_period_days]`; `trial_end` is not emulated.",
-                param="subscription_data[trial_end]",
-            )
-        subscription_data = {
-            "metadata": metadata_update({}, data),
-            "trial_period_days": data.integer("trial_period_days", minimum=1, maximum=730),
-            "description": data.string("description") or None,
-        }
+    subscription_data = _subscription_data(ctx, params.nested("subscription_data"))
     now = ctx.now()
     expires_at = params.integer(
         "expires_at",
@@ -200,7 +234,7 @@ def checkout_session_create(ctx: Context) -> dict[str, Any]:
     )
     session_id = new_id("cs_test", 58)
     subtotal = sum(item["amount_subtotal"] for item in items)
-    total = 0 if subscription_data["trial_period_days"] else subtotal
+    total = 0 if starts_with_trial(subscription_data) else subtotal
     session: dict[str, Any] = {
         "adaptive_pricing": {"enabled": False},
         "after_expiration": None,
@@ -245,7 +279,9 @@ def checkout_session_create(ctx: Context) -> dict[str, Any]:
         "origin_context": None,
         "payment_intent": None,
         "payment_link": None,
-        "payment_method_collection": "always",
+        "payment_method_collection": params.string(
+            "payment_method_collection", choices=("always", "if_required"), default="always"
+        ),
         "payment_method_configuration_details": None,
         "payment_method_options": {"card": {"request_three_d_secure": "automatic"}},
         "payment_method_types": ["card"],

@@ -49,6 +49,9 @@ PENDING_UPDATE_PARAMS = frozenset(
      "billing_cycle_anchor", "items", "trial_end", "trial_from_plan", "add_invoice_items"}
 )  # fmt: skip
 PENDING_UPDATE_ITEM_PARAMS = frozenset({"id", "price", "quantity", "deleted"})
+# What a trial's end does when the subscription has no payment method
+# (`trial_settings[end_behavior][missing_payment_method]`).
+TRIAL_END_BEHAVIORS = ("cancel", "create_invoice", "pause")
 
 
 def pending_update_check(ctx: Context, allowed: frozenset[str], params: Params) -> None:
@@ -103,6 +106,21 @@ def _trial_end(ctx: Context, params: Params, first_price: dict[str, Any]) -> int
     return now + days * 86400 if days else None
 
 
+def trial_settings_param(params: Params) -> dict[str, Any] | None:
+    """The request's `trial_settings` as the subscription stores it, None if not passed."""
+    settings = params.nested("trial_settings")
+    if settings is None:
+        return None
+    settings.reject_unknown({"end_behavior"})
+    end_behavior = settings.nested("end_behavior", required=True)
+    assert end_behavior is not None
+    end_behavior.reject_unknown({"missing_payment_method"})
+    missing = end_behavior.string(
+        "missing_payment_method", required=True, choices=TRIAL_END_BEHAVIORS
+    )
+    return {"end_behavior": {"missing_payment_method": missing}}
+
+
 def _default_payment_method(ctx: Context, params: Params, customer: dict[str, Any]) -> str | None:
     payment_method_id = params.string("default_payment_method") or None
     if payment_method_id is None:
@@ -135,6 +153,7 @@ _CREATE_PARAMS = {
     "description",
     "off_session",
     "currency",
+    "trial_settings",
 }
 
 
@@ -179,6 +198,9 @@ def subscription_create(ctx: Context) -> dict[str, Any]:
         cancel_at=params.integer("cancel_at"),
         cancel_at_period_end=bool(params.boolean("cancel_at_period_end")),
     )
+    trial_settings = trial_settings_param(params)
+    if trial_settings is not None:
+        options.trial_settings = trial_settings
     return ctx.present(subscription_start(ctx, customer, specs, options))
 
 
@@ -201,6 +223,7 @@ _UPDATE_PARAMS = {
     "description",
     "off_session",
     "cancellation_details",
+    "trial_settings",
 }
 
 
@@ -259,6 +282,9 @@ def subscription_update(ctx: Context) -> dict[str, Any]:
         }
     if params.has("default_payment_method"):
         subscription["default_payment_method"] = _default_payment_method(ctx, params, customer)
+    trial_settings = trial_settings_param(params)
+    if trial_settings is not None:
+        subscription["trial_settings"] = trial_settings
     if params.has("trial_end") and params.string("trial_end") != "now":
         raise invalid_request(
             "Only `trial_end=now` is emulated for existing subscriptions.", param="trial_end"
