@@ -46,6 +46,35 @@ def line_for_item(
     )
 
 
+def trial_line_for_item(
+    ctx: Context,
+    invoice_id: str,
+    subscription: dict[str, Any],
+    item: dict[str, Any],
+    start: int,
+    end: int,
+) -> dict[str, Any]:
+    """The $0 line a free trial's invoice has for `item`: "Trial period for Pro", its quantity,
+    the trial's dates."""
+    price = item["price"]
+    product = ctx.db.get(price["product"], "product") or {}
+    line = invoice_line(
+        invoice_id,
+        subscription,
+        item,
+        amount=0,
+        quantity=item["quantity"],
+        description=f"Trial period for {product.get('name') or price['product']}",
+        start=start,
+        end=end,
+        proration=False,
+        invoice_item=None,
+    )
+    # Nothing is charged per unit during the trial.
+    line["pricing"]["unit_amount_decimal"] = "0"
+    return line
+
+
 def invoice_line(
     invoice_id: str,
     subscription: dict[str, Any],

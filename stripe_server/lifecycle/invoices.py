@@ -12,7 +12,7 @@ from stripe_server.balance import balance_split, invoice_balance_apply, invoice_
 from stripe_server.context import Context
 from stripe_server.ids import new_id
 from stripe_server.invoice_links import invoice_links_set
-from stripe_server.lifecycle.invoice_lines import line_for_item
+from stripe_server.lifecycle.invoice_lines import line_for_item, trial_line_for_item
 from stripe_server.lifecycle.prorations import pending_proration_lines
 from stripe_server.wire import list_object
 
@@ -169,13 +169,16 @@ def invoice_for_period(
     start: int,
     end: int,
     bill_items: bool = True,
+    trial: bool = False,
 ) -> dict[str, Any]:
-    """Create and finalize the invoice for a period: its items plus pending prorations."""
+    """Create and finalize the invoice for a period: its items (a $0 line each for a free
+    `trial`, none without `bill_items`) plus pending prorations."""
     invoice_id = new_id("in")
     lines = []
     if bill_items:
+        line_maker = trial_line_for_item if trial else line_for_item
         lines = [
-            line_for_item(ctx, invoice_id, subscription, item, start, end)
+            line_maker(ctx, invoice_id, subscription, item, start, end)
             for item in subscription["items"]["data"]
         ]
     lines += pending_proration_lines(ctx, subscription, invoice_id)

@@ -83,7 +83,7 @@ def subscription_start(
         billing_reason="subscription_create",
         start=now,
         end=subscription["current_period_end"],
-        bill_items=trial_end is None,
+        trial=trial_end is not None,
     )
     before = copy.deepcopy(subscription)
     if invoice["amount_due"] == 0:

@@ -176,3 +176,65 @@ def test_checkout_echoes_payment_method_collection(sdk: stripe.StripeClient) -> 
     with pytest.raises(stripe.InvalidRequestError) as raised:
         _session(sdk, price.id, payment_method_collection="sometimes")
     assert raised.value.param == "payment_method_collection"
+
+
+# --- the trial's $0 invoice ----------------------------------------------------------------
+
+
+def test_the_trials_first_invoice_has_a_zero_line_per_item(sdk: stripe.StripeClient) -> None:
+    pro = sdk.v1.products.create({"name": f"Pro {uuid.uuid4().hex[:6]}"})
+    seats = sdk.v1.products.create({"name": f"Seats {uuid.uuid4().hex[:6]}"})
+    pro_price = recurring_price(sdk, pro.id, 1500)
+    seat_price = recurring_price(sdk, seats.id, 700)
+    _clock, customer = _cardless_customer_on_clock(sdk)
+
+    subscription = sdk.v1.subscriptions.create(
+        {
+            "customer": customer,
+            "items": [{"price": pro_price.id}, {"price": seat_price.id, "quantity": 3}],
+            "trial_period_days": 14,
+        }
+    )
+
+    invoice = sdk.v1.invoices.retrieve(subscription.latest_invoice)
+    trial_end = JAN_1_2026 + 14 * DAY
+    assert invoice.billing_reason == "subscription_create"
+    assert invoice.status == "paid"
+    assert (invoice.total, invoice.amount_due, invoice.amount_paid) == (0, 0, 0)
+    lines = sorted(invoice.lines.data, key=lambda line: line.quantity)
+    assert [
+        (line.description, line.amount, line.quantity, line.period.start, line.period.end)
+        for line in lines
+    ] == [
+        (f"Trial period for {pro.name}", 0, 1, JAN_1_2026, trial_end),
+        (f"Trial period for {seats.name}", 0, 3, JAN_1_2026, trial_end),
+    ]
+    for line, item_price in zip(lines, (pro_price, seat_price), strict=True):
+        details = line.parent.subscription_item_details
+        assert details.proration is False
+        assert details.subscription == subscription.id
+        assert line.pricing.price_details.price == item_price.id
+        assert line.pricing.unit_amount_decimal == 0
+
+
+def test_the_trial_line_before_basil_names_its_price_and_costs_nothing_per_unit(
+    sdk: stripe.StripeClient,
+) -> None:
+    price = recurring_price(sdk, product_create(sdk, "Pro"), 1500)
+    _clock, customer = _cardless_customer_on_clock(sdk)
+    subscription = sdk.v1.subscriptions.create(
+        {
+            "customer": customer,
+            "items": [{"price": price.id, "quantity": 2}],
+            "trial_period_days": 7,
+        }
+    )
+
+    old = sdk.v1.invoices.retrieve(
+        subscription.latest_invoice, options={"stripe_version": "2024-09-30.acacia"}
+    )
+
+    line = old.lines.data[0]
+    assert (line.type, line.amount, line.quantity, line.proration) == ("subscription", 0, 2, False)
+    assert line.price.id == price.id
+    assert line.unit_amount_excluding_tax == "0"
