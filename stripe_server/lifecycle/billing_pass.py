@@ -27,6 +27,7 @@ from stripe_server.lifecycle.subscriptions import (
     subscription_renew,
     subscription_retry_payment,
 )
+from stripe_server.lifecycle.trial_ends import trial_end_without_payment_method
 
 # An `incomplete` subscription whose first invoice is still unpaid expires after 23 hours.
 INCOMPLETE_EXPIRY_SECONDS = 23 * 3600
@@ -53,15 +54,19 @@ def run_due(ctx: Context, *, test_clock: str | None = None) -> None:
         subscription_catch_up(ctx, subscription)
 
 
-def subscription_catch_up(ctx: Context, subscription: dict[str, Any]) -> None:
+def subscription_catch_up(
+    ctx: Context, subscription: dict[str, Any], *, trial_settings_apply: bool = True
+) -> None:
     """Everything due for one subscription by `ctx.now()`, in order: expiry of an unpaid
     first invoice or of a pending update, trial-end notice, its schedule's phase changes and
     renewals in the order of their dates (a phase starting when a period ends comes first, so
-    the renewal bills the new phase), or the cancellation a period end brings, and retries of
-    failed payments.
+    the renewal bills the new phase), or the cancellation a period end brings, or the pause or
+    cancellation a trial ending without a payment method brings (`trial_ends.py`), and retries
+    of failed payments.
 
     Invoice previews run this at the period's end, in a scratch copy of the store, to show the
-    next invoice exactly as the renewal will make it.
+    next invoice exactly as the renewal will make it; they pass `trial_settings_apply=False`,
+    showing the invoice a trial's end makes once a payment method is there.
     """
     now = ctx.now()
     status = subscription["status"]
@@ -93,6 +98,8 @@ def subscription_catch_up(ctx: Context, subscription: dict[str, Any]) -> None:
                 ctx, subscription, reason="cancellation_requested", at=period_end
             )
             break
+        if trial_settings_apply and trial_end_without_payment_method(ctx, subscription):
+            break
         subscription_renew(ctx, subscription)
     if subscription["status"] == "past_due":
         subscription_retry_payment(ctx, subscription, now)
@@ -104,5 +111,13 @@ def _maybe_warn_trial_end(ctx: Context, subscription: dict[str, Any], now: int) 
         return
     if trial_end - now > TRIAL_WILL_END_NOTICE_SECONDS:
         return
+    # Sent when it fell due (3 days before the trial ends, or as a shorter trial starts),
+    # however late the pass (or a test clock's advance) gets to it.
+    due = max(trial_end - TRIAL_WILL_END_NOTICE_SECONDS, subscription["trial_start"] or 0)
     marker = f"trial_will_end:{subscription['id']}:{trial_end}"
-    events.emit_once(ctx, marker, "customer.subscription.trial_will_end", subscription)
+    events.emit_once(
+        dataclasses.replace(ctx, clock=FrozenClock(min(due, now))),
+        marker,
+        "customer.subscription.trial_will_end",
+        subscription,
+    )

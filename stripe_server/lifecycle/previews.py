@@ -41,7 +41,7 @@ def next_invoice(scratch: Context, subscription: dict[str, Any]) -> dict[str, An
     at_period_end = dataclasses.replace(
         scratch, clock=FrozenClock(subscription["current_period_end"])
     )
-    subscription_catch_up(at_period_end, subscription)
+    subscription_catch_up(at_period_end, subscription, trial_settings_apply=False)
     if subscription["latest_invoice"] == known:
         return None
     return scratch.db.get(subscription["latest_invoice"], "invoice")

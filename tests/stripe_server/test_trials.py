@@ -41,6 +41,55 @@ def _server_now(local_stripe: LocalStripe) -> int:
     return int(local_stripe.admin("GET", "/_local/clock")["now"])
 
 
+def _trialing(
+    sdk: stripe.StripeClient, price: stripe.Price, behavior: str, *, card: bool = False
+) -> tuple[str, stripe.Subscription]:
+    """A 14-day trial from 1 Jan 2026 (it ends on 15 January) on its own clock, with
+    `behavior` for a missing payment method, and a Visa on file if `card`: (clock,
+    subscription)."""
+    clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": JAN_1_2026})
+    card_params = (
+        {
+            "payment_method": "pm_card_visa",
+            "invoice_settings": {"default_payment_method": "pm_card_visa"},
+        }
+        if card
+        else {}
+    )
+    customer = sdk.v1.customers.create({"email": _email(), "test_clock": clock.id, **card_params})
+    subscription = sdk.v1.subscriptions.create(
+        {
+            "customer": customer.id,
+            "items": [{"price": price.id}],
+            "trial_period_days": 14,
+            "trial_settings": _end_behavior(behavior),
+        }
+    )
+    return clock.id, subscription
+
+
+def _advance(sdk: stripe.StripeClient, clock: str, to: int) -> None:
+    sdk.v1.test_helpers.test_clocks.advance(clock, {"frozen_time": to})
+
+
+def _about(event: stripe.Event, subscription_id: str) -> bool:
+    obj = event.data.object
+    if obj.object == "subscription":
+        return obj.id == subscription_id
+    if obj.object == "invoice":
+        return obj.parent.subscription_details.subscription == subscription_id
+    return False
+
+
+def _history(sdk: stripe.StripeClient, subscription_id: str) -> list[tuple[str, int]]:
+    """The (type, created) of every subscription and invoice event about the subscription,
+    oldest first (events on the clocks of this file carry their 2026 times)."""
+    listed = sdk.v1.events.list(
+        {"created": {"gte": JAN_1_2026, "lt": JAN_1_2026 + 366 * DAY}, "limit": 100}
+    ).auto_paging_iter()
+    return [(event.type, event.created) for event in listed if _about(event, subscription_id)][::-1]
+
+
 # --- trial_settings ------------------------------------------------------------------------
 
 
@@ -238,3 +287,157 @@ def test_the_trial_line_before_basil_names_its_price_and_costs_nothing_per_unit(
     assert (line.type, line.amount, line.quantity, line.proration) == ("subscription", 0, 2, False)
     assert line.price.id == price.id
     assert line.unit_amount_excluding_tax == "0"
+
+
+# --- the trial's end -----------------------------------------------------------------------
+
+TRIAL_END = JAN_1_2026 + 14 * DAY
+FEB_15_2026 = TRIAL_END + 31 * DAY
+START_EVENTS = [
+    ("customer.subscription.created", JAN_1_2026),
+    ("invoice.created", JAN_1_2026),
+    ("invoice.finalized", JAN_1_2026),
+    ("invoice.paid", JAN_1_2026),
+    ("invoice.payment_succeeded", JAN_1_2026),
+    ("customer.subscription.updated", JAN_1_2026),
+]
+
+
+def test_a_trial_set_to_cancel_ends_at_the_trials_end_without_an_invoice(
+    sdk: stripe.StripeClient,
+) -> None:
+    price = recurring_price(sdk, product_create(sdk, "Pro"), 1500)
+    clock, subscription = _trialing(sdk, price, "cancel")
+
+    _advance(sdk, clock, TRIAL_END + 5 * DAY)
+
+    ended = sdk.v1.subscriptions.retrieve(subscription.id)
+    assert ended.status == "canceled"
+    assert (ended.canceled_at, ended.ended_at) == (TRIAL_END, TRIAL_END)
+    assert ended.cancellation_details.reason == "cancellation_requested"
+    assert [i.id for i in sdk.v1.invoices.list({"subscription": subscription.id}).data] == [
+        subscription.latest_invoice
+    ]
+    assert _history(sdk, subscription.id) == [
+        *START_EVENTS,
+        ("customer.subscription.trial_will_end", TRIAL_END - 3 * DAY),
+        ("customer.subscription.deleted", TRIAL_END),
+    ]
+
+
+def test_a_trial_set_to_pause_pauses_at_the_trials_end_and_stays_paused(
+    sdk: stripe.StripeClient,
+) -> None:
+    price = recurring_price(sdk, product_create(sdk, "Pro"), 1500)
+    clock, subscription = _trialing(sdk, price, "pause")
+
+    _advance(sdk, clock, TRIAL_END + 5 * DAY)
+    paused = sdk.v1.subscriptions.retrieve(subscription.id)
+    _advance(sdk, clock, FEB_15_2026 + 20 * DAY)
+
+    assert paused.status == "paused"
+    assert paused.pause_collection is None
+    assert paused.ended_at is None
+    assert sdk.v1.subscriptions.retrieve(subscription.id).status == "paused"
+    assert [i.id for i in sdk.v1.invoices.list({"subscription": subscription.id}).data] == [
+        subscription.latest_invoice
+    ]
+    assert _history(sdk, subscription.id) == [
+        *START_EVENTS,
+        ("customer.subscription.trial_will_end", TRIAL_END - 3 * DAY),
+        ("customer.subscription.updated", TRIAL_END),
+        ("customer.subscription.paused", TRIAL_END),
+    ]
+    updated = [
+        e
+        for e in sdk.v1.events.list(
+            {"type": "customer.subscription.updated", "created": TRIAL_END}
+        ).auto_paging_iter()
+        if e.data.object.id == subscription.id
+    ]
+    assert updated[0].data.previous_attributes.to_dict() == {"status": "trialing"}
+    assert (
+        sdk.v1.subscriptions.list({"status": "paused", "customer": paused.customer}).data[0].id
+        == subscription.id
+    )
+
+
+def test_a_cardless_trial_set_to_create_invoice_ends_past_due(sdk: stripe.StripeClient) -> None:
+    price = recurring_price(sdk, product_create(sdk, "Pro"), 1500)
+    clock, subscription = _trialing(sdk, price, "create_invoice")
+
+    _advance(sdk, clock, TRIAL_END + DAY)
+
+    after = sdk.v1.subscriptions.retrieve(subscription.id)
+    assert after.status == "past_due"
+    invoice = sdk.v1.invoices.retrieve(after.latest_invoice)
+    assert (invoice.billing_reason, invoice.status) == ("subscription_cycle", "open")
+    assert (invoice.amount_due, invoice.attempt_count) == (1500, 1)
+    assert (invoice.period_start, invoice.period_end) == (TRIAL_END, FEB_15_2026)
+
+
+@pytest.mark.parametrize("behavior", ["cancel", "pause"])
+def test_a_trial_with_a_card_is_invoiced_and_charged_whatever_its_end_behavior(
+    sdk: stripe.StripeClient, behavior: str
+) -> None:
+    price = recurring_price(sdk, product_create(sdk, "Pro"), 1500)
+    clock, subscription = _trialing(sdk, price, behavior, card=True)
+
+    _advance(sdk, clock, TRIAL_END + DAY)
+
+    after = sdk.v1.subscriptions.retrieve(subscription.id)
+    assert after.status == "active"
+    assert (
+        after["items"].data[0].current_period_start,
+        after["items"].data[0].current_period_end,
+    ) == (
+        TRIAL_END,
+        FEB_15_2026,
+    )
+    invoice = sdk.v1.invoices.retrieve(after.latest_invoice)
+    assert invoice.billing_reason == "subscription_cycle"
+    assert (invoice.status, invoice.amount_paid) == ("paid", 1500)
+    assert [t for t, _ in _history(sdk, subscription.id)][len(START_EVENTS) :] == [
+        "customer.subscription.trial_will_end",
+        "invoice.created",
+        "invoice.finalized",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+        "customer.subscription.updated",
+    ]
+
+
+def test_a_clocked_trial_hears_trial_will_end_once_three_days_before(
+    sdk: stripe.StripeClient,
+) -> None:
+    price = recurring_price(sdk, product_create(sdk, "Pro"), 1500)
+    clock, subscription = _trialing(sdk, price, "create_invoice", card=True)
+
+    def notices() -> list[int]:
+        return [
+            created
+            for kind, created in _history(sdk, subscription.id)
+            if kind == "customer.subscription.trial_will_end"
+        ]
+
+    _advance(sdk, clock, TRIAL_END - 3 * DAY - 1)
+    assert notices() == []
+    _advance(sdk, clock, TRIAL_END - 3 * DAY)
+    assert notices() == [TRIAL_END - 3 * DAY]
+    _advance(sdk, clock, TRIAL_END - DAY)
+    _advance(sdk, clock, TRIAL_END + DAY)
+    assert notices() == [TRIAL_END - 3 * DAY]
+
+
+def test_the_preview_of_a_cardless_pausing_trial_shows_what_its_end_bills_with_a_card(
+    sdk: stripe.StripeClient,
+) -> None:
+    price = recurring_price(sdk, product_create(sdk, "Pro"), 1500)
+    _clock, subscription = _trialing(sdk, price, "pause")
+
+    preview = sdk.v1.invoices.create_preview({"subscription": subscription.id})
+
+    assert [(line.amount, line.period.start, line.period.end) for line in preview.lines.data] == [
+        (1500, TRIAL_END, FEB_15_2026)
+    ]
+    assert sdk.v1.subscriptions.retrieve(subscription.id).status == "trialing"
