@@ -14,6 +14,7 @@ from stripe_server import events
 from stripe_server.context import Context
 from stripe_server.frozen_time import FrozenClock
 from stripe_server.lifecycle.pending_updates import pending_update_expire_due
+from stripe_server.lifecycle.resumptions import resumption_expire_due
 from stripe_server.lifecycle.schedule_endings import KIND as SCHEDULE_KIND
 from stripe_server.lifecycle.schedules import (
     schedule_advance,
@@ -58,11 +59,11 @@ def subscription_catch_up(
     ctx: Context, subscription: dict[str, Any], *, trial_settings_apply: bool = True
 ) -> None:
     """Everything due for one subscription by `ctx.now()`, in order: expiry of an unpaid
-    first invoice or of a pending update, trial-end notice, its schedule's phase changes and
-    renewals in the order of their dates (a phase starting when a period ends comes first, so
-    the renewal bills the new phase), or the cancellation a period end brings, or the pause or
-    cancellation a trial ending without a payment method brings (`trial_ends.py`), and retries
-    of failed payments.
+    first invoice, of a pending update or of a paused subscription's resumption invoice,
+    trial-end notice, its schedule's phase changes and renewals in the order of their dates (a
+    phase starting when a period ends comes first, so the renewal bills the new phase), or the
+    cancellation a period end brings, or the pause or cancellation a trial ending without a
+    payment method brings (`trial_ends.py`), and retries of failed payments.
 
     Invoice previews run this at the period's end, in a scratch copy of the store, to show the
     next invoice exactly as the renewal will make it; they pass `trial_settings_apply=False`,
@@ -73,6 +74,9 @@ def subscription_catch_up(
     if status == "incomplete":
         if now - subscription["created"] >= INCOMPLETE_EXPIRY_SECONDS:
             subscription_expire_incomplete(ctx, subscription)
+        return
+    if status == "paused":
+        resumption_expire_due(ctx, subscription)
         return
     if status not in ("active", "trialing", "past_due"):
         return

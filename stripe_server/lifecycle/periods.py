@@ -40,3 +40,16 @@ def next_period_end(subscription: dict[str, Any], start: int) -> int:
         if end > start:
             return end
         periods += 1
+
+
+def period_holding(subscription: dict[str, Any], moment: int) -> tuple[int, int]:
+    """The start and end of the period of the subscription's cycle (counted from its billing
+    cycle anchor) that holds `moment`."""
+    recurring = subscription["items"]["data"][0]["price"]["recurring"]
+    anchor = subscription["billing_cycle_anchor"]
+    start, periods = anchor, 1
+    while True:
+        end = period_end(anchor, recurring, periods)
+        if end > moment:
+            return start, end
+        start, periods = end, periods + 1

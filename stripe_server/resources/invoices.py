@@ -14,6 +14,7 @@ from stripe_server.lifecycle.payments import (
 )
 from stripe_server.lifecycle.pending_updates import pending_update_apply, pending_update_discard
 from stripe_server.lifecycle.prorations import public_invoice_item
+from stripe_server.lifecycle.resumptions import resumption_invoice_paid, resumption_invoice_voided
 from stripe_server.lifecycle.subscriptions import subscription_mark_paid
 from stripe_server.resources.payment_methods import payment_method_resolve
 from stripe_server.routing import route
@@ -92,6 +93,7 @@ def invoice_pay(ctx: Context) -> dict[str, Any]:
     if decline is not None:
         raise payment_error(decline)
     pending_update_apply(ctx, subscription, invoice)
+    resumption_invoice_paid(ctx, subscription, invoice)
     subscription_mark_paid(ctx, subscription)
     return ctx.present(invoice)
 
@@ -105,6 +107,7 @@ def invoice_void(ctx: Context) -> dict[str, Any]:
     subscription = ctx.db.get(invoice["subscription"] or "", "subscription")
     if subscription is not None:
         pending_update_discard(ctx, subscription, invoice)
+        resumption_invoice_voided(ctx, subscription, invoice)
         subscription_mark_paid(ctx, subscription)
     return ctx.present(invoice)
 

@@ -16,6 +16,7 @@ from stripe_server.frozen_time import clock_context
 from stripe_server.lifecycle.item_changes import subscription_apply_item_changes
 from stripe_server.lifecycle.pending_updates import pending_update_hold
 from stripe_server.lifecycle.prorations import proration_date_check
+from stripe_server.lifecycle.resumptions import subscription_resume_attempt
 from stripe_server.lifecycle.subscription_start import ItemSpec, StartOptions, subscription_start
 from stripe_server.lifecycle.subscriptions import (
     ENDED_STATUSES,
@@ -366,6 +367,34 @@ def subscription_cancel(ctx: Context) -> dict[str, Any]:
         subscription["cancellation_details"]["comment"] = details.string("comment") or None
         subscription["cancellation_details"]["feedback"] = details.string("feedback") or None
     return ctx.present(subscription_cancel_now(ctx, subscription, reason="cancellation_requested"))
+
+
+@route("POST", "/v1/subscriptions/{id}/resume")
+def subscription_resume(ctx: Context) -> dict[str, Any]:
+    """Resume a subscription paused at its trial's end (`lifecycle/resumptions.py`)."""
+    params = ctx.params
+    params.reject_unknown({"billing_cycle_anchor", "proration_behavior", "proration_date"})
+    subscription = ctx.require("subscription", ctx.arg("id"))
+    ctx = clock_context(ctx, subscription.get("test_clock"))
+    anchor = params.string("billing_cycle_anchor", choices=("now", "unchanged"), default="now")
+    proration = params.string(
+        "proration_behavior", choices=PRORATION_BEHAVIORS, default="create_prorations"
+    )
+    proration_date = params.integer("proration_date")
+    if subscription["status"] != "paused":
+        raise invalid_request(
+            f"The subscription {subscription['id']} cannot be resumed because it is not "
+            f"paused (its status is `{subscription['status']}`). Only subscriptions with "
+            "status `paused` can be resumed."
+        )
+    subscription_resume_attempt(
+        ctx,
+        subscription,
+        billing_cycle_anchor=anchor or "now",
+        proration_behavior=proration or "create_prorations",
+        proration_date=proration_date,
+    )
+    return ctx.present(subscription)
 
 
 @route("GET", "/v1/subscriptions")

@@ -379,7 +379,22 @@ def _scenario(sdk: stripe.StripeClient, local_stripe: LocalStripe) -> None:
         }
     )
     v1.subscriptions.create({"customer": clocked.id, "items": [{"price": monthly.id}]})
+    # A trial without a card pauses at its end, and resumes once a card is there.
+    cardless = v1.customers.create({"email": f"trial-{tag}@example.com", "test_clock": clock.id})
+    trial = v1.subscriptions.create(
+        {
+            "customer": cardless.id,
+            "items": [{"price": monthly.id, "quantity": 2}],
+            "trial_period_days": 7,
+            "trial_settings": {"end_behavior": {"missing_payment_method": "pause"}},
+        }
+    )
     v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": clock.frozen_time + 35 * 86400})
+    assert v1.subscriptions.retrieve(trial.id).status == "paused"
+    card = v1.payment_methods.attach("pm_card_visa", {"customer": cardless.id})
+    v1.customers.update(cardless.id, {"invoice_settings": {"default_payment_method": card.id}})
+    resumed = v1.subscriptions.resume(trial.id, {"expand": ["latest_invoice"]})
+    assert resumed.status == "active", resumed.status
     v1.test_helpers.test_clocks.retrieve(clock.id)
     v1.test_helpers.test_clocks.list()
     v1.invoices.list({"customer": clocked.id})

@@ -441,3 +441,197 @@ def test_the_preview_of_a_cardless_pausing_trial_shows_what_its_end_bills_with_a
         (1500, TRIAL_END, FEB_15_2026)
     ]
     assert sdk.v1.subscriptions.retrieve(subscription.id).status == "trialing"
+
+
+# --- resuming a paused subscription --------------------------------------------------------
+
+JAN_20_2026 = JAN_1_2026 + 19 * DAY
+FEB_20_2026 = JAN_20_2026 + 31 * DAY
+
+
+def _paused(sdk: stripe.StripeClient, amount: int = 1500) -> tuple[str, stripe.Subscription]:
+    """A cardless subscription paused when its trial ended (15 January), on a clock moved to
+    20 January: (clock, subscription)."""
+    price = recurring_price(sdk, product_create(sdk, "Pro"), amount)
+    clock, subscription = _trialing(sdk, price, "pause")
+    _advance(sdk, clock, JAN_20_2026)
+    paused = sdk.v1.subscriptions.retrieve(subscription.id)
+    assert paused.status == "paused"
+    return clock, paused
+
+
+def _card_added(sdk: stripe.StripeClient, customer: str, token: str = "pm_card_visa") -> str:
+    """Attach a card to the customer and make it the default for its invoices; its id."""
+    card = sdk.v1.payment_methods.attach(token, {"customer": customer})
+    sdk.v1.customers.update(customer, {"invoice_settings": {"default_payment_method": card.id}})
+    return card.id
+
+
+def _since(history: list[tuple[str, int]], moment: int) -> list[str]:
+    return [kind for kind, created in history if created >= moment]
+
+
+def test_resuming_now_bills_a_full_period_from_now_and_activates(
+    sdk: stripe.StripeClient,
+) -> None:
+    _clock, paused = _paused(sdk)
+    _card_added(sdk, paused.customer)
+
+    resumed = sdk.v1.subscriptions.resume(paused.id)
+
+    assert resumed.status == "active"
+    assert resumed.billing_cycle_anchor == JAN_20_2026
+    item = resumed["items"].data[0]
+    assert (item.current_period_start, item.current_period_end) == (JAN_20_2026, FEB_20_2026)
+    invoice = sdk.v1.invoices.retrieve(resumed.latest_invoice)
+    assert (invoice.status, invoice.amount_paid) == ("paid", 1500)
+    assert [(line.amount, line.period.start, line.period.end) for line in invoice.lines.data] == [
+        (1500, JAN_20_2026, FEB_20_2026)
+    ]
+    assert _since(_history(sdk, paused.id), JAN_20_2026) == [
+        "invoice.created",
+        "invoice.finalized",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+        "customer.subscription.updated",
+        "customer.subscription.resumed",
+    ]
+    updated = next(
+        e
+        for e in sdk.v1.events.list(
+            {"type": "customer.subscription.updated", "created": JAN_20_2026}
+        ).auto_paging_iter()
+        if e.data.object.id == paused.id
+    )
+    assert updated.data.previous_attributes.status == "paused"
+    assert updated.data.previous_attributes.billing_cycle_anchor == TRIAL_END
+
+
+def test_a_declined_resumption_stays_paused_until_its_invoice_is_paid(
+    sdk: stripe.StripeClient,
+) -> None:
+    _clock, paused = _paused(sdk)
+    _card_added(sdk, paused.customer, "pm_card_chargeCustomerFail")
+
+    after = sdk.v1.subscriptions.resume(paused.id)
+
+    assert after.status == "paused"
+    assert after.billing_cycle_anchor == TRIAL_END
+    assert after["items"].data[0].current_period_end == TRIAL_END
+    invoice = sdk.v1.invoices.retrieve(after.latest_invoice)
+    assert (invoice.status, invoice.amount_remaining, invoice.attempt_count) == ("open", 1500, 1)
+    assert invoice.next_payment_attempt is None
+    assert "customer.subscription.resumed" not in _since(_history(sdk, paused.id), JAN_20_2026)
+
+    good = _card_added(sdk, paused.customer)
+    sdk.v1.invoices.pay(invoice.id, {"payment_method": good})
+
+    resumed = sdk.v1.subscriptions.retrieve(paused.id)
+    assert resumed.status == "active"
+    assert resumed.billing_cycle_anchor == JAN_20_2026
+    assert resumed["items"].data[0].current_period_end == FEB_20_2026
+    assert _since(_history(sdk, paused.id), JAN_20_2026)[-2:] == [
+        "customer.subscription.updated",
+        "customer.subscription.resumed",
+    ]
+
+
+def test_a_resumption_without_a_payment_method_is_voided_23_hours_later(
+    sdk: stripe.StripeClient,
+) -> None:
+    clock, paused = _paused(sdk)
+
+    after = sdk.v1.subscriptions.resume(paused.id)
+
+    assert after.status == "paused"
+    invoice_id = after.latest_invoice
+    assert sdk.v1.invoices.retrieve(invoice_id).status == "open"
+    _advance(sdk, clock, JAN_20_2026 + 23 * 3600 - 1)
+    assert sdk.v1.invoices.retrieve(invoice_id).status == "open"
+    _advance(sdk, clock, JAN_20_2026 + 2 * DAY)
+    voided = sdk.v1.invoices.retrieve(invoice_id)
+    assert voided.status == "void"
+    assert voided.status_transitions.voided_at == JAN_20_2026 + 23 * 3600
+    assert sdk.v1.subscriptions.retrieve(paused.id).status == "paused"
+
+
+def test_resuming_with_an_unchanged_anchor_prorates_the_rest_of_the_cycle(
+    sdk: stripe.StripeClient,
+) -> None:
+    clock, paused = _paused(sdk)
+    _card_added(sdk, paused.customer)
+
+    resumed = sdk.v1.subscriptions.resume(paused.id, {"billing_cycle_anchor": "unchanged"})
+
+    # The cycle stays on the trial's end (15th): 26 of the period's 31 days are left.
+    remaining = round(1500 * (FEB_15_2026 - JAN_20_2026) / (FEB_15_2026 - TRIAL_END))
+    assert remaining == 1258
+    assert resumed.status == "active"
+    assert resumed.billing_cycle_anchor == TRIAL_END
+    item = resumed["items"].data[0]
+    assert (item.current_period_start, item.current_period_end) == (TRIAL_END, FEB_15_2026)
+    assert resumed.latest_invoice == paused.latest_invoice
+    pending = sdk.v1.invoice_items.list({"customer": paused.customer, "pending": True}).data
+    assert [(i.amount, i.period.start, i.period.end) for i in pending] == [
+        (remaining, JAN_20_2026, FEB_15_2026)
+    ]
+
+    _advance(sdk, clock, FEB_15_2026 + DAY)
+    renewal = sdk.v1.invoices.retrieve(sdk.v1.subscriptions.retrieve(paused.id).latest_invoice)
+    assert (renewal.status, renewal.amount_paid) == ("paid", 1500 + remaining)
+
+
+def test_resuming_unchanged_with_always_invoice_charges_the_proration_now(
+    sdk: stripe.StripeClient,
+) -> None:
+    _clock, paused = _paused(sdk)
+    _card_added(sdk, paused.customer)
+    as_of = JAN_20_2026 - 3600
+
+    resumed = sdk.v1.subscriptions.resume(
+        paused.id,
+        {
+            "billing_cycle_anchor": "unchanged",
+            "proration_behavior": "always_invoice",
+            "proration_date": as_of,
+        },
+    )
+
+    remaining = round(1500 * (FEB_15_2026 - as_of) / (FEB_15_2026 - TRIAL_END))
+    assert resumed.status == "active"
+    invoice = sdk.v1.invoices.retrieve(resumed.latest_invoice)
+    assert (invoice.status, invoice.amount_paid) == ("paid", remaining)
+    assert [line.amount for line in invoice.lines.data] == [remaining]
+
+
+def test_resuming_unchanged_without_prorations_bills_nothing(sdk: stripe.StripeClient) -> None:
+    _clock, paused = _paused(sdk)
+
+    resumed = sdk.v1.subscriptions.resume(
+        paused.id, {"billing_cycle_anchor": "unchanged", "proration_behavior": "none"}
+    )
+
+    assert resumed.status == "active"
+    assert resumed.latest_invoice == paused.latest_invoice
+    assert sdk.v1.invoice_items.list({"customer": paused.customer, "pending": True}).data == []
+
+
+def test_resume_refuses_what_it_cannot_do(sdk: stripe.StripeClient) -> None:
+    price = recurring_price(sdk, product_create(sdk, "Pro"), 1500)
+    _clock, trialing = _trialing(sdk, price, "pause")
+    with pytest.raises(stripe.InvalidRequestError) as not_paused:
+        sdk.v1.subscriptions.resume(trialing.id)
+    assert not_paused.value.http_status == 400
+    assert "not paused" in str(not_paused.value.user_message)
+
+    _clock, paused = _paused(sdk)
+    with pytest.raises(stripe.InvalidRequestError) as outside:
+        sdk.v1.subscriptions.resume(
+            paused.id,
+            {"billing_cycle_anchor": "unchanged", "proration_date": TRIAL_END - DAY},
+        )
+    assert outside.value.param == "proration_date"
+    with pytest.raises(stripe.InvalidRequestError) as unknown:
+        sdk.v1.subscriptions.resume(paused.id, {"billing_cycle_anchor": "later"})
+    assert unknown.value.param == "billing_cycle_anchor"
+    assert sdk.v1.subscriptions.retrieve(paused.id).status == "paused"
