@@ -1,7 +1,9 @@
 """The hosted Checkout page: what the customer buys, a card form, Pay and Back.
 
 `GET /_hosted/checkout/{id}` shows an open session; `POST` pays it with one of Stripe's test
-cards and redirects (303) to the session's success URL. Paying creates the customer, payment
+cards and redirects (303) to the session's success URL. A session with
+`payment_method_collection=if_required` and nothing due today (a free trial) asks for no card:
+Start trial subscribes the customer without one. Paying creates the customer, payment
 method, subscription and first invoice through the same handlers the API uses, so the same
 events fire, then completes the session (`checkout.session.completed`). A declined card is
 shown on the page and leaves no trace; expired, completed and unknown sessions get a page
@@ -58,6 +60,12 @@ def _price_note(price: dict[str, Any]) -> str:
     if transform:
         return f"{unit} per {transform['divide_by']} units"
     return f"{unit} each"
+
+
+def collects_card(session: dict[str, Any]) -> bool:
+    """Whether the page asks for a card: always, unless the session collects one only if
+    required (`payment_method_collection=if_required`) and nothing is due today."""
+    return session["payment_method_collection"] != "if_required" or session["amount_total"] > 0
 
 
 def _free_time(subscription_data: dict[str, Any]) -> str:
@@ -127,16 +135,18 @@ def checkout_pay(ctx: Context) -> RawResponse:
             return failed("Enter your email address.", "email")
         elif "@" not in email or len(email) > 254 or " " in email:
             return failed("Your email address is invalid.", "email")
-    try:
-        entry = card_entry_from_form(values, now=ctx.now())
-    except CardFormError as error:
-        return failed(error.message, error.field)
-    if len(values["card_name"]) > 200:
-        return failed("The name on the card is too long.", "card_name")
-    bills_now = session["amount_total"] > 0
-    refusal = attach_refusal(entry) or (charge_refusal(entry) if bills_now else None)
-    if refusal:
-        return failed(refusal, "card_number", status=402)
+    entry = None
+    if collects_card(session):
+        try:
+            entry = card_entry_from_form(values, now=ctx.now())
+        except CardFormError as error:
+            return failed(error.message, error.field)
+        if len(values["card_name"]) > 200:
+            return failed("The name on the card is too long.", "card_name")
+        bills_now = session["amount_total"] > 0
+        refusal = attach_refusal(entry) or (charge_refusal(entry) if bills_now else None)
+        if refusal:
+            return failed(refusal, "card_number", status=402)
     try:
         with ctx.db.savepoint("checkout_pay"):
             checkout_session_complete(
@@ -144,7 +154,7 @@ def checkout_pay(ctx: Context) -> RawResponse:
                 session,
                 entry=entry,
                 email=email or None,
-                name=values["card_name"] or None,
+                name=(values["card_name"] if entry else "") or None,
             )
     except StripeError as error:
         return failed(error.message, None, status=error.status)
@@ -155,14 +165,16 @@ def checkout_session_complete(
     ctx: Context,
     session: dict[str, Any],
     *,
-    entry: CardEntry,
+    entry: CardEntry | None,
     email: str | None,
     name: str | None,
 ) -> dict[str, Any]:
-    """Pay an open session with a card the caller already checked will not be declined.
+    """Pay an open session with a card the caller already checked will not be declined (or
+    with none, when the session collects no card).
 
-    Creates (or reuses) the customer, saves the card, starts the subscription (which invoices
-    and charges through the billing lifecycle), then completes the session.
+    Creates (or reuses) the customer, saves the card as the subscription's default payment
+    method, starts the subscription (which invoices and charges through the billing
+    lifecycle), then completes the session.
     """
     if session["status"] != "open":
         raise invalid_request(f"This Checkout Session is {session['status']}.")
@@ -175,7 +187,6 @@ def checkout_session_complete(
             {"email": email or "", "name": name or ""},
         )
         customer = ctx.require("customer", created["id"])
-    payment_method = card_entry_save(ctx, entry, customer=customer, name=name, email=email)
     data = session["_subscription_data"]
     subscription_params: dict[str, Any] = {
         "customer": customer["id"],
@@ -183,9 +194,11 @@ def checkout_session_complete(
             {"price": item["price"]["id"], "quantity": str(item["quantity"])}
             for item in session["_line_items"]
         ],
-        "default_payment_method": payment_method["id"],
         "payment_behavior": "error_if_incomplete",
     }
+    if entry is not None:
+        payment_method = card_entry_save(ctx, entry, customer=customer, name=name, email=email)
+        subscription_params["default_payment_method"] = payment_method["id"]
     if data.get("metadata"):
         subscription_params["metadata"] = data["metadata"]
     if data.get("trial_period_days"):
@@ -273,16 +286,24 @@ def _render(
             **invalid_markers(("email",), error_field),
         )
     cancel = safe_url(session["cancel_url"])
+    card = collects_card(session)
+    card_fields = EMPTY
+    if card:
+        card_fields = render(
+            "checkout/card_fields.html",
+            **{name: values.get(name, "") for name in CARD_FIELDS},
+            **invalid_markers(CARD_FIELDS, error_field),
+        )
     body = render(
         "checkout/page.html",
         lines=join(lines),
         due_today=money(due_today, currency),
         trial=trial,
+        form_heading="Pay with card" if card else "Start your free trial",
         error=render("form_error.html", message=error) if error else EMPTY,
         action=f"{CHECKOUT_PATH}/{session['id']}",
         payer=payer,
-        **{name: values.get(name, "") for name in CARD_FIELDS},
-        **invalid_markers(CARD_FIELDS, error_field),
+        card_fields=card_fields,
         pay_label="Start trial" if starts_with_trial(data) else f"Pay {money(due_today, currency)}",
         back=render("checkout/back.html", url=cancel) if cancel else EMPTY,
     )

@@ -13,7 +13,7 @@ import pytest
 import stripe
 
 from stripe_server.testing import LocalStripe
-from tests.stripe_server.hosted_pages import post_form
+from tests.stripe_server.hosted_pages import get_page, post_form
 from tests.stripe_server.subscribers import JAN_1_2026, product_create, recurring_price
 
 DAY = 86400
@@ -225,6 +225,84 @@ def test_checkout_echoes_payment_method_collection(sdk: stripe.StripeClient) -> 
     with pytest.raises(stripe.InvalidRequestError) as raised:
         _session(sdk, price.id, payment_method_collection="sometimes")
     assert raised.value.param == "payment_method_collection"
+
+
+def test_checkout_if_required_starts_a_trial_without_asking_for_a_card(
+    sdk: stripe.StripeClient,
+) -> None:
+    price = recurring_price(sdk, product_create(sdk, "Pro"), 1500)
+    email = _email()
+    session = _session(
+        sdk,
+        price.id,
+        payment_method_collection="if_required",
+        subscription_data={"trial_period_days": 14, "trial_settings": _end_behavior("pause")},
+    )
+
+    page = get_page(session.url)
+    assert page.status == 200
+    assert 'name="email"' in page.text
+    assert "card_number" not in page.text
+    assert ">Start trial</button>" in page.text
+    done = post_form(session.url, {"email": email})
+
+    assert done.status == 303
+    completed = sdk.v1.checkout.sessions.retrieve(session.id, {"expand": ["subscription"]})
+    assert completed.status == "complete"
+    assert completed.payment_status == "no_payment_required"
+    assert completed.subscription.status == "trialing"
+    assert completed.subscription.default_payment_method is None
+    customer = sdk.v1.customers.retrieve(completed.customer)
+    assert customer.email == email
+    assert customer.invoice_settings.default_payment_method is None
+    assert sdk.v1.payment_methods.list({"customer": customer.id}).data == []
+
+
+def test_checkout_if_required_with_a_known_customer_shows_just_start_trial(
+    sdk: stripe.StripeClient,
+) -> None:
+    price = recurring_price(sdk, product_create(sdk, "Pro"), 1500)
+    customer = sdk.v1.customers.create({"email": _email()})
+    session = _session(
+        sdk,
+        price.id,
+        customer=customer.id,
+        payment_method_collection="if_required",
+        subscription_data={"trial_period_days": 7},
+    )
+
+    page = get_page(session.url)
+    assert 'name="email"' not in page.text
+    assert "card_number" not in page.text
+    assert post_form(session.url, {}).status == 303
+    completed = sdk.v1.checkout.sessions.retrieve(session.id)
+    assert completed.customer == customer.id
+    assert sdk.v1.payment_methods.list({"customer": customer.id}).data == []
+
+
+@pytest.mark.parametrize(
+    ("collection", "trial"), [("always", {"trial_period_days": 7}), ("if_required", {})]
+)
+def test_checkout_asks_for_a_card_when_it_always_collects_or_something_is_due(
+    sdk: stripe.StripeClient, collection: str, trial: dict
+) -> None:
+    price = recurring_price(sdk, product_create(sdk, "Pro"), 1500)
+    session = _session(
+        sdk,
+        price.id,
+        customer_email=_email(),
+        payment_method_collection=collection,
+        subscription_data=trial,
+    )
+
+    assert 'name="card_number"' in get_page(session.url).text
+    missing = post_form(session.url, {})
+    assert missing.status == 400
+    assert "Enter your card number." in missing.text
+    assert post_form(session.url, VISA).status == 303
+    completed = sdk.v1.checkout.sessions.retrieve(session.id, {"expand": ["subscription"]})
+    assert completed.subscription.default_payment_method is not None
+    assert completed.payment_status == ("no_payment_required" if trial else "paid")
 
 
 # --- the trial's $0 invoice ----------------------------------------------------------------
