@@ -713,3 +713,94 @@ def test_resume_refuses_what_it_cannot_do(sdk: stripe.StripeClient) -> None:
         sdk.v1.subscriptions.resume(paused.id, {"billing_cycle_anchor": "later"})
     assert unknown.value.param == "billing_cycle_anchor"
     assert sdk.v1.subscriptions.retrieve(paused.id).status == "paused"
+
+
+# --- the hosted Customer Portal ------------------------------------------------------------
+
+PORTAL_RETURN = "http://127.0.0.1:9/account/billing"
+
+
+def _portal_configuration(sdk: stripe.StripeClient, product: str, price: str) -> str:
+    return sdk.v1.billing_portal.configurations.create(
+        {
+            "features": {
+                "subscription_update": {
+                    "enabled": True,
+                    "default_allowed_updates": ["price"],
+                    "products": [{"product": product, "prices": [price]}],
+                },
+                "subscription_cancel": {"enabled": True, "mode": "at_period_end"},
+                "payment_method_update": {"enabled": True},
+                "invoice_history": {"enabled": True},
+            }
+        }
+    ).id
+
+
+def _events_of(sdk: stripe.StripeClient, event_type: str, object_id: str) -> list:
+    listed = sdk.v1.events.list({"type": event_type, "limit": 100}).auto_paging_iter()
+    return [event for event in listed if event.data.object.id == object_id]
+
+
+def test_the_portal_home_shows_a_paused_plan_and_cancels_it_now(sdk: stripe.StripeClient) -> None:
+    _clock, paused = _paused(sdk)
+    price = paused["items"].data[0].price
+    session = sdk.v1.billing_portal.sessions.create(
+        {
+            "customer": paused.customer,
+            "return_url": PORTAL_RETURN,
+            "configuration": _portal_configuration(sdk, price.product, price.id),
+        }
+    )
+    subscription_url = f"{session.url}/subscriptions/{paused.id}"
+
+    home = get_page(session.url)
+
+    assert home.status == 200
+    assert '<span class="badge">paused</span>' in home.text
+    assert "Paused since your free trial ended on January 15, 2026." in home.text
+    assert f"{subscription_url}/update" not in home.text
+    assert get_page(f"{subscription_url}/update").status == 400
+    cancel = get_page(f"{subscription_url}/cancel")
+    assert "canceled now" in cancel.text
+    assert post_form(f"{subscription_url}/cancel", {}).status == 303
+    assert sdk.v1.subscriptions.retrieve(paused.id).status == "canceled"
+
+
+def test_a_cardless_customer_adds_a_card_in_the_portal_and_can_then_resume(
+    sdk: stripe.StripeClient,
+) -> None:
+    _clock, paused = _paused(sdk)
+    session = sdk.v1.billing_portal.sessions.create(
+        {
+            "customer": paused.customer,
+            "return_url": PORTAL_RETURN,
+            "flow_data": {"type": "payment_method_update"},
+        }
+    )
+    home = get_page(f"{session.url}/home")
+    assert "No payment method on file." in home.text
+
+    form = get_page(session.url)
+    assert 'name="card_number"' in form.text
+    saved = post_form(
+        session.url + "/payment-method",
+        {"card_number": "4242 4242 4242 4242", "card_expiry": "12 / 34", "card_cvc": "123"},
+    )
+
+    assert saved.status == 303
+    customer = sdk.v1.customers.retrieve(paused.customer)
+    card_id = customer.invoice_settings.default_payment_method
+    assert card_id is not None
+    assert sdk.v1.payment_methods.retrieve(card_id).customer == paused.customer
+    assert len(_events_of(sdk, "payment_method.attached", card_id)) == 1
+    updated = _events_of(sdk, "customer.updated", paused.customer)
+    assert [
+        e.data.previous_attributes.invoice_settings.default_payment_method for e in updated
+    ] == [None]
+    # The subscription has no card of its own and stays paused until it is resumed.
+    after = sdk.v1.subscriptions.retrieve(paused.id)
+    assert (after.status, after.default_payment_method) == ("paused", None)
+    resumed = sdk.v1.subscriptions.resume(paused.id)
+    assert resumed.status == "active"
+    assert sdk.v1.invoices.retrieve(resumed.latest_invoice).amount_paid == 1500

@@ -54,7 +54,7 @@ def cancel_page(
     configuration asks, why."""
     feature = configuration["features"]["subscription_cancel"]
     base = portal_base(session)
-    if feature["mode"] == "immediately":
+    if _cancels_now(configuration, subscription):
         explain = "Your plan will be canceled now and you will lose access right away."
     else:
         explain = (
@@ -78,6 +78,13 @@ def cancel_page(
         home=f"{base}/home",
     )
     return html_page("Cancel plan", body, status=status)
+
+
+def _cancels_now(configuration: dict[str, Any], subscription: dict[str, Any]) -> bool:
+    """Whether canceling ends the subscription now: the configuration says so, or it is paused
+    (no period runs that it could stay available for)."""
+    mode = configuration["features"]["subscription_cancel"]["mode"]
+    return mode == "immediately" or subscription["status"] == "paused"
 
 
 def _cancel_refusal(configuration: dict[str, Any], subscription: dict[str, Any]) -> str | None:
@@ -123,7 +130,7 @@ def portal_cancel(ctx: Context) -> RawResponse:
         details["feedback"] = reason
     try:
         with ctx.db.savepoint("portal_cancel"):
-            if feature["mode"] == "immediately":
+            if _cancels_now(configuration, subscription):
                 params: dict[str, Any] = {}
                 if details:
                     params["cancellation_details"] = details

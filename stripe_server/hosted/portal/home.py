@@ -28,6 +28,12 @@ from stripe_server.routing import route
 
 
 def _status_line(subscription: dict[str, Any]) -> str:
+    if subscription["status"] == "paused":
+        # Only a trial that ended without a payment method pauses a subscription.
+        return (
+            f"Paused since your free trial ended on {date_text(subscription['trial_end'])}. "
+            "Add a payment method to continue."
+        )
     if subscription["status"] == "trialing":
         return f"Trial ends {date_text(subscription['trial_end'])}"
     if subscription["cancel_at_period_end"]:
@@ -155,7 +161,7 @@ def _subscription_card(
     ctx: Context, subscription: dict[str, Any], features: dict[str, Any], url: str
 ) -> Html:
     actions = []
-    if features["subscription_update"]["enabled"]:
+    if features["subscription_update"]["enabled"] and subscription["status"] != "paused":
         actions.append(render("portal/update_link.html", url=f"{url}/update"))
     if subscription["cancel_at_period_end"]:
         actions.append(render("portal/resume_form.html", url=f"{url}/resume"))

@@ -26,6 +26,8 @@ def update_refusal(configuration: dict[str, Any], subscription: dict[str, Any]) 
         return "Plan changes are turned off in this portal's configuration."
     if subscription["status"] not in LIVE_STATUSES:
         return "This subscription has ended and cannot be changed."
+    if subscription["status"] == "paused":
+        return "This subscription is paused; its plan can be changed once it is resumed."
     if len(subscription["items"]["data"]) != 1:
         return "This subscription has several items; the portal changes single-item plans only."
     return None
