@@ -633,6 +633,39 @@ def test_a_resumption_without_a_payment_method_is_voided_23_hours_later(
     assert sdk.v1.subscriptions.retrieve(paused.id).status == "paused"
 
 
+def test_paying_the_resumption_invoice_on_its_hosted_page_resumes_the_subscription(
+    sdk: stripe.StripeClient,
+) -> None:
+    _clock, paused = _paused(sdk)
+    invoice = sdk.v1.invoices.retrieve(sdk.v1.subscriptions.resume(paused.id).latest_invoice)
+    assert invoice.status == "open"
+
+    paid = post_form(invoice.hosted_invoice_url, VISA)
+
+    assert paid.status == 303
+    resumed = sdk.v1.subscriptions.retrieve(paused.id)
+    assert resumed.status == "active"
+    assert resumed["items"].data[0].current_period_start == JAN_20_2026
+    assert sdk.v1.invoices.retrieve(invoice.id).amount_paid == 1500
+    assert len(_events_of(sdk, "customer.subscription.resumed", paused.id)) == 1
+
+
+def test_voiding_the_resumption_invoice_keeps_the_subscription_paused(
+    sdk: stripe.StripeClient,
+) -> None:
+    _clock, paused = _paused(sdk)
+    first = sdk.v1.subscriptions.resume(paused.id).latest_invoice
+
+    sdk.v1.invoices.void_invoice(first)
+
+    assert sdk.v1.subscriptions.retrieve(paused.id).status == "paused"
+    _card_added(sdk, paused.customer)
+    again = sdk.v1.subscriptions.resume(paused.id)
+    assert again.status == "active"
+    assert again.latest_invoice != first
+    assert sdk.v1.invoices.retrieve(first).status == "void"
+
+
 def test_resuming_with_an_unchanged_anchor_prorates_the_rest_of_the_cycle(
     sdk: stripe.StripeClient,
 ) -> None:
