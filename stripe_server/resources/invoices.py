@@ -6,6 +6,7 @@ from typing import Any
 
 from stripe_server import events
 from stripe_server.context import Context
+from stripe_server.frozen_time import clock_context
 from stripe_server.lifecycle.invoices import invoice_void_open
 from stripe_server.lifecycle.payments import (
     invoice_attempt_payment,
@@ -81,6 +82,8 @@ def invoice_pay(ctx: Context) -> dict[str, Any]:
         code = "invoice_already_paid" if invoice["status"] == "paid" else "invoice_not_open"
         raise invalid_request(f"Invoice is already {invoice['status']}.", code=code)
     subscription = ctx.require("subscription", invoice["subscription"])
+    # A test clock's customer pays at that clock's time.
+    ctx = clock_context(ctx, subscription.get("test_clock"))
     customer = ctx.require("customer", invoice["customer"])
     payment_method_id = ctx.params.string("payment_method") or None
     if payment_method_id:
@@ -103,8 +106,10 @@ def invoice_void(ctx: Context) -> dict[str, Any]:
     invoice = ctx.require("invoice", ctx.arg("id"))
     if invoice["status"] != "open":
         raise invalid_request("Only open invoices can be voided.")
-    invoice_void_open(ctx, invoice)
     subscription = ctx.db.get(invoice["subscription"] or "", "subscription")
+    if subscription is not None:
+        ctx = clock_context(ctx, subscription.get("test_clock"))
+    invoice_void_open(ctx, invoice)
     if subscription is not None:
         pending_update_discard(ctx, subscription, invoice)
         resumption_invoice_voided(ctx, subscription, invoice)

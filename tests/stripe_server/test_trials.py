@@ -132,7 +132,7 @@ def test_trial_settings_are_taken_on_create_and_on_update(sdk: stripe.StripeClie
             {"type": "customer.subscription.updated", "limit": 100}
         ).auto_paging_iter()
         if event.data.object.id == created.id
-        and "trial_settings" in (event.data.get("previous_attributes") or {})
+        and "trial_settings" in (event.data.to_dict().get("previous_attributes") or {})
     ]
     assert len(changed) == 1
     previous = changed[0].data.previous_attributes.trial_settings
@@ -602,15 +602,17 @@ def test_a_declined_resumption_stays_paused_until_its_invoice_is_paid(
     assert "customer.subscription.resumed" not in _since(_history(sdk, paused.id), JAN_20_2026)
 
     good = _card_added(sdk, paused.customer)
-    sdk.v1.invoices.pay(invoice.id, {"payment_method": good})
+    paid = sdk.v1.invoices.pay(invoice.id, {"payment_method": good})
 
+    # Paid at the clock's time, as everything of a test clock's customer.
+    assert paid.status_transitions.paid_at == JAN_20_2026
     resumed = sdk.v1.subscriptions.retrieve(paused.id)
     assert resumed.status == "active"
     assert resumed.billing_cycle_anchor == JAN_20_2026
     assert resumed["items"].data[0].current_period_end == FEB_20_2026
-    assert _since(_history(sdk, paused.id), JAN_20_2026)[-2:] == [
-        "customer.subscription.updated",
-        "customer.subscription.resumed",
+    assert _history(sdk, paused.id)[-2:] == [
+        ("customer.subscription.updated", JAN_20_2026),
+        ("customer.subscription.resumed", JAN_20_2026),
     ]
 
 
