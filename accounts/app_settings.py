@@ -73,5 +73,16 @@ class AppSettings:
             )
         return value
 
+    @property
+    def TRIAL_MISSING_PAYMENT_METHOD(self) -> Literal["cancel", "pause"]:
+        """What happens when a free trial that asked for no card ends without one: Stripe
+        cancels the subscription ("cancel") or pauses it until a card is added ("pause")."""
+        value = self._setting("TRIAL_MISSING_PAYMENT_METHOD", "cancel")
+        if value not in ("cancel", "pause"):
+            raise ImproperlyConfigured(
+                f"PORTAL_TRIAL_MISSING_PAYMENT_METHOD must be 'cancel' or 'pause', not {value!r}."
+            )
+        return value  # type: ignore[return-value]
+
 
 app_settings = AppSettings()

@@ -10,7 +10,9 @@
 
 Status rules: `active` and `trialing` pass; `past_due` passes for `PORTAL_PAST_DUE_GRACE_DAYS`
 days (default 7) from the start of the unpaid period; `canceled`, `incomplete`,
-`incomplete_expired`, `unpaid` (and anything else) fail. A subscription set to cancel at the
+`incomplete_expired`, `unpaid`, `paused` (and anything else) fail. A free trial that ended
+without a card (paused, or canceled) says so, and a paused one goes to the status page, where
+adding a card resumes it. A subscription set to cancel at the
 period's end passes until that moment.
 
 Gating reads the holder's billing state (`accounts.billing.state`, one query); the holder acting
@@ -114,7 +116,7 @@ class GateResult:
     """Whether a holder passes a gate, and if not, a message that says what to do.
 
     `reason` is one of "passed", "no_holder", "no_subscription", "status", "grace_ended",
-    "period_ended", "wrong_plan".
+    "period_ended", "trial_ended" (a trial without a card ended without one), "wrong_plan".
     """
 
     passed: bool
@@ -173,7 +175,10 @@ def subscription_gate(
     passes, reason, grace_ends = subscription_status_passes(state=current, now=now)
     if not passes:
         status = current.status or ""
-        if reason == "grace_ended":
+        if current.trial_ended_without_card:
+            reason = "trial_ended"
+            message = "Your trial has ended — add a card to continue."
+        elif reason == "grace_ended":
             message = (
                 "Your payment is overdue, so your plan's features are paused. Update your "
                 "payment method with Manage billing to continue."
@@ -219,7 +224,11 @@ def _gate_refused(
 ) -> HttpResponse:
     messages.warning(request, result.message)
     url = redirect_url or reverse("pricing:pricing_page")
-    if redirect_url is None and result.reason == "wrong_plan" and plans:
+    paused = result.holder_plan is not None and result.holder_plan.status == "paused"
+    if redirect_url is None and result.reason == "trial_ended" and paused:
+        # Adding a card on the status page resumes the paused subscription.
+        url = reverse("accounts:subscription")
+    elif redirect_url is None and result.reason == "wrong_plan" and plans:
         # A subscriber on another plan goes straight to the change screen for the plan needed,
         # and back here once it is theirs.
         query = urlencode({"plan": plans[0], "next": request.get_full_path()})

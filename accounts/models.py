@@ -84,6 +84,11 @@ class SubscriptionHolder(models.Model):
     def billing_name(self) -> str:
         raise NotImplementedError
 
+    @property
+    def billing_contacts(self) -> list[str]:
+        """Everyone mail about the holder's billing goes to (a trial ending, say)."""
+        return [self.billing_email] if self.billing_email else []
+
 
 class User(SubscriptionHolder, AbstractUser):
     username = None  # type: ignore[assignment]
@@ -157,6 +162,15 @@ class Team(SubscriptionHolder):
     @property
     def billing_name(self) -> str:
         return self.name
+
+    @property
+    def billing_contacts(self) -> list[str]:
+        """The emails of the team's admins, who manage its billing."""
+        return list(
+            self.memberships.filter(role=Membership.Role.ADMIN)
+            .order_by("created_at", "pk")
+            .values_list("user__email", flat=True)
+        )
 
 
 class Membership(models.Model):

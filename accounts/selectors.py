@@ -9,6 +9,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.contrib.sites.models import Site
+from django.utils import timezone
 from djstripe.models import Invoice, Price, Product
 
 from accounts.billing.state import LIVE_STATUSES, BillingState
@@ -131,10 +132,42 @@ class SubscriptionSummary:
     # A change waiting for the end of the period (a downgrade): the plan it moves to, and when.
     changes_to: str | None = None
     changes_on: datetime | None = None
+    # Whole days until a live trial ends (0 on its last day), by the calendar.
+    trial_days_left: int | None = None
+    # A free trial that ended without a card: paused until one is added, or canceled.
+    trial_ended_without_card: bool = False
 
     @property
     def is_past_due(self) -> bool:
         return self.status == "past_due"
+
+    @property
+    def is_paused(self) -> bool:
+        return self.status == "paused"
+
+    @property
+    def has_card(self) -> bool:
+        return self.card_last4 is not None
+
+    @property
+    def trial_text(self) -> str:
+        """ "11 days left (ends 14 December), then $50 per month"; empty outside a trial."""
+        if self.trial_ends_on is None or self.trial_days_left is None:
+            return ""
+        days = self.trial_days_left
+        left = "Ends today" if days == 0 else f"{days} day{'s' if days != 1 else ''} left"
+        ends = self.trial_ends_on
+        text = f"{left} (ends {ends.day} {ends:%B})" if days else f"{left} ({ends.day} {ends:%B})"
+        if self.amount is not None:
+            text += f", then {self.amount} per {self.interval_text}"
+        return text
+
+    @property
+    def interval_text(self) -> str:
+        """ "month", or "3 months"."""
+        if self.interval_count == 1:
+            return self.interval
+        return f"{self.interval_count} {self.interval}s"
 
     @property
     def is_live(self) -> bool:
@@ -152,7 +185,7 @@ class SubscriptionSummary:
 
 _STATUS_LABELS = {
     "active": "Active",
-    "trialing": "Trialing",
+    "trialing": "Free trial",
     "past_due": "Past due",
     "canceled": "Canceled",
     "incomplete": "Incomplete",
@@ -216,12 +249,21 @@ def subscription_summary(*, state: BillingState) -> SubscriptionSummary | None:
         cancels_on=cancels_on,
         renews_on=state.renews_on,
         trial_ends_on=state.trial_end if status == "trialing" else None,
+        trial_days_left=_days_until(state.trial_end) if status == "trialing" else None,
+        trial_ended_without_card=state.trial_ended_without_card,
         card_brand=state.card_brand,
         card_last4=state.card_last4,
         credit=Money(state.credit, state.balance_currency or currency) if state.credit else None,
         changes_to=_scheduled_plan_name(state),
         changes_on=state.scheduled_change.starts if state.scheduled_change else None,
     )
+
+
+def _days_until(moment: datetime | None) -> int | None:
+    """Calendar days from today to `moment`'s day, in the site's time zone (never negative)."""
+    if moment is None:
+        return None
+    return max(0, (timezone.localdate(moment) - timezone.localdate()).days)
 
 
 def _scheduled_plan_name(state: BillingState) -> str | None:

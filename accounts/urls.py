@@ -16,6 +16,7 @@ urlpatterns = [
     path("subscription/checkout/", views.subscription_checkout, name="subscription_checkout"),
     path("subscription/confirm/", views.subscription_confirm, name="subscription_confirm"),
     path("subscription/billing/", views.billing_portal, name="billing_portal"),
+    path("subscription/add-card/", views.subscription_add_card, name="subscription_add_card"),
     path("subscription/demo/", views.subscription_demo, name="subscription_demo"),
     path("subscription/demo/pro/", views.subscription_demo_pro, name="subscription_demo_pro"),
     path(

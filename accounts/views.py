@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -23,8 +24,15 @@ from accounts.billing.errors import (
     CheckoutSessionUnknownError,
     HolderAlreadySubscribedError,
     NoBillingAccountError,
+    SubscriptionPausedError,
+    TrialNotAvailableError,
 )
 from accounts.billing.pages import ADMINS_ONLY, STRIPE_DOWN, billing_error
+from accounts.billing.trials import (
+    add_card_session_create,
+    paused_subscription_resume,
+    trial_terms_for_price,
+)
 from accounts.forms import ProfileForm, SignupForm
 from accounts.gating import (
     ValidSubscriptionRequiredMixin,
@@ -145,7 +153,12 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
             message=f"Seats must be a whole number from {SEATS_MIN} to {SEATS_MAX:,}.",
             status=400,
         )
-    choice = {"price": price.id, **({"seats": str(seats)} if seats else {})}
+    trial = data.get("trial") == "1"
+    choice = {
+        "price": price.id,
+        **({"seats": str(seats)} if seats else {}),
+        **({"trial": "1"} if trial else {}),
+    }
     if not request.user.is_authenticated:
         here = f"{reverse('accounts:subscription_checkout')}?{urlencode(choice)}"
         signup_url = f"{reverse('accounts:signup')}?{urlencode({'next': here})}"
@@ -154,10 +167,14 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
     if holder is None:
         return billing_error(request, message="There is no account to subscribe.", status=403)
     if request.method == "GET":
+        terms = trial_terms_for_price(price_id=price.id) if trial else None
+        if terms is not None and request.billing.had_trial:
+            terms = None
+            choice.pop("trial")
         return render(
             request,
             "accounts/subscription_checkout.html",
-            {"price": price, "seats": seats, "choice": choice},
+            {"price": price, "seats": seats, "choice": choice, "trial": terms},
         )
     if not billing_manageable(request=request):
         return billing_error(request, message=ADMINS_ONLY, status=403)
@@ -174,7 +191,17 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
             # Stripe fills in {CHECKOUT_SESSION_ID}; it must stay unescaped.
             success_url=absolute_url(path=confirm) + "?session_id={CHECKOUT_SESSION_ID}",
             cancel_url=absolute_url(path=reverse("pricing:pricing_page")),
+            trial=trial,
         )
+    except TrialNotAvailableError as error:
+        # A forged or replayed trial: say why, and offer the plan without one.
+        messages.error(request, str(error))
+        choice.pop("trial")
+        here = f"{reverse('accounts:subscription_checkout')}?{urlencode(choice)}"
+        return redirect_after_post(request, here)
+    except SubscriptionPausedError as error:
+        messages.info(request, str(error))
+        return redirect_after_post(request, reverse("accounts:subscription"))
     except HolderAlreadySubscribedError:
         # Already a subscriber: the change screen shows what moving to this plan costs.
         change = f"{reverse('accounts:plan_change')}?{urlencode(choice)}"
@@ -225,8 +252,11 @@ def subscription(request: HttpRequest) -> HttpResponse:
     """The holder's plan, status, card and invoices, and the Manage billing button."""
     holder = request.holder
     if holder is not None and request.GET.get("from") == "billing-portal":
-        # Back from the Customer Portal: read the changes now rather than wait for webhooks.
+        # Back from the Customer Portal: read the changes now rather than wait for webhooks
+        # (and resume a subscription paused for want of a card, now that one may be there).
         try:
+            if request.billing.status == "paused":
+                paused_subscription_resume(holder=holder)
             holder_subscription_sync(holder=holder)
         except (StripeUnavailableError, StripeRequestError):
             messages.warning(
@@ -240,7 +270,9 @@ def subscription(request: HttpRequest) -> HttpResponse:
     if summary is None:
         seats = holder.get_quantity() if holder is not None else 1
         context["catalog"] = catalog_for_page(
-            interval=active_intervals()[0], seats=max(SEATS_MIN, min(SEATS_MAX, seats))
+            interval=active_intervals()[0],
+            seats=max(SEATS_MIN, min(SEATS_MAX, seats)),
+            trial_offered=not request.billing.had_trial,
         )
     return render(request, "accounts/subscription.html", context)
 
@@ -265,10 +297,11 @@ def subscription_invoices(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/subscription_invoices.html", context)
 
 
-@login_required
-@require_http_methods(["POST"])
-def billing_portal(request: HttpRequest) -> HttpResponse:
-    """Manage billing: open Stripe's Customer Portal for the holder, back to the status page."""
+def _customer_portal_open(
+    request: HttpRequest, open_session: Callable[[SubscriptionHolder, str], str]
+) -> HttpResponse:
+    """Send a billing manager of the acting holder to Stripe's Customer Portal (the session
+    `open_session(holder, return_url)` creates), and back to the status page afterwards."""
     holder = request.holder
     if holder is None:
         return billing_error(request, message="There is no account to manage.", status=403)
@@ -276,9 +309,7 @@ def billing_portal(request: HttpRequest) -> HttpResponse:
         return billing_error(request, message=ADMINS_ONLY, status=403)
     return_path = f"{reverse('accounts:subscription')}?from=billing-portal"
     try:
-        portal_url = billing_portal_session_create(
-            holder=holder, return_url=absolute_url(path=return_path)
-        )
+        portal_url = open_session(holder, absolute_url(path=return_path))
     except NoBillingAccountError as error:
         messages.info(request, str(error))
         return redirect_after_post(request, reverse("pricing:pricing_page"))
@@ -293,3 +324,26 @@ def billing_portal(request: HttpRequest) -> HttpResponse:
     except StripeRequestError as error:
         return billing_error(request, message=str(error), status=400, retry_post={})
     return redirect_after_post(request, portal_url)
+
+
+@login_required
+@require_http_methods(["POST"])
+def billing_portal(request: HttpRequest) -> HttpResponse:
+    """Manage billing: open Stripe's Customer Portal for the holder, back to the status page."""
+    return _customer_portal_open(
+        request,
+        lambda holder, return_url: billing_portal_session_create(
+            holder=holder, return_url=return_url
+        ),
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def subscription_add_card(request: HttpRequest) -> HttpResponse:
+    """Add a card (Stripe's Customer Portal, straight to its card form): to keep a plan whose
+    trial asked for none, or to resume one paused when its trial ended without one."""
+    return _customer_portal_open(
+        request,
+        lambda holder, return_url: add_card_session_create(holder=holder, return_url=return_url),
+    )

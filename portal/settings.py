@@ -302,6 +302,8 @@ PORTAL_SEAT_SYNC_PRORATION_BEHAVIOR = env_str("PORTAL_SEAT_SYNC_PRORATION_BEHAVI
 PORTAL_SEAT_SYNC_MAX_UPDATES_PER_HOUR = env_int("PORTAL_SEAT_SYNC_MAX_UPDATES_PER_HOUR", None)
 # Days a team invitation's link stays valid.
 PORTAL_TEAM_INVITATION_DAYS = env_int("PORTAL_TEAM_INVITATION_DAYS", None)
+# When a free trial without a card ends without one: "cancel" or "pause" the subscription.
+PORTAL_TRIAL_MISSING_PAYMENT_METHOD = env_str("PORTAL_TRIAL_MISSING_PAYMENT_METHOD", None)
 
 # --- Logging ----------------------------------------------------------------------------------
 

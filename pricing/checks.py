@@ -18,10 +18,13 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DatabaseError, connections
 
 from pricing.catalog import active_intervals, active_products
+from pricing.metadata import ProductMetadata
 
 _FIX = "Run `manage.py bootstrap_subscriptions` to sync your Stripe products, or fix "
 _FIX_METADATA = "pricing/metadata.py."
 SUPPORTED_INTERVALS = ("month", "year")
+# The longest free trial Stripe accepts (`trial_period_days`).
+TRIAL_DAYS_MAX = 730
 
 
 @register()
@@ -62,6 +65,35 @@ def metadata_shape_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
                 id="pricing.E005",
             )
         )
+    errors.extend(_trial_errors(products))
+    return errors
+
+
+def _trial_errors(products: Sequence[ProductMetadata]) -> list[CheckMessage]:
+    """Each product's free trial: a whole number of days Stripe accepts, and no card setting
+    on a product without a trial."""
+    errors: list[CheckMessage] = []
+    for product in products:
+        days = product.trial_days
+        if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= TRIAL_DAYS_MAX:
+            errors.append(
+                Error(
+                    f"Product {product.slug!r} has trial_days={days!r}; a free trial is a whole "
+                    f"number of days from 1 to {TRIAL_DAYS_MAX} (Stripe's limit), or 0 for none.",
+                    hint="Fix trial_days in pricing/metadata.py.",
+                    id="pricing.E006",
+                )
+            )
+        elif days == 0 and product.trial_requires_card is not True:
+            errors.append(
+                Error(
+                    f"Product {product.slug!r} sets trial_requires_card="
+                    f"{product.trial_requires_card!r} but offers no trial (trial_days=0).",
+                    hint="Give it trial_days, or remove trial_requires_card, in "
+                    "pricing/metadata.py.",
+                    id="pricing.E007",
+                )
+            )
     return errors
 
 

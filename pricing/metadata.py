@@ -32,6 +32,11 @@ class ProductMetadata:
       taken out of when they leave it), so `user.has_perm` follows the plan.
     - `max_seats`: optional cap on a per-seat plan's seats: a team at the cap must upgrade
       before it can invite more members.
+    - `trial_days`: days of free trial a new subscriber gets (0: no trial). Each holder gets
+      one trial, of any plan.
+    - `trial_requires_card`: whether the trial's Checkout asks for a card (default). Without
+      one, the trial ends as `PORTAL_TRIAL_MISSING_PAYMENT_METHOD` says (cancel or pause)
+      unless a card is added by then.
     """
 
     stripe_id: str
@@ -44,6 +49,8 @@ class ProductMetadata:
     per_seat: bool = False
     group: str | None = None
     max_seats: int | None = None
+    trial_days: int = 0
+    trial_requires_card: bool = True
 
 
 # The intervals the page offers, in the order of its toggle: "month" and/or "year".
@@ -66,6 +73,8 @@ ACTIVE_PRODUCTS: list[ProductMetadata] = [
         description="For small teams getting serious.",
         features=["10 projects", "Email support", "Integrations", "Usage reports"],
         is_default=True,
+        trial_days=7,
+        trial_requires_card=False,
     ),
     ProductMetadata(
         stripe_id="prod_portal_pro",
@@ -73,6 +82,7 @@ ACTIVE_PRODUCTS: list[ProductMetadata] = [
         name="Pro",
         description="For businesses that need more.",
         features=["Unlimited projects", "Priority support", "Single sign-on", "Audit log"],
+        trial_days=14,
     ),
     ProductMetadata(
         stripe_id="prod_portal_team_seats",

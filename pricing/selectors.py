@@ -52,6 +52,26 @@ class PlanCard:
     change: ChangeKind | None = None
     # The current plan's interval, to word a switch of interval ("Switch to yearly").
     current_interval: str | None = None
+    # Days of free trial subscribing starts with (0: none, or the holder has had its trial).
+    trial_days: int = 0
+
+    @property
+    def trial_requires_card(self) -> bool:
+        return self.product.trial_requires_card
+
+    @property
+    def subscribe_label(self) -> str:
+        """The card's button for someone without a subscription."""
+        if self.trial_days:
+            return f"Start your {self.trial_days}-day free trial"
+        return f"Subscribe to {self.name}"
+
+    @property
+    def after_trial_text(self) -> str:
+        """What the trial turns into: "then $50.00 per month" (for the seats shown)."""
+        seats = f" for {self.seats} seat{'s' if self.seats != 1 else ''}" if self.seats else ""
+        price = amount_format(amount=self.total, currency=self.currency)
+        return f"then {price} per {self.interval}{seats}"
 
     @property
     def change_label(self) -> str:
@@ -153,6 +173,7 @@ def _card(
     seats: int,
     is_current: bool,
     current: PlanPosition | None = None,
+    trial_offered: bool = False,
 ) -> PlanCard:
     terms = price.terms
     quantity = seats if product.per_seat else 1
@@ -187,6 +208,7 @@ def _card(
         is_current=is_current,
         change=change,
         current_interval=current.terms.interval if current is not None else None,
+        trial_days=product.trial_days if trial_offered and current is None else 0,
     )
 
 
@@ -200,6 +222,7 @@ def catalog_for_page(
     intervals: Sequence[str] | None = None,
     stamp: str | None = None,
     current: CurrentPlan | None = None,
+    trial_offered: bool = True,
 ) -> Catalog:
     """The pricing page's catalog for `interval` and `seats`, in three queries (one cached).
 
@@ -208,6 +231,8 @@ def catalog_for_page(
     reports it. `current_price_ids`/`current_product_ids` (what the holder's live subscription
     bills) mark the current plan. `stamp`: the catalog stamp, when the caller has just read it.
     `current`: a subscriber's plan, so that each card says what choosing it is (upgrade...).
+    `trial_offered`: whether subscribing starts the plans' free trials (False for a holder who
+    has had one).
     """
     products = list(active_products() if products is None else products)
     intervals = list(active_intervals() if intervals is None else intervals)
@@ -244,6 +269,7 @@ def catalog_for_page(
                     price.id in current_price_ids or product.stripe_id in current_product_ids
                 ),
                 current=position,
+                trial_offered=trial_offered,
             )
         )
     choices = [

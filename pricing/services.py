@@ -283,6 +283,21 @@ def stripe_catalog_sync(*, progress: Progress | None = None) -> CatalogSyncResul
     return result
 
 
+_SNIPPET_OPTIONAL = (
+    "price_displays",
+    "is_default",
+    "per_seat",
+    "group",
+    "max_seats",
+    "trial_days",
+    "trial_requires_card",
+)
+_SNIPPET_DEFAULTS = {
+    name: getattr(ProductMetadata(stripe_id="", slug="", name=""), name)
+    for name in _SNIPPET_OPTIONAL
+}
+
+
 def active_products_snippet(*, products: Sequence[Product], prices: Sequence[Price]) -> str:
     """An `ACTIVE_PRODUCTS = [...]` block for `pricing/metadata.py`, from synced products.
 
@@ -319,12 +334,11 @@ def active_products_snippet(*, products: Sequence[Product], prices: Sequence[Pri
         lines.append(f"        name={metadata.name!r},")
         lines.append(f"        description={metadata.description!r},")
         lines.append(f"        features={metadata.features!r},")
-        if metadata.price_displays:
-            lines.append(f"        price_displays={metadata.price_displays!r},")
-        if metadata.is_default:
-            lines.append("        is_default=True,")
-        if metadata.per_seat:
-            lines.append("        per_seat=True,")
+        # The rest only where they differ from the defaults, in the dataclass's order.
+        for name in _SNIPPET_OPTIONAL:
+            value = getattr(metadata, name)
+            if value != _SNIPPET_DEFAULTS[name]:
+                lines.append(f"        {name}={value!r},")
         lines.append("    ),")
     lines.append("]")
     return "\n".join(lines)

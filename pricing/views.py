@@ -142,6 +142,7 @@ def pricing_page(request: HttpRequest) -> HttpResponse:
             current_product_ids=request.billing.current_product_ids,
             stamp=_catalog_stamp(request),
             current=_current_plan(request),
+            trial_offered=not request.billing.had_trial,
         )
         only_offers = partial and catalog.same_plans_every_interval
         template = (OFFERS_PARTIAL if only_offers else PLANS_PARTIAL) if partial else PAGE_TEMPLATE

@@ -19,8 +19,10 @@ from accounts.billing.errors import (
     CheckoutSessionNotYoursError,
     CheckoutSessionUnknownError,
     HolderAlreadySubscribedError,
+    SubscriptionPausedError,
 )
 from accounts.billing.state import LIVE_STATUSES, billing_state
+from accounts.billing.trials import open_checkouts_expire, trial_terms_for_holder
 from accounts.models import SubscriptionHolder
 from accounts.selectors import (
     HOLDER_METADATA_KEY,
@@ -98,18 +100,31 @@ def checkout_session_create(
     quantity: int | None,
     success_url: str,
     cancel_url: str,
+    trial: bool = False,
 ) -> str:
     """Start a Stripe Checkout for `price_id` and return the hosted page's URL.
 
     The holder's customer is reused (or created and linked); the session names the holder in
     `client_reference_id`. `quantity` is the number of seats for per-seat plans (None: 1).
-    Raises `HolderAlreadySubscribedError` when the holder already has a live subscription.
+    `trial`: start with the plan's free trial (see `accounts.billing.trials`); the holder's
+    other open Checkout Sessions are expired first, so only this one can start a trial.
+    Raises `HolderAlreadySubscribedError` when the holder already has a live subscription,
+    `SubscriptionPausedError` when its trial ended without a card and it waits for one, and
+    `TrialNotAvailableError` for a trial the plan has not or the holder has had.
     """
-    if billing_state(holder=holder).is_live:
+    state = billing_state(holder=holder)
+    if state.is_live:
         raise HolderAlreadySubscribedError(
             "You already have a subscription: change its plan instead."
         )
+    if state.status == "paused":
+        raise SubscriptionPausedError(
+            "Your trial has ended. Add a card to continue your subscription."
+        )
+    terms = trial_terms_for_holder(holder=holder, price_id=price_id) if trial else None
     customer = holder_customer_ensure(holder=holder)
+    if terms is not None:
+        open_checkouts_expire(customer_id=customer.id)
     params: dict[str, Any] = {
         "mode": "subscription",
         "customer": customer.id,
@@ -120,6 +135,10 @@ def checkout_session_create(
         "success_url": success_url,
         "cancel_url": cancel_url,
     }
+    if terms is not None:
+        trial_params = terms.checkout_params()
+        params["subscription_data"].update(trial_params.pop("subscription_data"))
+        params.update(trial_params)
     with translate_stripe_errors("start the checkout"):
         session = stripe_client().v1.checkout.sessions.create(params=params)
     return session.url  # type: ignore[return-value]

@@ -105,8 +105,11 @@ def billing_portal_configuration_ensure(*, refresh: bool = False) -> str:
     return ours.id
 
 
-def billing_portal_session_create(*, holder: SubscriptionHolder, return_url: str) -> str:
+def billing_portal_session_create(
+    *, holder: SubscriptionHolder, return_url: str, flow_data: dict[str, Any] | None = None
+) -> str:
     """Open Stripe's Customer Portal for the holder's customer; the portal page's URL.
+    `flow_data`: a flow to go straight to (adding a card, say) instead of the portal's home.
 
     Raises `NoBillingAccountError` when the holder has never had a Stripe customer.
     """
@@ -120,6 +123,7 @@ def billing_portal_session_create(*, holder: SubscriptionHolder, return_url: str
                     "customer": holder.customer.id,
                     "return_url": return_url,
                     "configuration": configuration,
+                    **({"flow_data": flow_data} if flow_data else {}),
                 }
             )
         return session.url

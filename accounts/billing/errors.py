@@ -21,3 +21,12 @@ class CheckoutSessionNotYoursError(CheckoutError):
 
 class NoBillingAccountError(CheckoutError):
     """The holder has no Stripe customer yet, so there is no billing to manage."""
+
+
+class TrialNotAvailableError(CheckoutError):
+    """A free trial was asked for that the plan does not offer, or the holder has had its one."""
+
+
+class SubscriptionPausedError(CheckoutError):
+    """The holder's subscription is paused (its trial ended without a card): adding a card
+    resumes it, so a new Checkout would make a second one."""

@@ -3,7 +3,8 @@
 The rules (`pricing.plan_changes`): an upgrade applies now, prorated and invoiced at once, and
 is charged with `payment_behavior=pending_if_incomplete`, so a declined card leaves the plan
 as it was; a downgrade waits for the end of the period, through a subscription schedule that
-"Keep my current plan" releases. A preview and the change made from it use the same
+"Keep my current plan" releases. During a free trial every change applies now, and Stripe
+charges nothing until the trial ends. A preview and the change made from it use the same
 `proration_date`, so what is charged equals what was shown, to the cent.
 """
 
@@ -57,9 +58,14 @@ class PlanChangePlan:
     subscription_id: str
     # When the current period ends: when a downgrade takes effect.
     period_end: datetime | None
+    # When the free trial the subscription is in ends (None outside a trial): during a trial
+    # every change applies at once, and nothing is charged until it ends.
+    trial_ends: datetime | None = None
 
     @property
     def applies_now(self) -> bool:
+        if self.trial_ends is not None:
+            return self.kind != "current"
         return applies_now(self.kind)
 
 
@@ -79,6 +85,9 @@ class PlanChangePreview:
     credit_left: int
     # When the new price renews next.
     next_renewal: datetime | None
+    # When the earliest line's period starts: during a trial the change invoices nothing, and
+    # Stripe previews the invoice the trial's end makes instead.
+    starts: datetime | None = None
 
 
 def plan_change_plan(*, state: BillingState, offer: Offer, quantity: int) -> PlanChangePlan:
@@ -102,6 +111,7 @@ def plan_change_plan(*, state: BillingState, offer: Offer, quantity: int) -> Pla
         item_id=item.id,
         subscription_id=state.subscription_id,
         period_end=state.period_end,
+        trial_ends=state.trial_end if state.is_trialing else None,
     )
 
 
@@ -130,6 +140,11 @@ def plan_change_preview(
     used = subscription_details.get("subscription_proration_date") or proration_date
     raw_lines = (data.get("lines") or {}).get("data") or []
     ends = [end for line in raw_lines if (end := _end(line)) is not None]
+    starts = [
+        start
+        for line in raw_lines
+        if (start := stripe_timestamp((line.get("period") or {}).get("start"))) is not None
+    ]
     # The balance before: negative is credit, which pays the invoice first.
     starting = int(data.get("starting_balance") or 0)
     total = int(data.get("total") or 0)
@@ -142,6 +157,7 @@ def plan_change_preview(
         credit_applied=max(0, min(total, -starting)),
         credit_left=max(0, -(total + starting)),
         next_renewal=max(ends, default=None),
+        starts=min(starts, default=None),
     )
 
 

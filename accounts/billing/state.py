@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import OuterRef, QuerySet, Subquery, TextField, Value
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, TextField, Value
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Coalesce, NullIf
 from djstripe.models import Customer, PaymentMethod, Subscription, SubscriptionSchedule
@@ -104,7 +104,13 @@ class BillingState:
     plan_item: BillingItem | None = None
     cancel_at_period_end: bool = False
     cancel_at: datetime | None = None
+    trial_start: datetime | None = None
     trial_end: datetime | None = None
+    # Whether the holder's customer has had a free trial, on this or any earlier subscription
+    # (each holder gets one).
+    had_trial: bool = False
+    # When an ended subscription ended.
+    ended_at: datetime | None = None
     # The card payments are taken from: the subscription's own, else the customer's default.
     payment_method_id: str | None = None
     card_brand: str | None = None
@@ -126,6 +132,27 @@ class BillingState:
     def is_live(self) -> bool:
         """Active, trialing or past due: the holder's current subscription."""
         return self.status in LIVE_STATUSES
+
+    @property
+    def is_trialing(self) -> bool:
+        return self.status == "trialing"
+
+    @property
+    def has_card(self) -> bool:
+        return self.payment_method_id is not None
+
+    @property
+    def trial_ended_without_card(self) -> bool:
+        """A free trial that ended with no card on file: Stripe paused the subscription, or
+        canceled it when the trial ended."""
+        if self.status == "paused":
+            return True
+        return (
+            self.status == "canceled"
+            and self.trial_end is not None
+            and self.ended_at == self.trial_end
+            and not self.has_card
+        )
 
     @property
     def name(self) -> str | None:
@@ -217,9 +244,10 @@ def billing_state_from_subscription(
     customer: Customer | None = None,
     card: dict[str, Any] | None = None,
     schedule_phases: list[dict[str, Any]] | None = None,
+    had_trial: bool = False,
 ) -> BillingState:
-    """Read a dj-stripe `Subscription` (and its customer, the card's `brand` and `last4`, and
-    its schedule's phases, when given); no queries."""
+    """Read a dj-stripe `Subscription` (and its customer, the card's `brand` and `last4`, its
+    schedule's phases, and whether the customer had a trial before, when given); no queries."""
     data = subscription.stripe_data or {}
     items = _items(data)
     plans = active_products()
@@ -242,7 +270,10 @@ def billing_state_from_subscription(
         plan_item=plan_item,
         cancel_at_period_end=bool(data.get("cancel_at_period_end")),
         cancel_at=stripe_timestamp(data.get("cancel_at")),
+        trial_start=stripe_timestamp(data.get("trial_start")),
         trial_end=stripe_timestamp(data.get("trial_end")),
+        had_trial=had_trial or data.get("trial_start") is not None,
+        ended_at=stripe_timestamp(data.get("ended_at")),
         payment_method_id=_payment_method_id(data, customer_data),
         card_brand=card.get("brand"),
         card_last4=card.get("last4"),
@@ -300,11 +331,16 @@ def _billing_query() -> QuerySet[Subscription]:
     phases = SubscriptionSchedule.objects.filter(
         id=OuterRef("schedule_ref"), status__in=("active", "not_started")
     ).values("phases")[:1]
+    # Any subscription of the same customer that had a free trial.
+    trials = Subscription.objects.filter(customer_id=OuterRef("customer_id")).filter(
+        ~Q(stripe_data__trial_start=None), stripe_data__has_key="trial_start"
+    )
     return Subscription.objects.select_related("customer").annotate(
         paying_with=paying_with,
         paying_with_data=Subquery(card),
         schedule_ref=_json_text("schedule", "stripe_data"),
         schedule_phases=Subquery(phases),
+        had_trial=Exists(trials),
     )
 
 
@@ -324,4 +360,5 @@ def billing_state(*, holder: SubscriptionHolder | None) -> BillingState:
         customer=subscription.customer,
         card=card,
         schedule_phases=subscription.schedule_phases,
+        had_trial=subscription.had_trial,
     )

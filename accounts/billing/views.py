@@ -121,6 +121,13 @@ def _preview_page(
         at = preview.proration_date
         context["preview"] = preview
         context["charge"] = _charge_display(preview)
+        # During a trial a change is charged nothing: Stripe's preview is then the invoice
+        # the trial's end makes (its lines start there), which the page shows as such.
+        context["free_in_trial"] = (
+            plan.trial_ends is not None
+            and preview.starts is not None
+            and preview.starts >= plan.trial_ends
+        )
     context["token"] = preview_token(
         subscription_id=plan.subscription_id,
         price_id=plan.new.price_id,

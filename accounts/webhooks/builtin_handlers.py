@@ -11,12 +11,19 @@ from typing import TYPE_CHECKING
 
 from django.utils.module_loading import autodiscover_modules
 
-from accounts.billing.checkout import checkout_session_sync, holder_subscription_refresh
+from accounts.billing.checkout import (
+    checkout_session_sync,
+    holder_subscription_refresh,
+    holder_subscription_sync,
+)
 from accounts.billing.errors import CheckoutSessionUnknownError
+from accounts.billing.state import billing_state
+from accounts.billing.trials import paused_subscription_resume
 from accounts.gating_handlers import (
     checkout_completed_sync_groups,
     subscription_changed_sync_groups,
 )
+from accounts.selectors import holder_for_customer
 from accounts.webhooks import emails
 from accounts.webhooks.registry import WebhookHandler, webhook_handler_register
 
@@ -54,6 +61,26 @@ def payment_failed_mail_customer(event: WebhookEvent) -> None:
     emails.payment_failed_mail_customer(event=event)
 
 
+def trial_will_end_mail_contacts(event: WebhookEvent) -> None:
+    """Tell the holder's billing contacts that its free trial ends in three days."""
+    emails.trial_will_end_mail_contacts(event=event)
+
+
+def payment_method_added_resume_paused(event: WebhookEvent) -> None:
+    """Resume the customer's subscription if it was paused for want of a card (its trial
+    ended without one) and the customer now has one."""
+    customer_id = event.data_object.get("customer") or (
+        event.data_object.get("id") if event.data_object.get("object") == "customer" else None
+    )
+    if isinstance(customer_id, dict):
+        customer_id = customer_id.get("id")
+    holder = holder_for_customer(customer_id=customer_id) if customer_id else None
+    if holder is None or billing_state(holder=holder).status != "paused":
+        return
+    if paused_subscription_resume(holder=holder) is not None:
+        holder_subscription_sync(holder=holder)
+
+
 # Portal's handlers and their event types, in the order they run. The plan-group handlers come
 # last: they read the holder's subscription, which the handlers above link or refresh.
 BUILTIN_HANDLERS: tuple[tuple[WebhookHandler, tuple[str, ...]], ...] = (
@@ -61,6 +88,8 @@ BUILTIN_HANDLERS: tuple[tuple[WebhookHandler, tuple[str, ...]], ...] = (
     (subscription_changed_refresh_holder, ("customer.subscription.*",)),
     (subscription_canceled_mail_admins, ("customer.subscription.deleted",)),
     (payment_failed_mail_customer, ("invoice.payment_failed",)),
+    (trial_will_end_mail_contacts, ("customer.subscription.trial_will_end",)),
+    (payment_method_added_resume_paused, ("payment_method.attached", "customer.updated")),
     (
         subscription_changed_sync_groups,
         (

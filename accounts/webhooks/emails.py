@@ -13,6 +13,9 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from accounts.billing.state import billing_state, stripe_timestamp
+from accounts.billing.trials import trial_end_invoice_preview
+from accounts.selectors import absolute_url, holder_for_customer
 from pricing.price_maths import amount_format
 
 if TYPE_CHECKING:
@@ -39,8 +42,6 @@ def _customer_email(customer_id: str | None) -> str:
     if not customer_id:
         return ""
     from djstripe.models import Customer
-
-    from accounts.selectors import holder_for_customer
 
     customer = Customer.objects.filter(id=customer_id).first()
     if customer is not None and customer.email:
@@ -83,8 +84,6 @@ def subscription_canceled_mail_admins(*, event: WebhookEvent) -> None:
 
 def payment_failed_mail_customer(*, event: WebhookEvent) -> None:
     """Mail the customer that an invoice payment failed, with a link to update their card."""
-    from accounts.selectors import absolute_url
-
     data = event.data_object
     email = data.get("customer_email") or _customer_email(_customer_id(data))
     if not email:
@@ -102,4 +101,33 @@ def payment_failed_mail_customer(*, event: WebhookEvent) -> None:
     subject, body = _render("payment_failed", context)
     transaction.on_commit(
         lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email], fail_silently=False)
+    )
+
+
+def trial_will_end_mail_contacts(*, event: WebhookEvent) -> None:
+    """Mail the holder's billing contacts that its free trial ends in three days: when, what
+    will be charged, and (with no card on file) where to add one."""
+    data = event.data_object
+    if data.get("status") != "trialing":
+        return  # the trial ended (or the subscription did) before this was processed
+    holder = holder_for_customer(customer_id=_customer_id(data) or "")
+    contacts = holder.billing_contacts if holder is not None else []
+    if not contacts:
+        logger.warning("Trial of %s ends soon; no billing contact to tell", data.get("id"))
+        return
+    state = billing_state(holder=holder)
+    invoice = trial_end_invoice_preview(subscription_id=data["id"])
+    context = {
+        "plan_name": state.name or "your plan",
+        "trial_end": stripe_timestamp(data.get("trial_end")),
+        "amount_due": _amount(invoice.amount_due, invoice.currency),
+        "has_card": state.subscription_id == data["id"] and state.has_card,
+        "card": f"{(state.card_brand or 'card').title()} ending in {state.card_last4}"
+        if state.card_last4
+        else "",
+        "subscription_url": absolute_url(path=reverse("accounts:subscription")),
+    }
+    subject, body = _render("trial_will_end", context)
+    transaction.on_commit(
+        lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, contacts, fail_silently=False)
     )

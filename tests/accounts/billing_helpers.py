@@ -112,13 +112,17 @@ def session_id_in(url: str) -> str:
     return parse_qs(urlsplit(url).query)["session_id"][0]
 
 
-def plan_offer(monkeypatch, price: Price, *, per_seat: bool = False) -> ProductMetadata:
-    """List the price's product in pricing.metadata, as a project editing that file would."""
+def plan_offer(
+    monkeypatch, price: Price, *, per_seat: bool = False, **extra: Any
+) -> ProductMetadata:
+    """List the price's product in pricing.metadata, as a project editing that file would
+    (`extra`: more of its `ProductMetadata`, such as `trial_days`)."""
     offered = ProductMetadata(
         stripe_id=price.product.id,
         slug=unique("plan"),
         name=price.product.name,
         per_seat=per_seat,
+        **extra,
     )
     monkeypatch.setattr(
         pricing_metadata, "ACTIVE_PRODUCTS", [*pricing_metadata.ACTIVE_PRODUCTS, offered]
