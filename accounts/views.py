@@ -28,6 +28,7 @@ from accounts.billing.errors import (
     TrialNotAvailableError,
 )
 from accounts.billing.pages import ADMINS_ONLY, STRIPE_DOWN, billing_error
+from accounts.billing.state import billing_state
 from accounts.billing.trials import (
     add_card_session_create,
     paused_subscription_resume,
@@ -242,7 +243,15 @@ def subscription_confirm(request: HttpRequest) -> HttpResponse:
     if synced is None:
         messages.warning(request, "Your checkout isn't finished yet, so nothing was charged.")
         return redirect("pricing:pricing_page")
-    messages.success(request, "Thank you! Your subscription is active.")
+    state = billing_state(holder=synced)
+    if state.is_trialing and state.trial_end is not None:
+        messages.success(
+            request,
+            f"Your free trial of {state.name or 'your plan'} has started. It ends on "
+            f"{state.trial_end:%B} {state.trial_end.day}.",
+        )
+    else:
+        messages.success(request, "Thank you! Your subscription is active.")
     return redirect("accounts:subscription")
 
 
