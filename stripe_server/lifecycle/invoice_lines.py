@@ -26,52 +26,38 @@ def line_for_item(
     item: dict[str, Any],
     start: int,
     end: int,
+    *,
+    trial: bool = False,
 ) -> dict[str, Any]:
-    """The line billing `item` for the period from `start` to `end`."""
+    """The line billing `item` for the period from `start` to `end`; for a free `trial`, the
+    $0 line Stripe makes instead: "Trial period for Pro", its quantity, the trial's dates."""
     price = item["price"]
-    amount = item_amount(ctx, item)
-    interval = price["recurring"]["interval"] if price.get("recurring") else "one time"
-    return invoice_line(
+    if trial:
+        product = ctx.db.get(price["product"], "product") or {}
+        amount = 0
+        description = f"Trial period for {product.get('name') or price['product']}"
+    else:
+        amount = item_amount(ctx, item)
+        interval = price["recurring"]["interval"] if price.get("recurring") else "one time"
+        description = (
+            f"{item['quantity']} x {price['product']} (at "
+            f"{_money(amount, price['currency'])} / {interval})"
+        )
+    line = invoice_line(
         invoice_id,
         subscription,
         item,
         amount=amount,
         quantity=item["quantity"],
-        description=f"{item['quantity']} x {price['product']} (at "
-        f"{_money(amount, price['currency'])} / {interval})",
+        description=description,
         start=start,
         end=end,
         proration=False,
         invoice_item=None,
     )
-
-
-def trial_line_for_item(
-    ctx: Context,
-    invoice_id: str,
-    subscription: dict[str, Any],
-    item: dict[str, Any],
-    start: int,
-    end: int,
-) -> dict[str, Any]:
-    """The $0 line a free trial's invoice has for `item`: "Trial period for Pro", its quantity,
-    the trial's dates."""
-    price = item["price"]
-    product = ctx.db.get(price["product"], "product") or {}
-    line = invoice_line(
-        invoice_id,
-        subscription,
-        item,
-        amount=0,
-        quantity=item["quantity"],
-        description=f"Trial period for {product.get('name') or price['product']}",
-        start=start,
-        end=end,
-        proration=False,
-        invoice_item=None,
-    )
-    # Nothing is charged per unit during the trial.
-    line["pricing"]["unit_amount_decimal"] = "0"
+    if trial:
+        # Nothing is charged per unit during the trial.
+        line["pricing"]["unit_amount_decimal"] = "0"
     return line
 
 

@@ -12,7 +12,8 @@ from stripe_server.balance import balance_split, invoice_balance_apply, invoice_
 from stripe_server.context import Context
 from stripe_server.ids import new_id
 from stripe_server.invoice_links import invoice_links_set
-from stripe_server.lifecycle.invoice_lines import line_for_item, trial_line_for_item
+from stripe_server.lifecycle.invoice_lines import line_for_item
+from stripe_server.lifecycle.periods import next_period_end
 from stripe_server.lifecycle.prorations import pending_proration_lines
 from stripe_server.wire import list_object
 
@@ -176,9 +177,8 @@ def invoice_for_period(
     invoice_id = new_id("in")
     lines = []
     if bill_items:
-        line_maker = trial_line_for_item if trial else line_for_item
         lines = [
-            line_maker(ctx, invoice_id, subscription, item, start, end)
+            line_for_item(ctx, invoice_id, subscription, item, start, end, trial=trial)
             for item in subscription["items"]["data"]
         ]
     lines += pending_proration_lines(ctx, subscription, invoice_id)
@@ -195,6 +195,25 @@ def invoice_for_period(
     invoice_finalize(ctx, invoice, customer)
     subscription["latest_invoice"] = invoice["id"]
     return invoice
+
+
+def invoice_for_new_cycle(
+    ctx: Context, subscription: dict[str, Any], customer: dict[str, Any]
+) -> dict[str, Any]:
+    """Re-anchor the billing cycle now and invoice the new period in full (a change of
+    interval, `billing_cycle_anchor=now`, a resumption): the invoice, finalized."""
+    now = ctx.now()
+    subscription["billing_cycle_anchor"] = now
+    subscription["current_period_start"] = now
+    subscription["current_period_end"] = next_period_end(subscription, now)
+    return invoice_for_period(
+        ctx,
+        subscription,
+        customer,
+        billing_reason="subscription_update",
+        start=now,
+        end=subscription["current_period_end"],
+    )
 
 
 def invoice_void_open(ctx: Context, invoice: dict[str, Any]) -> None:

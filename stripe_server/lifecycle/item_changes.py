@@ -10,13 +10,12 @@ from typing import Any
 from stripe_server.context import Context
 from stripe_server.expand import strip_includables
 from stripe_server.ids import new_id
-from stripe_server.lifecycle.invoices import invoice_for_period
+from stripe_server.lifecycle.invoices import invoice_for_new_cycle, invoice_for_period
 from stripe_server.lifecycle.payments import (
     invoice_attempt_payment,
     payment_error,
     payment_method_for,
 )
-from stripe_server.lifecycle.periods import next_period_end
 from stripe_server.lifecycle.prorations import pending_items_exist, proration_items
 from stripe_server.lifecycle.subscriptions import customer_set_delinquent
 from stripe_server.plans import plan_from_price
@@ -187,18 +186,7 @@ def _restart_period(
     if proration_behavior != "none":
         for old in old_items:
             proration_items(ctx, subscription, old, None, proration_date=proration_date)
-    now = ctx.now()
-    subscription["billing_cycle_anchor"] = now
-    subscription["current_period_start"] = now
-    subscription["current_period_end"] = next_period_end(subscription, now)
-    return invoice_for_period(
-        ctx,
-        subscription,
-        customer,
-        billing_reason="subscription_update",
-        start=now,
-        end=subscription["current_period_end"],
-    )
+    return invoice_for_new_cycle(ctx, subscription, customer)
 
 
 def _charge_update_invoice(

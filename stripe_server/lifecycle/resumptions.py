@@ -25,9 +25,13 @@ from typing import Any
 from stripe_server import events
 from stripe_server.context import Context
 from stripe_server.frozen_time import FrozenClock
-from stripe_server.lifecycle.invoices import invoice_for_period, invoice_void_open
+from stripe_server.lifecycle.invoices import (
+    invoice_for_new_cycle,
+    invoice_for_period,
+    invoice_void_open,
+)
 from stripe_server.lifecycle.payments import invoice_attempt_payment, payment_method_for
-from stripe_server.lifecycle.periods import next_period_end, period_holding
+from stripe_server.lifecycle.periods import period_holding
 from stripe_server.lifecycle.prorations import (
     pending_items_exist,
     proration_date_check,
@@ -65,17 +69,7 @@ def subscription_resume_attempt(
     before = copy.deepcopy(subscription)
     invoice = None
     if billing_cycle_anchor == "now":
-        subscription["billing_cycle_anchor"] = now
-        subscription["current_period_start"] = now
-        subscription["current_period_end"] = next_period_end(subscription, now)
-        invoice = invoice_for_period(
-            ctx,
-            subscription,
-            customer,
-            billing_reason="subscription_update",
-            start=now,
-            end=subscription["current_period_end"],
-        )
+        invoice = invoice_for_new_cycle(ctx, subscription, customer)
     else:
         start, end = period_holding(subscription, now)
         subscription["current_period_start"], subscription["current_period_end"] = start, end
