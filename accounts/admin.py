@@ -5,7 +5,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
 from accounts.billing import admin as billing_admin
-from accounts.forms import AdminUserChangeForm, SignupForm
+from accounts.forms import AdminUserChangeForm, AdminUserCreationForm
 from accounts.models import (
     Invitation,
     Membership,
@@ -23,7 +23,7 @@ assert billing_admin
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     form = AdminUserChangeForm
-    add_form = SignupForm
+    add_form = AdminUserCreationForm
     ordering = ("email",)
     list_display = ("email", "first_name", "last_name", "is_staff", "date_joined")
     search_fields = ("email", "first_name", "last_name")

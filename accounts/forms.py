@@ -6,7 +6,10 @@ from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from accounts.models import User
 
 
-class SignupForm(UserCreationForm):
+class AdminUserCreationForm(UserCreationForm):
+    """The admin's form to add a user: the address is the operator's word, so it is recorded
+    as verified (sign-up is allauth's, with `accounts.auth.forms.SignupForm`)."""
+
     class Meta:
         model = User
         fields = ("email",)
@@ -18,6 +21,14 @@ class SignupForm(UserCreationForm):
                 "An account with this email already exists. Log in, or reset your password."
             )
         return email
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=commit)
+        if commit:
+            from accounts.auth.services import email_address_verified_record
+
+            email_address_verified_record(user=user)
+        return user
 
 
 class ProfileForm(forms.ModelForm):

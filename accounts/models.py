@@ -19,12 +19,19 @@ class UserManager(BaseUserManager["User"]):
     def _create_user(self, email: str, password: str | None, **extra_fields: Any) -> User:
         if not email:
             raise ValueError("An email address is required.")
+        # Imported here: the service uses allauth's models, which load after this module.
+        from accounts.auth.services import email_address_verified_record
+
         user = self.model(email=self.normalize_email(email), **extra_fields)
         user.set_password(password)
         user.save(using=self._db)
+        email_address_verified_record(user=user)
         return user
 
     def create_user(self, email: str, password: str | None = None, **extra_fields: Any) -> User:
+        """A user created in code (the shell, a command, `createsuperuser`, a test), whose
+        address is recorded as verified: whoever runs the code vouches for it. People who sign
+        up themselves go through allauth, which verifies the address by mail."""
         extra_fields.setdefault("is_staff", False)
         extra_fields.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra_fields)

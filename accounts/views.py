@@ -4,7 +4,6 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -13,6 +12,8 @@ from django.views.decorators.http import require_http_methods
 from django.views.generic import TemplateView
 
 from accounts.app_settings import app_settings
+from accounts.auth.decorators import reauthentication_required, verified_email_required
+from accounts.auth.selectors import account_security
 from accounts.billing.checkout import (
     checkout_session_create,
     checkout_session_sync,
@@ -34,7 +35,7 @@ from accounts.billing.trials import (
     paused_subscription_resume,
     trial_terms_for_price,
 )
-from accounts.forms import ProfileForm, SignupForm
+from accounts.forms import ProfileForm
 from accounts.gating import (
     ValidSubscriptionRequiredMixin,
     active_subscription_required,
@@ -50,24 +51,10 @@ from accounts.selectors import (
     subscription_summary,
 )
 from accounts.teams.selectors import billing_manageable
-from portal.http import redirect_after_post, safe_next_url
+from portal.http import redirect_after_post
 from portal.stripe_client import StripeRequestError, StripeUnavailableError
 from pricing.catalog import active_intervals
 from pricing.selectors import SEATS_MAX, SEATS_MIN, catalog_for_page
-
-
-@require_http_methods(["GET", "POST"])
-def signup(request: HttpRequest) -> HttpResponse:
-    next_url = safe_next_url(request, reverse("home"))
-    if request.user.is_authenticated:
-        return redirect(next_url)
-    form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Welcome! Your account is ready.")
-        return redirect(next_url)
-    return render(request, "accounts/signup.html", {"form": form, "next": next_url})
 
 
 @login_required
@@ -78,7 +65,11 @@ def profile(request: HttpRequest) -> HttpResponse:
         form.save()
         messages.success(request, "Profile saved.")
         return redirect("accounts:profile")
-    return render(request, "accounts/profile.html", {"form": form})
+    return render(
+        request,
+        "accounts/profile.html",
+        {"form": form, "security": account_security(user=request.user)},  # type: ignore[arg-type]
+    )
 
 
 # --- Subscription Demo: examples of feature gating ---------------------------------------------
@@ -133,6 +124,7 @@ def _seats_from(raw: str | None) -> int | None:
 
 
 @require_http_methods(["GET", "POST"])
+@verified_email_required
 def subscription_checkout(request: HttpRequest) -> HttpResponse:
     """Subscribe to a plan: POST `price` (and `seats`) to go to Stripe Checkout.
 
@@ -162,7 +154,7 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
     }
     if not request.user.is_authenticated:
         here = f"{reverse('accounts:subscription_checkout')}?{urlencode(choice)}"
-        signup_url = f"{reverse('accounts:signup')}?{urlencode({'next': here})}"
+        signup_url = f"{reverse('account_signup')}?{urlencode({'next': here})}"
         return redirect_after_post(request, signup_url)
     holder = request.holder
     if holder is None:
@@ -337,6 +329,8 @@ def _customer_portal_open(
 
 @login_required
 @require_http_methods(["POST"])
+@verified_email_required
+@reauthentication_required
 def billing_portal(request: HttpRequest) -> HttpResponse:
     """Manage billing: open Stripe's Customer Portal for the holder, back to the status page."""
     return _customer_portal_open(
@@ -349,6 +343,8 @@ def billing_portal(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
+@verified_email_required
+@reauthentication_required
 def subscription_add_card(request: HttpRequest) -> HttpResponse:
     """Add a card (Stripe's Customer Portal, straight to its card form): to keep a plan whose
     trial asked for none, or to resume one paused when its trial ended without one."""

@@ -89,6 +89,13 @@ INSTALLED_APPS = [
     "template_partials",
     "tailwind",
     "djstripe",
+    # Accounts: sign-up, login, email verification, MFA and social login (django-allauth).
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.google",
     "portal",
     "accounts",
     "pricing",
@@ -103,6 +110,8 @@ MIDDLEWARE = [
     "portal.middleware.NullCharacterMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Turns allauth's rate limits and reauthentication into responses (429, a redirect).
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.TeamMiddleware",
@@ -161,15 +170,76 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Accounts ---------------------------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "accounts:login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# django-allauth. Its own defaults stand unless set here; `accounts/auth/` is Portal's side of it
+# (the adapter, the sign-up form, the email gate and the reauthentication decorator).
+ACCOUNT_ADAPTER = "accounts.auth.adapter.PortalAccountAdapter"
+ACCOUNT_FORMS = {"signup": "accounts.auth.forms.SignupForm"}
+# Email is the only identifier: no usernames.
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_UNIQUE_EMAIL = True
+# One address per account: a new one replaces the old once it is verified.
+ACCOUNT_CHANGE_EMAIL = True
+# mandatory: sign-up waits for the mailed link, and billing needs a verified address;
+# optional: sign-up logs in at once and nothing waits; none: no verification mail.
+ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
+if ACCOUNT_EMAIL_VERIFICATION not in ("mandatory", "optional", "none"):
+    raise ImproperlyConfigured(
+        "ACCOUNT_EMAIL_VERIFICATION must be 'mandatory', 'optional' or 'none', "
+        f"not {ACCOUNT_EMAIL_VERIFICATION!r}."
+    )
+# Following the mailed link in the browser that signed up logs in (and goes on to `next`).
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+# Sign-up and password reset answer the same for known and unknown addresses (the owner is
+# mailed instead); allauth's default, written down because Portal promises it.
+ACCOUNT_PREVENT_ENUMERATION = True
+# allauth's rate limits, on by default with its figures: 5 failed logins per address in 5
+# minutes (and 10 a minute per IP address), then 429 until the 5 minutes are up; 20 sign-ups a
+# minute per IP address; 5 password reset mails a minute per address; one verification mail
+# per address every 3 minutes. They count in Django's cache: share it between processes in
+# production.
+ACCOUNT_RATE_LIMITS = {} if env_bool("ACCOUNT_RATE_LIMITS_ENABLED", True) else False
+# Sessions last as long as Django's session cookie; the login form asks nothing.
+ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Portal] "
+# Seconds a login (or reauthentication) counts as recent: Manage billing, plan changes and team
+# role changes ask for the password (or a second factor) again after that.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("ACCOUNT_REAUTHENTICATION_TIMEOUT", 300)
+
+# Two-factor authentication: an authenticator app (TOTP) and recovery codes, optional per user.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Portal"
+
+# Social login: a provider is offered only when both its client id and secret are set.
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
+_GOOGLE = (env_str("SOCIALACCOUNT_GOOGLE_CLIENT_ID"), env_str("SOCIALACCOUNT_GOOGLE_SECRET"))
+_GITHUB = (env_str("SOCIALACCOUNT_GITHUB_CLIENT_ID"), env_str("SOCIALACCOUNT_GITHUB_SECRET"))
+if all(_GOOGLE):
+    SOCIALACCOUNT_PROVIDERS["google"] = {
+        "APPS": [{"client_id": _GOOGLE[0], "secret": _GOOGLE[1]}],
+        "SCOPE": ["profile", "email"],
+    }
+if all(_GITHUB):
+    SOCIALACCOUNT_PROVIDERS["github"] = {
+        "APPS": [{"client_id": _GITHUB[0], "secret": _GITHUB[1]}],
+        "SCOPE": ["user:email"],
+    }
 
 # --- Internationalisation ---------------------------------------------------------------------
 

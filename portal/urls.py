@@ -9,6 +9,9 @@ from portal import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("", include("accounts.urls")),
+    # allauth's pages (login, sign-up, email, password, two-factor, social login), with
+    # Portal's sign-up page in front of its own.
+    path("accounts/", include("accounts.auth.urls")),
     path("pricing/", include("pricing.urls")),
     path("admin/", admin.site.urls),
     # Portal's webhook endpoint (DJSTRIPE_WEBHOOK_SECRET), before dj-stripe's include.
@@ -16,3 +19,6 @@ urlpatterns = [
     # dj-stripe's own webhook endpoints (webhook/<uuid>/), for projects that configure them.
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
 ]
+
+# The page allauth's rate limits answer with (429).
+handler429 = "accounts.auth.views.too_many_requests"

@@ -78,6 +78,16 @@ def _webhook_endpoints(sdk: stripe.StripeClient) -> list[stripe.WebhookEndpoint]
 
 
 @pytest.fixture(autouse=True)
+def _rate_limits_forgotten() -> Iterator[None]:
+    """allauth's rate limits count in Django's cache, per IP address: every test client is
+    127.0.0.1, so each test starts with none counted (and no used TOTP codes)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _pricing_stamp_forgotten() -> Iterator[None]:
     """Each test reads the catalog's stamp afresh: a rolled-back test leaves no signal behind
     to make this process forget the stamp it read of that test's catalog."""

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.app_settings import app_settings
+from accounts.auth.decorators import reauthentication_required, verified_email_required
 from accounts.billing.forms import (
     PlanChangeForm,
     PreviewExpiredError,
@@ -47,6 +48,8 @@ _TEMPLATE = "accounts/billing/plan_change.html"
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@verified_email_required
+@reauthentication_required(allow_get=True)
 def plan_change(request: HttpRequest) -> HttpResponse:
     """Preview a change of plan or seats (GET), or make the change previewed (POST)."""
     holder = request.holder  # type: ignore[attr-defined]
@@ -205,6 +208,8 @@ def _confirm(
 
 @login_required
 @require_POST
+@verified_email_required
+@reauthentication_required
 def plan_change_keep(request: HttpRequest) -> HttpResponse:
     """Keep the current plan: cancel the change waiting for the end of the period."""
     if request.holder is None or not billing_manageable(request=request):  # type: ignore[attr-defined]

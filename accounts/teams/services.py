@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.app_settings import app_settings
+from accounts.auth.services import email_address_verified_record
 from accounts.models import (
     Invitation,
     Membership,
@@ -230,6 +231,8 @@ def team_invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     current.accepted_at = timezone.now()
     current.accepted_by = user
     current.save(update_fields=["accepted_at", "accepted_by"])
+    # The invitation's link was mailed to this address: accepting it proves the address.
+    email_address_verified_record(user=user, email=current.email)
     return membership
 
 

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.app_settings import app_settings
+from accounts.auth.decorators import reauthentication_required
 from accounts.billing.state import billing_state
 from accounts.models import Membership
 from accounts.selectors import subscription_summary
@@ -250,6 +251,7 @@ def team_member_remove_view(
 
 @team_member_required(admin=True)
 @require_POST
+@reauthentication_required
 def team_member_role_view(request: HttpRequest, *, membership: Membership, pk: int) -> HttpResponse:
     target = membership.team.memberships.select_related("user", "team").filter(pk=pk).first()
     if target is None:
@@ -282,8 +284,8 @@ def team_invitation(request: HttpRequest, token: str) -> HttpResponse:
         )
         return render(request, "accounts/teams/invitation.html", context, status=410)
     if not request.user.is_authenticated:
-        context["login_url"] = f"{reverse('accounts:login')}?{urlencode({'next': here})}"
-        context["signup_url"] = f"{reverse('accounts:signup')}?{urlencode({'next': here})}"
+        context["login_url"] = f"{reverse('account_login')}?{urlencode({'next': here})}"
+        context["signup_url"] = f"{reverse('account_signup')}?{urlencode({'next': here})}"
         return render(request, "accounts/teams/invitation.html", context)
     if request.user.email.lower() != invitation.email.lower():
         context["error"] = (
