@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
+from accounts.auth.services import email_address_verified_record
 from accounts.billing import admin as billing_admin
 from accounts.forms import AdminUserChangeForm, AdminUserCreationForm
 from accounts.models import (
@@ -37,6 +38,12 @@ class UserAdmin(BaseUserAdmin):
         ("Important dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def save_model(self, request: HttpRequest, obj: User, form: object, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            # The operator vouches for the address: recorded as verified.
+            email_address_verified_record(user=obj)
 
 
 # Django's admin autodiscovery imports this module only: the webhook events' admin is registered

@@ -7,8 +7,7 @@ from accounts.models import User
 
 
 class AdminUserCreationForm(UserCreationForm):
-    """The admin's form to add a user: the address is the operator's word, so it is recorded
-    as verified (sign-up is allauth's, with `accounts.auth.forms.SignupForm`)."""
+    """The admin's form to add a user (sign-up is allauth's, `accounts.auth.forms.SignupForm`)."""
 
     class Meta:
         model = User
@@ -21,14 +20,6 @@ class AdminUserCreationForm(UserCreationForm):
                 "An account with this email already exists. Log in, or reset your password."
             )
         return email
-
-    def save(self, commit: bool = True) -> User:
-        user = super().save(commit=commit)
-        if commit:
-            from accounts.auth.services import email_address_verified_record
-
-            email_address_verified_record(user=user)
-        return user
 
 
 class ProfileForm(forms.ModelForm):

@@ -240,6 +240,7 @@ if all(_GITHUB):
         "APPS": [{"client_id": _GITHUB[0], "secret": _GITHUB[1]}],
         "SCOPE": ["user:email"],
     }
+SOCIALACCOUNT_ADAPTER = "accounts.auth.adapter.PortalSocialAccountAdapter"
 
 # --- Internationalisation ---------------------------------------------------------------------
 

@@ -7,9 +7,12 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.core.ratelimit import respond_429
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
+from accounts.auth.decorators import recently_authenticated
 from accounts.auth.selectors import invitation_for_next
 from portal.http import safe_next_url
 
@@ -46,6 +49,14 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             for stage in stages
         ]
 
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        """allauth's own sensitive pages (setting up two-factor authentication, changing the
+        address) count a recent login as recent, as Portal's `reauthentication_required` does,
+        rather than asking for the password again just after it was typed."""
+        if self.request is not None and recently_authenticated(self.request):
+            return False
+        return super().is_reauthentication_required(app=app, **kwargs)
+
     def get_email_verification_redirect_url(self, email_address: Any) -> str | None:
         """Back to the page the email gate kept the user from, if it did."""
         request = self.request
@@ -54,3 +65,13 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             if next_url:
                 return next_url
         return super().get_email_verification_redirect_url(email_address)
+
+
+class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
+    def get_app(self, request: HttpRequest | None, provider: str, client_id: str | None = None):
+        """A provider whose client id and secret are not set is not offered: its login URL is
+        a 404, not an error."""
+        try:
+            return super().get_app(request, provider=provider, client_id=client_id)
+        except SocialApp.DoesNotExist:
+            raise Http404(f"Logging in with {provider} is not set up on this site.") from None

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
@@ -26,3 +27,16 @@ def test_create_demo_user_is_refused_without_debug(settings):
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("create_demo_user")
     assert not User.objects.exists()
+
+
+def test_the_demo_user_logs_in_and_may_subscribe_at_once(client, settings):
+    settings.DEBUG = True
+    call_command("create_demo_user")
+
+    response = client.post(
+        "/accounts/login/", {"login": "demo@example.com", "password": "portal-demo"}
+    )
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(User.objects.get().pk)
+    assert EmailAddress.objects.get(email="demo@example.com").verified
