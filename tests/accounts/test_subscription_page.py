@@ -38,7 +38,7 @@ def test_the_status_page_needs_a_login(client):
     response = client.get(STATUS_PAGE)
 
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("accounts:login"))
+    assert response["Location"].startswith(reverse("account_login"))
 
 
 def test_without_a_subscription_the_page_shows_the_plans(stripe_settings, logged_in, monkeypatch):

@@ -21,6 +21,7 @@ PARAMETERS = [
     "interval", "seats", "price", "session_id", "next", "from", "page", "q", "o", "p",
     "team", "token", "role", "email", "name", "username", "password", "new_password1",
     "new_password2", "old_password", "first_name", "last_name", "_changelist_filters",
+    "login", "password1", "password2", "oldpassword", "code", "action_send", "process",
 ]  # fmt: skip
 
 HOSTILE = {
@@ -226,7 +227,7 @@ def test_next_never_redirects_off_site(member, target, password="pw-12345"):
     assert_stays_here(client.post("/accounts/logout/", {"next": target}))
     response = Client().post(
         f"/accounts/login/?next={quote(target, safe='')}",
-        {"username": user.email, "password": password},
+        {"login": user.email, "password": password},
     )
     assert response.status_code in (302, 400)  # 400: a NUL character is refused outright
     assert_stays_here(response)
@@ -246,7 +247,7 @@ def test_a_local_next_is_still_followed(member, password="pw-12345"):
     user, _ = member
     response = Client().post(
         "/accounts/login/?next=/pricing/%3Finterval%3Dyear",
-        {"username": user.email, "password": password},
+        {"login": user.email, "password": password},
     )
 
     assert response["Location"] == "/pricing/?interval=year"

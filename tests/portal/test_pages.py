@@ -12,7 +12,7 @@ def test_home_page_links_to_the_main_sections(client):
     assert response.status_code == 200
     for name in ("pricing:pricing_page", "accounts:subscription", "accounts:subscription_demo"):
         assert f'href="{reverse(name)}"' in response.text
-    assert reverse("accounts:login") in response.text
+    assert reverse("account_login") in response.text
 
 
 def test_the_account_menu_shows_the_users_email(client, user):
@@ -21,7 +21,7 @@ def test_the_account_menu_shows_the_users_email(client, user):
     response = client.get(reverse("home"))
 
     assert user.email in response.text
-    assert reverse("accounts:logout") in response.text
+    assert reverse("account_logout") in response.text
 
 
 def test_pages_link_the_built_stylesheet_and_htmx(client):

@@ -70,7 +70,7 @@ def test_manage_billing_is_post_only(client, subscriber):
 def test_manage_billing_needs_a_login(client, stripe_settings):
     response = client.post(MANAGE)
 
-    assert response["Location"].startswith(reverse("accounts:login"))
+    assert response["Location"].startswith(reverse("account_login"))
 
 
 def test_without_a_billing_account_you_are_sent_to_the_plans(client, user, stripe_settings):

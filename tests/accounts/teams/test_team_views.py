@@ -42,7 +42,7 @@ def test_team_pages_need_a_login(client):
     team = team_with_members()
     response = client.get(team_url(team))
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("accounts:login"))
+    assert response["Location"].startswith(reverse("account_login"))
 
 
 def test_a_non_member_gets_404_on_every_team_page():
