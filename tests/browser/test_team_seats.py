@@ -48,7 +48,9 @@ def test_inviting_a_member_changes_the_seat_count_and_price(
     invitee.goto(link)
     expect(invitee.get_by_role("heading", name="Join Lighthouse")).to_be_visible()
     invitee.locator("[data-invitation]").get_by_role("link", name="Sign up").click()
-    invitee.get_by_label("Email").fill("keeper@example.com")
+    # The invited address is filled in and locked; the invitation verifies it.
+    expect(invitee.get_by_label("Email")).to_have_value("keeper@example.com")
+    expect(invitee.get_by_label("Email")).to_be_disabled()
     invitee.get_by_label("Password", exact=True).fill(password)
     invitee.get_by_label("Password confirmation").fill(password)
     invitee.get_by_role("button", name="Sign up").click()
