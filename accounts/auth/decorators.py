@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts.auth.selectors import billing_blocked_by_email
+from accounts.auth.selectors import billing_blocked_by_email, email_verification_mandatory
 from portal.http import redirect_after_post
 
 View = Callable[..., HttpResponse]
@@ -41,6 +41,22 @@ def _page_to_return_to(request: HttpRequest) -> str:
     return reverse("home")
 
 
+# The address the session's user was last found verified with: a verified address stays
+# verified, so the gate asks the database once per session (and again if the address changes).
+SESSION_VERIFIED_EMAIL_KEY = "portal_verified_email"
+
+
+def _billing_blocked(request: HttpRequest) -> bool:
+    user = request.user
+    if not user.is_authenticated or request.session.get(SESSION_VERIFIED_EMAIL_KEY) == user.email:
+        return False
+    if billing_blocked_by_email(user=user):  # type: ignore[arg-type]
+        return True
+    if email_verification_mandatory():
+        request.session[SESSION_VERIFIED_EMAIL_KEY] = user.email
+    return False
+
+
 def verified_email_required(view: View) -> View:
     """Keep a logged-in user whose address is not verified (with mandatory verification) from
     the view: they are sent to a page that says why, with a button to mail the link again, and
@@ -48,7 +64,7 @@ def verified_email_required(view: View) -> View:
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if billing_blocked_by_email(user=request.user):  # type: ignore[arg-type]
+        if _billing_blocked(request):
             query = urlencode({"next": _page_to_return_to(request)})
             return redirect_after_post(request, f"{reverse('accounts:email_verify')}?{query}")
         return view(request, *args, **kwargs)
