@@ -3,12 +3,16 @@ verification link again."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from allauth.account.models import EmailAddress
 from allauth.core import ratelimit
 from django.db import transaction
 from django.http import HttpRequest
 
-from accounts.models import User
+if TYPE_CHECKING:
+    # Only for annotations: `User.objects.create_user` calls this module.
+    from accounts.models import User
 
 
 @transaction.atomic
