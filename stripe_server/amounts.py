@@ -34,7 +34,8 @@ def tier_amounts(tier: dict[str, Any]) -> tuple[Decimal, Decimal]:
     )
 
 
-def _round_to_minor_unit(value: Decimal) -> int:
+def round_to_minor_unit(value: Decimal) -> int:
+    """`value` rounded half up (away from zero) to a whole minor unit."""
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -79,5 +80,5 @@ def price_amount(price: dict[str, Any], quantity: int) -> int:
             (units * unit + flat for units, unit, flat in tier_breakdown(price, quantity)),
             Decimal(0),
         )
-        return _round_to_minor_unit(total)
-    return _round_to_minor_unit(unit_amount(price) * billed_quantity(price, quantity))
+        return round_to_minor_unit(total)
+    return round_to_minor_unit(unit_amount(price) * billed_quantity(price, quantity))
