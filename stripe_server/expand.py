@@ -23,6 +23,8 @@ INCLUDABLE: dict[str, frozenset[str]] = {
     # A Checkout Session's line items, and their discounts and taxes.
     "checkout.session": frozenset({"line_items"}),
     "item": frozenset({"discounts", "taxes"}),
+    # What a coupon applies to (`applies_to[products]`) is shown only when asked for.
+    "coupon": frozenset({"applies_to"}),
 }
 
 # Stripe refuses paths of more levels than this (`data.source.customer.default_source` is

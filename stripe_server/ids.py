@@ -21,6 +21,8 @@ PREFIXES: dict[str, str] = {
     "ii": "invoiceitem",
     "il": "line_item",
     "evt": "event",
+    "promo": "promotion_code",
+    "di": "discount",
     "we": "webhook_endpoint",
     "acct": "account",
 }

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from stripe_server.expand import strip_includables
 from stripe_server.plans import plan_from_price
 from stripe_server.store import Session
 from stripe_server.wire import StripeError
@@ -54,6 +55,8 @@ KNOWN_VERSIONS: tuple[str, ...] = (
 )
 OLDEST = KNOWN_VERSIONS[0]
 BASIL = "2025-03-31.basil"
+# Discounts name their coupon under `source`, promotion codes under `promotion`, from here on.
+CLOVER = "2025-09-30.clover"
 # Pending updates carry the metadata they will merge (`pending_update.metadata`) from here on.
 PENDING_UPDATE_METADATA = "2026-05-27.dahlia"
 
@@ -102,13 +105,44 @@ class Change:
     summary: str = ""
 
 
-def _invoice_before_basil(_db: Session, invoice: dict[str, Any]) -> None:
+def _coupon_embedded(db: Session, coupon_id: str | None) -> dict[str, Any] | None:
+    """The coupon as objects embedded it before clover: whole (`applies_to` only if expanded)."""
+    coupon = db.get(coupon_id or "")
+    return None if coupon is None else strip_includables(coupon)
+
+
+def _discount_before_clover(db: Session, discount: dict[str, Any]) -> None:
+    discount["coupon"] = _coupon_embedded(db, (discount.get("source") or {}).get("coupon"))
+
+
+def _promotion_code_before_clover(db: Session, promotion_code: dict[str, Any]) -> None:
+    promotion = promotion_code.get("promotion") or {}
+    coupon = promotion.get("coupon")
+    # `expand[]=promotion.coupon` already fetched it; before clover it is always whole.
+    promotion_code["coupon"] = coupon if isinstance(coupon, dict) else _coupon_embedded(db, coupon)
+
+
+def _single_discount(db: Session, discounts: list[Any] | None) -> dict[str, Any] | None:
+    """The one discount of a subscription or invoice, as the singular `discount` of versions
+    before basil showed it (null when there are none or several)."""
+    if not discounts or len(discounts) != 1:
+        return None
+    only = discounts[0]
+    discount = db.get(only, "discount") if isinstance(only, str) else dict(only)
+    if discount is None:
+        return None
+    _discount_before_clover(db, discount)
+    discount.pop("source", None)
+    return discount
+
+
+def _invoice_before_basil(db: Session, invoice: dict[str, Any]) -> None:
     details = (invoice.get("parent") or {}).get("subscription_details") or {}
     invoice.update(
         {
             "application_fee_amount": None,
             "charge": None,
-            "discount": None,
+            "discount": _single_discount(db, invoice.get("discounts")),
             "paid_out_of_band": False,
             "payment_intent": None,
             "quote": None,
@@ -175,8 +209,8 @@ def _invoice_item_before_basil(db: Session, item: dict[str, Any]) -> None:
     )
 
 
-def _subscription_before_basil(_db: Session, subscription: dict[str, Any]) -> None:
-    subscription["discount"] = None
+def _subscription_before_basil(db: Session, subscription: dict[str, Any]) -> None:
+    subscription["discount"] = _single_discount(db, subscription.get("discounts"))
 
 
 def _subscription_before_pending_update_metadata(_db: Session, subscription: dict) -> None:
@@ -240,6 +274,20 @@ CHANGES: tuple[Change, ...] = (
             "Invoice items name their price under `pricing` and their subscription under "
             "`parent`; `price`, `plan`, `subscription`, `unit_amount` are gone."
         ),
+    ),
+    Change(
+        CLOVER,
+        "discount",
+        added=("source",),
+        backfill=_discount_before_clover,
+        summary="A discount names its coupon under `source`; before, the whole `coupon`.",
+    ),
+    Change(
+        CLOVER,
+        "promotion_code",
+        added=("promotion",),
+        backfill=_promotion_code_before_clover,
+        summary="A promotion code names its coupon under `promotion`; before, the whole `coupon`.",
     ),
     Change(
         BASIL,

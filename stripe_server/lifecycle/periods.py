@@ -14,6 +14,11 @@ def _add_months(moment: dt.datetime, months: int) -> dt.datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
+def months_after(timestamp: int, months: int) -> int:
+    """The same day and time `months` calendar months after `timestamp` (month ends clamp)."""
+    return int(_add_months(dt.datetime.fromtimestamp(timestamp, tz=dt.UTC), months).timestamp())
+
+
 def period_end(anchor: int, recurring: dict[str, Any], periods: int) -> int:
     """End of the `periods`-th period counted from `anchor` (month ends clamp, like Stripe)."""
     start = dt.datetime.fromtimestamp(anchor, tz=dt.UTC)

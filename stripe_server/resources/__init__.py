@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from stripe_server.resources import (
     account,
+    coupons,
     customer_balance_transactions,
     customers,
     events,
@@ -12,6 +13,7 @@ from stripe_server.resources import (
     payment_methods,
     prices,
     products,
+    promotion_codes,
     subscription_items,
     subscription_schedules,
     subscriptions,
@@ -20,6 +22,7 @@ from stripe_server.resources import (
 
 __all__ = [
     "account",
+    "coupons",
     "customer_balance_transactions",
     "customers",
     "events",
@@ -28,6 +31,7 @@ __all__ = [
     "payment_methods",
     "prices",
     "products",
+    "promotion_codes",
     "subscription_items",
     "subscription_schedules",
     "subscriptions",
