@@ -7,12 +7,14 @@ exactly as the passing of real time would.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Any
 
 from stripe_server import events
 from stripe_server.context import Context
 from stripe_server.frozen_time import FrozenClock
+from stripe_server.lifecycle.discounts import subscription_discounts_end_due
 from stripe_server.lifecycle.pending_updates import pending_update_expire_due
 from stripe_server.lifecycle.resumptions import resumption_expire_due
 from stripe_server.lifecycle.schedule_endings import KIND as SCHEDULE_KIND
@@ -27,6 +29,7 @@ from stripe_server.lifecycle.subscriptions import (
     subscription_expire_incomplete,
     subscription_renew,
     subscription_retry_payment,
+    subscription_save_updated,
 )
 from stripe_server.lifecycle.trial_ends import trial_end_without_payment_method
 
@@ -61,7 +64,8 @@ def subscription_catch_up(
     """Everything due for one subscription by `ctx.now()`, in order: expiry of an unpaid
     first invoice, of a pending update or of a paused subscription's resumption invoice,
     trial-end notice, its schedule's phase changes and renewals in the order of their dates (a
-    phase starting when a period ends comes first, so the renewal bills the new phase), or the
+    phase starting when a period ends comes first, so the renewal bills the new phase; a
+    discount ending by then ends first, so the renewal is billed without it), or the
     cancellation a period end brings, or the pause or cancellation a trial ending without a
     payment method brings (`trial_ends.py`), and retries of failed payments.
 
@@ -104,9 +108,23 @@ def subscription_catch_up(
             break
         if trial_settings_apply and trial_end_without_payment_method(ctx, subscription):
             break
+        _discounts_end_due(ctx, subscription, period_end)
         subscription_renew(ctx, subscription)
+    if subscription["status"] in ("active", "trialing", "past_due"):
+        _discounts_end_due(ctx, subscription, now)
     if subscription["status"] == "past_due":
         subscription_retry_payment(ctx, subscription, now)
+
+
+def _discounts_end_due(ctx: Context, subscription: dict[str, Any], at: int) -> None:
+    """End the subscription's discounts that ended by `at` (`customer.subscription.updated`
+    as the last of them ends)."""
+    before = copy.deepcopy(subscription)
+    ended_at = subscription_discounts_end_due(ctx, subscription, at)
+    if ended_at is not None:
+        subscription_save_updated(
+            dataclasses.replace(ctx, clock=FrozenClock(ended_at)), subscription, before
+        )
 
 
 def _maybe_warn_trial_end(ctx: Context, subscription: dict[str, Any], now: int) -> None:

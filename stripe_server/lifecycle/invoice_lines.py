@@ -73,16 +73,23 @@ def invoice_line(
     end: int,
     proration: bool,
     invoice_item: str | None,
+    proration_discounts: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """An invoice line billing `item` (a period of it, or a proration of it)."""
+    """An invoice line billing `item` (a period of it, or a proration of it).
+
+    Prorations are never discountable: their amount is already net of the discounts named in
+    `proration_discounts`, each listed with a discount amount of 0 (Stripe's "included"
+    proration discounts)."""
     price = item["price"]
     return {
         "amount": amount,
         "currency": price["currency"],
         "description": description,
-        "discount_amounts": [],
-        "discountable": True,
-        "discounts": [],
+        "discount_amounts": [
+            {"amount": 0, "discount": discount_id} for discount_id in proration_discounts
+        ],
+        "discountable": not proration,
+        "discounts": list(proration_discounts),
         "id": new_id("il"),
         "invoice": invoice_id,
         "livemode": False,

@@ -12,6 +12,7 @@ from stripe_server.balance import balance_split, invoice_balance_apply, invoice_
 from stripe_server.context import Context
 from stripe_server.ids import new_id
 from stripe_server.invoice_links import invoice_links_set
+from stripe_server.lifecycle.discounts import invoice_discounts_apply
 from stripe_server.lifecycle.invoice_lines import line_for_item
 from stripe_server.lifecycle.periods import next_period_end
 from stripe_server.lifecycle.prorations import pending_proration_lines
@@ -29,8 +30,11 @@ def invoice_new(
     lines: list[dict[str, Any]],
     invoice_id: str,
 ) -> dict[str, Any]:
-    """Store (and announce) a draft invoice of `lines` for the subscription's period."""
-    total = sum(line["amount"] for line in lines)
+    """Store (and announce) a draft invoice of `lines` for the subscription's period, with
+    the subscription's discounts in force as the period starts taken off."""
+    subtotal = sum(line["amount"] for line in lines)
+    discount_ids, discounted = invoice_discounts_apply(ctx, subscription, lines, period_start)
+    total = subtotal - sum(discounted)
     # A draft shows what the customer's balance would leave due; finalizing applies it.
     amount_due, _ = balance_split(total, customer["balance"])
     currency = subscription["currency"]
@@ -71,7 +75,7 @@ def invoice_new(
         "default_source": None,
         "default_tax_rates": [],
         "description": None,
-        "discounts": [],
+        "discounts": discount_ids,
         "due_date": None,
         "effective_at": None,
         "ending_balance": None,
@@ -114,15 +118,27 @@ def invoice_new(
         },
         # dj-stripe links invoices to subscriptions through this (older API) top-level key.
         "subscription": subscription["id"],
-        "subtotal": total,
-        "subtotal_excluding_tax": total,
+        "subtotal": subtotal,
+        "subtotal_excluding_tax": subtotal,
         "test_clock": None,
         "total": total,
-        "total_discount_amounts": [],
+        "total_discount_amounts": [
+            {"amount": amount, "discount": discount_id}
+            for amount, discount_id in zip(discounted, discount_ids, strict=True)
+        ],
         "total_excluding_tax": total,
         "webhooks_delivered_at": None,
         "automatically_finalizes_at": None,
-        "total_pretax_credit_amounts": [],
+        "total_pretax_credit_amounts": [
+            {
+                "amount": amount,
+                "credit_balance_transaction": None,
+                "discount": discount_id,
+                "type": "discount",
+            }
+            for amount, discount_id in zip(discounted, discount_ids, strict=True)
+            if amount > 0
+        ],
         "total_taxes": [],
         "amount_overpaid": 0,
         "parent": {

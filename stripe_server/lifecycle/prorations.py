@@ -5,7 +5,9 @@ Stripe prorates by the second: an item's credit or charge is its total for the p
 quantity (tiers and packages included) times the share of the period left after the proration
 date, `(period_end - proration_date) / (period_end - period_start)`, rounded to the minor unit
 line by line. The proration date is now, or the `proration_date` a request names (so an update
-can bill exactly what a preview showed).
+can bill exactly what a preview showed). The total is after the subscription's percent-off
+discounts on the item's product (`discounts.proration_discounted_amount`), which the proration
+names in its `discounts`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from stripe_server import events
 from stripe_server.context import Context
 from stripe_server.ids import new_id
+from stripe_server.lifecycle.discounts import proration_discounted_amount
 from stripe_server.lifecycle.invoice_lines import invoice_line, item_amount
 from stripe_server.wire import invalid_request
 
@@ -49,7 +52,10 @@ def proration_items(
     for item, sign, label in ((old_item, -1, "Unused time on"), (new_item, 1, "Remaining time on")):
         if item is None:
             continue
-        amount = sign * round(item_amount(ctx, item) * (end - at) / (end - start))
+        period_amount, discount_ids = proration_discounted_amount(
+            ctx, subscription, item["price"]["product"], item_amount(ctx, item)
+        )
+        amount = sign * round(period_amount * (end - at) / (end - start))
         if amount == 0:
             continue
         invoice_item = {
@@ -59,7 +65,7 @@ def proration_items(
             "date": now,
             "description": f"{label} {item['quantity']} x {item['price']['product']}",
             "discountable": False,
-            "discounts": [],
+            "discounts": discount_ids,
             "id": new_id("ii"),
             "invoice": None,
             "livemode": False,
@@ -134,6 +140,7 @@ def pending_proration_lines(
                 end=invoice_item["period"]["end"],
                 proration=True,
                 invoice_item=invoice_item["id"],
+                proration_discounts=tuple(invoice_item["discounts"]),
             )
         )
     return lines

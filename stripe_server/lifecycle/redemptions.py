@@ -22,6 +22,7 @@ from typing import Any
 from stripe_server.context import Context
 from stripe_server.ids import new_id
 from stripe_server.lifecycle.periods import months_after
+from stripe_server.versions import BASIL
 
 COUPON = "coupon"
 # A deleted coupon is kept under this kind (retrieve and list no longer find it) because the
@@ -43,6 +44,7 @@ class Refusal(enum.Enum):
     MINIMUM_AMOUNT = "minimum_amount"
     MINIMUM_AMOUNT_ON_UPDATE = "minimum_amount_on_update"
     NO_ITEMS_APPLY = "no_items_apply"
+    AMOUNT_OFF_FOREVER = "amount_off_forever"
 
     def message(self, subject: dict[str, Any]) -> str:
         """The API's message refusing `subject` (the coupon or promotion code) for this."""
@@ -50,6 +52,11 @@ class Refusal(enum.Enum):
             return f"Coupon expired: {subject['id']}"
         if self is Refusal.NO_ITEMS_APPLY and subject["object"] == COUPON:
             return "This coupon cannot be redeemed because it does not apply to any of the items."
+        if self is Refusal.AMOUNT_OFF_FOREVER:
+            return (
+                "Coupons with `amount_off` and a `duration` of `forever` cannot be applied from "
+                f"API version {BASIL} on; use a `once` or `repeating` coupon."
+            )
         return _PROMOTION_CODE_MESSAGES[self]
 
     @property
@@ -182,7 +189,21 @@ def promotion_code_refusal(
             or purchase.subtotal < restrictions["minimum_amount"]
         ):
             return Refusal.MINIMUM_AMOUNT
-    return coupon_refusal_for_products(coupon, purchase.products)
+    return coupon_refusal_for_version(ctx, coupon) or coupon_refusal_for_products(
+        coupon, purchase.products
+    )
+
+
+def coupon_refusal_for_version(ctx: Context, coupon: dict[str, Any]) -> Refusal | None:
+    """AMOUNT_OFF_FOREVER for an amount-off coupon without an end, which Stripe stopped
+    applying in 2025-03-31.basil (such coupons made with an older version still exist)."""
+    if (
+        ctx.api_version >= BASIL
+        and coupon["amount_off"] is not None
+        and coupon["duration"] == "forever"
+    ):
+        return Refusal.AMOUNT_OFF_FOREVER
+    return None
 
 
 def coupon_refusal_for_products(

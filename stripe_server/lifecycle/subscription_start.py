@@ -14,6 +14,7 @@ from typing import Any
 from stripe_server import events
 from stripe_server.context import Context
 from stripe_server.ids import new_id
+from stripe_server.lifecycle.discounts import DiscountRequest, subscription_discounts_set
 from stripe_server.lifecycle.invoices import invoice_for_period
 from stripe_server.lifecycle.item_changes import item_new, items_check_compatible
 from stripe_server.lifecycle.payments import (
@@ -51,13 +52,16 @@ class StartOptions:
     trial_settings: dict[str, Any] = field(
         default_factory=lambda: {"end_behavior": {"missing_payment_method": "create_invoice"}}
     )
+    # Coupons and promotion codes to redeem for it, in order (already checked).
+    discounts: list[DiscountRequest] = field(default_factory=list)
 
 
 def subscription_start(
     ctx: Context, customer: dict[str, Any], specs: list[ItemSpec], options: StartOptions
 ) -> dict[str, Any]:
-    """Create the subscription now (`ctx`'s time), invoice its first period (or its free trial)
-    and charge it: `active` (or `trialing`) once paid, `incomplete` otherwise.
+    """Create the subscription now (`ctx`'s time) with its discounts, invoice its first period
+    (or its free trial) and charge it: `active` (or `trialing`) once paid, `incomplete`
+    otherwise.
 
     `error_if_incomplete` refuses a declined first charge (402); the caller's transaction then
     keeps nothing. `default_incomplete` leaves a non-zero first invoice open.
@@ -71,6 +75,8 @@ def subscription_start(
     trial_end = options.trial_end
     subscription = _subscription_new(ctx, customer, subscription_id, items, options)
     subscription["current_period_end"] = trial_end or next_period_end(subscription, now)
+    if options.discounts:
+        subscription_discounts_set(ctx, subscription, options.discounts)
     if customer["currency"] is None:
         customer["currency"] = subscription["currency"]
         ctx.db.save("customer", customer)

@@ -4,7 +4,9 @@ A coupon takes `percent_off` (0.01 to 100) or `amount_off` with its `currency`, 
 `duration` of `once` (the default), `repeating` (`duration_in_months`) or `forever`; it may be
 limited to some products (`applies_to[products]`, shown only with `expand[]=applies_to`, as at
 Stripe), to a number of redemptions (`max_redemptions`) and to a last moment (`redeem_by`).
-Its id may be chosen (`id`); otherwise it is 8 letters and digits. `valid` and
+An amount off cannot last `forever` from API version 2025-03-31.basil on (such coupons made
+with an older version are kept, and refused where they would be applied). Its id may be chosen
+(`id`); otherwise it is 8 letters and digits. `valid` and
 `times_redeemed` follow its redemptions (`lifecycle/redemptions.py`). Deleting a coupon stops
 new redemptions; discounts already made from it go on.
 """
@@ -21,6 +23,7 @@ from stripe_server import events
 from stripe_server.context import Context
 from stripe_server.lifecycle.redemptions import COUPON, DELETED_COUPON, coupon_refresh
 from stripe_server.routing import route
+from stripe_server.versions import BASIL
 from stripe_server.wire import (
     StripeError,
     created_filter,
@@ -110,6 +113,12 @@ def coupon_create(ctx: Context) -> dict[str, Any]:
         raise invalid_request(
             "The duration_in_months param must be set when creating a coupon with a repeating "
             "duration",
+            param="duration",
+        )
+    if ctx.api_version >= BASIL and amount_off is not None and duration == "forever":
+        raise invalid_request(
+            "Coupons with `amount_off` cannot have a `duration` of `forever` from API version "
+            f"{BASIL} on; use `once` or `repeating`.",
             param="duration",
         )
     if duration != "repeating" and months is not None:

@@ -10,6 +10,11 @@ What it shows, as Stripe does:
   subscription that renews first);
 - with `customer` and `subscription_details[items]`: the first invoice of a new subscription.
 
+`discounts` (as the subscription takes them: coupons, promotion codes, its own discounts to
+keep, or "" for none) replaces the subscription's discounts for the preview; without it, the
+preview keeps the ones the subscription has. A preview made with new discounts names
+discounts (`di_...`) that do not outlive it; `expand[]` reaches them all the same.
+
 The update or creation runs through the API's own handler in a scratch copy of the store
 (`lifecycle/previews.py`), so the preview bills exactly what the request will, and keeps
 nothing. A preview cannot be retrieved, listed or paid: its id is not stored.
@@ -52,7 +57,9 @@ _DETAILS = (
 @route("POST", "/v1/invoices/create_preview")
 def invoice_create_preview(ctx: Context) -> dict[str, Any]:
     params = ctx.params
-    params.reject_unknown({"customer", "subscription", "subscription_details", "preview_mode"})
+    params.reject_unknown(
+        {"customer", "subscription", "subscription_details", "preview_mode", "discounts"}
+    )
     params.string("preview_mode", choices=("next",))
     details = params.nested("subscription_details") or Params({}, "subscription_details")
     details.reject_unknown(_DETAILS)
@@ -69,7 +76,7 @@ def invoice_create_preview(ctx: Context) -> dict[str, Any]:
                 f"{customer_id}.",
                 param="subscription",
             )
-        return ctx.present(_preview_update(ctx, subscription, details))
+        return _preview_update(ctx, subscription, details)
     if customer_id is None:
         raise invalid_request(
             "You must pass `customer`, `subscription`, or `schedule` to preview an invoice.",
@@ -77,13 +84,13 @@ def invoice_create_preview(ctx: Context) -> dict[str, Any]:
         )
     customer = ctx.require("customer", customer_id, param="customer", status=400)
     if details.has("items"):
-        return ctx.present(_preview_new_subscription(ctx, customer, details))
+        return _preview_new_subscription(ctx, customer, details)
     if details.data:
         raise invalid_request(
             "`subscription_details` needs `subscription` or `subscription_details[items]`.",
             param="subscription_details",
         )
-    return ctx.present(_preview_customer(ctx, customer))
+    return _preview_customer(ctx, customer)
 
 
 def _preview_update(ctx: Context, subscription: dict[str, Any], details: Params) -> dict:
@@ -102,6 +109,8 @@ def _preview_update(ctx: Context, subscription: dict[str, Any], details: Params)
             param="subscription_details[proration_date]",
         )
     update = {key: details.raw(key) for key in _DETAILS if details.has(key)}
+    if ctx.params.has("discounts"):
+        update["discounts"] = ctx.params.raw("discounts")
     with scratch_context(ctx) as scratch:
         known = subscription["latest_invoice"]
         if update:
@@ -115,10 +124,13 @@ def _preview_update(ctx: Context, subscription: dict[str, Any], details: Params)
             invoice = next_invoice(scratch, changed)
         if invoice is None:
             raise no_upcoming_invoice(subscription["customer"])
-        return invoice_as_preview(
-            invoice,
-            proration_date=proration_date if proration_date is not None else ctx.now(),
-            subscription_exists=True,
+        # Presented before the scratch store is rolled back, so its discounts expand.
+        return scratch.present(
+            invoice_as_preview(
+                invoice,
+                proration_date=proration_date if proration_date is not None else ctx.now(),
+                subscription_exists=True,
+            )
         )
 
 
@@ -134,10 +146,14 @@ def _preview_new_subscription(
             )
     create = {key: details.raw(key) for key in _DETAILS if details.has(key)}
     create.update({"customer": customer["id"], "payment_behavior": "default_incomplete"})
+    if ctx.params.has("discounts"):
+        create["discounts"] = ctx.params.raw("discounts")
     with scratch_context(ctx) as scratch:
         created = _run(scratch, subscription_create, create, {})
         invoice = scratch.require("invoice", created["latest_invoice"])
-        return invoice_as_preview(invoice, proration_date=ctx.now(), subscription_exists=False)
+        return scratch.present(
+            invoice_as_preview(invoice, proration_date=ctx.now(), subscription_exists=False)
+        )
 
 
 def _preview_customer(ctx: Context, customer: dict[str, Any]) -> dict[str, Any]:
@@ -149,10 +165,16 @@ def _preview_customer(ctx: Context, customer: dict[str, Any]) -> dict[str, Any]:
     ]
     for subscription in sorted(live, key=lambda candidate: candidate["current_period_end"]):
         with scratch_context(clock_context(ctx, subscription.get("test_clock"))) as scratch:
+            if ctx.params.has("discounts"):
+                update = {"discounts": ctx.params.raw("discounts")}
+                _run(scratch, subscription_update, update, {"id": subscription["id"]})
+                subscription = scratch.require("subscription", subscription["id"])
             invoice = next_invoice(scratch, subscription)
             if invoice is not None:
-                return invoice_as_preview(
-                    invoice, proration_date=scratch.now(), subscription_exists=True
+                return scratch.present(
+                    invoice_as_preview(
+                        invoice, proration_date=scratch.now(), subscription_exists=True
+                    )
                 )
     raise no_upcoming_invoice(customer["id"])
 

@@ -11,11 +11,14 @@ import copy
 from typing import Any
 
 from stripe_server import events
+from stripe_server.amounts import price_amount
 from stripe_server.context import Context
 from stripe_server.frozen_time import clock_context
+from stripe_server.lifecycle.discounts import subscription_discounts_set
 from stripe_server.lifecycle.item_changes import subscription_apply_item_changes
 from stripe_server.lifecycle.pending_updates import pending_update_hold
 from stripe_server.lifecycle.prorations import proration_date_check
+from stripe_server.lifecycle.redemptions import Purchase
 from stripe_server.lifecycle.resumptions import subscription_resume_attempt
 from stripe_server.lifecycle.subscription_start import ItemSpec, StartOptions, subscription_start
 from stripe_server.lifecycle.subscriptions import (
@@ -24,6 +27,7 @@ from stripe_server.lifecycle.subscriptions import (
     subscription_renew,
     subscription_save,
 )
+from stripe_server.resources.discount_requests import discount_requests_parse
 from stripe_server.resources.payment_methods import payment_method_attach, payment_method_resolve
 from stripe_server.routing import route
 from stripe_server.versions import PENDING_UPDATE_METADATA
@@ -155,6 +159,7 @@ _CREATE_PARAMS = {
     "off_session",
     "currency",
     "trial_settings",
+    "discounts",
 }
 
 
@@ -202,6 +207,12 @@ def subscription_create(ctx: Context) -> dict[str, Any]:
     trial_settings = trial_settings_param(params)
     if trial_settings is not None:
         options.trial_settings = trial_settings
+    purchase = Purchase(
+        customer=customer,
+        subtotal=sum(price_amount(spec.price, spec.quantity) for spec in specs),
+        currency=specs[0].price["currency"],
+    )
+    options.discounts = discount_requests_parse(ctx, params, purchase) or []
     return ctx.present(subscription_start(ctx, customer, specs, options))
 
 
@@ -225,6 +236,7 @@ _UPDATE_PARAMS = {
     "off_session",
     "cancellation_details",
     "trial_settings",
+    "discounts",
 }
 
 
@@ -286,6 +298,13 @@ def subscription_update(ctx: Context) -> dict[str, Any]:
     trial_settings = trial_settings_param(params)
     if trial_settings is not None:
         subscription["trial_settings"] = trial_settings
+    purchase = Purchase(
+        customer=customer, subtotal=0, currency=subscription["currency"], is_update=True
+    )
+    discounts = discount_requests_parse(ctx, params, purchase, subscription=subscription)
+    if discounts is not None:
+        # Before the items change, so an invoice the change makes now is discounted too.
+        subscription_discounts_set(ctx, subscription, discounts)
     if params.has("trial_end") and params.string("trial_end") != "now":
         raise invalid_request(
             "Only `trial_end=now` is emulated for existing subscriptions.", param="trial_end"
