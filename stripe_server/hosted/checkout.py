@@ -2,12 +2,18 @@
 
 `GET /_hosted/checkout/{id}` shows an open session; `POST` pays it with one of Stripe's test
 cards and redirects (303) to the session's success URL. A session with
-`payment_method_collection=if_required` and nothing due today (a free trial) asks for no card:
-Start trial subscribes the customer without one. Paying creates the customer, payment
-method, subscription and first invoice through the same handlers the API uses, so the same
-events fire, then completes the session (`checkout.session.completed`). A declined card is
-shown on the page and leaves no trace; expired, completed and unknown sessions get a page
-saying so.
+`payment_method_collection=if_required` and nothing due today (a free trial, or a discount
+that takes it all) asks for no card: Start trial subscribes the customer without one. Paying
+creates the customer, payment method, subscription and first invoice through the same handlers
+the API uses, so the same events fire, then completes the session
+(`checkout.session.completed`). A declined card is shown on the page and leaves no trace;
+expired, completed and unknown sessions get a page saying so.
+
+With `allow_promotion_codes`, the page has a promotion code field:
+`POST /_hosted/checkout/{id}/promotion_code` checks the code as Stripe would redeem it for this
+purchase and applies it to the session (303 back to the page, which shows the discount and the
+new total), or shows on the page why it cannot (400); `remove=1` takes it off again. The
+subscription the payment starts redeems it.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 from stripe_server import events
 from stripe_server.calls import call_handler
 from stripe_server.context import Context
+from stripe_server.frozen_time import clock_context
 from stripe_server.hosted.card_form import (
     CARD_FIELDS,
     CardEntry,
@@ -36,19 +43,41 @@ from stripe_server.hosted.page import (
     money,
     redirect,
 )
-from stripe_server.hosted.render import EMPTY, join, render
+from stripe_server.hosted.render import EMPTY, Html, join, render
+from stripe_server.lifecycle.discounts import DiscountRequest
+from stripe_server.lifecycle.redemptions import (
+    Refusal,
+    coupon_of,
+    discount_coupon,
+    promotion_code_coupon_id,
+    promotion_code_refusal,
+)
 from stripe_server.redirect_urls import safe_url
 from stripe_server.resources.checkout_sessions import (
     CHECKOUT_PATH,
+    checkout_purchase,
+    checkout_session_amounts_set,
+    checkout_session_discount,
+    checkout_session_discount_set,
     checkout_session_get,
     checkout_session_public,
     starts_with_trial,
     success_url_for,
 )
 from stripe_server.resources.customers import customer_create
+from stripe_server.resources.promotion_codes import promotion_code_find
 from stripe_server.resources.subscriptions import subscription_create
 from stripe_server.routing import route
 from stripe_server.wire import StripeError, invalid_request
+
+# What Checkout tells a customer whose promotion code cannot be used.
+_INVALID_CODE = "This code is invalid."
+_REFUSALS = {
+    Refusal.EXPIRED: "This code has expired.",
+    Refusal.USED_UP: "This code has already been used the maximum number of times.",
+    Refusal.FIRST_TIME_ONLY: "This code is only for first-time customers.",
+    Refusal.NO_ITEMS_APPLY: "This code does not apply to the items you are buying.",
+}
 
 
 def _price_note(price: dict[str, Any]) -> str:
@@ -112,6 +141,71 @@ def checkout_page(ctx: Context) -> RawResponse:
     return _render(ctx, session, customer, values={}, error=None, error_field=None)
 
 
+@route("POST", "/_hosted/checkout/{id}/promotion_code", public=True)
+def checkout_promotion_code(ctx: Context) -> RawResponse:
+    """Apply the typed promotion code to the session (or, with `remove`, take it off) and go
+    back to the page; a code that cannot be used is explained on the page."""
+    session, page = _session_or_page(ctx)
+    if page is not None:
+        return page
+    assert session is not None
+    if not session["allow_promotion_codes"]:
+        return message_page(
+            "Promotion codes are not accepted here",
+            "This checkout does not take promotion codes.",
+            status=400,
+        )
+    customer = ctx.db.get(session["customer"], "customer") if session["customer"] else None
+    if form_value(ctx, "remove"):
+        checkout_session_discount_set(ctx, session, None)
+        ctx.db.save("checkout.session", session)
+        return redirect(f"{CHECKOUT_PATH}/{session['id']}")
+    code = form_value(ctx, "promotion_code")
+    promotion_code = promotion_code_find(ctx, code, customer) if code else None
+    refusal = _code_refusal(ctx, session, customer, promotion_code)
+    if refusal is not None:
+        return _render(
+            ctx,
+            session,
+            customer,
+            values={"promotion_code": code},
+            error=None,
+            error_field="promotion_code",
+            code_error=refusal,
+            status=400,
+        )
+    assert promotion_code is not None
+    coupon = coupon_of(ctx, promotion_code_coupon_id(promotion_code))
+    request = DiscountRequest(coupon=coupon, promotion_code=promotion_code)
+    checkout_session_discount_set(ctx, session, request)
+    ctx.db.save("checkout.session", session)
+    return redirect(f"{CHECKOUT_PATH}/{session['id']}")
+
+
+def _code_refusal(
+    ctx: Context,
+    session: dict[str, Any],
+    customer: dict[str, Any] | None,
+    promotion_code: dict[str, Any] | None,
+) -> str | None:
+    """What to tell the customer when the promotion code cannot be used for this session, in
+    Checkout's words; None if it can."""
+    if promotion_code is None:
+        return _INVALID_CODE
+    # A test clock's customer redeems at the clock's time, as the subscription will.
+    on_time = clock_context(ctx, customer.get("test_clock")) if customer else ctx
+    refusal = promotion_code_refusal(
+        on_time, promotion_code, checkout_purchase(customer, session["_line_items"])
+    )
+    if refusal is None:
+        return None
+    if refusal is Refusal.MINIMUM_AMOUNT:
+        restrictions = promotion_code["restrictions"]
+        minimum = money(restrictions["minimum_amount"], restrictions["minimum_amount_currency"])
+        return f"This code requires an order of at least {minimum}."
+    return _REFUSALS.get(refusal, _INVALID_CODE)
+
+
 @route("POST", "/_hosted/checkout/{id}", public=True)
 def checkout_pay(ctx: Context) -> RawResponse:
     """Pay with the typed card and go to the success URL; a refused card stays on the page."""
@@ -135,6 +229,21 @@ def checkout_pay(ctx: Context) -> RawResponse:
             return failed("Enter your email address.", "email")
         elif "@" not in email or len(email) > 254 or " " in email:
             return failed("Your email address is invalid.", "email")
+    applied = (session["discounts"] or [{}])[0].get("promotion_code")
+    if applied:
+        promotion_code = ctx.db.get(applied, "promotion_code")
+        refusal = _code_refusal(ctx, session, customer, promotion_code)
+        if refusal is not None:
+            return _render(
+                ctx,
+                session,
+                customer,
+                values=values,
+                error=None,
+                error_field="promotion_code",
+                code_error=refusal,
+                status=400,
+            )
     entry = None
     if collects_card(session):
         try:
@@ -209,6 +318,13 @@ def checkout_session_complete(
         subscription_params["trial_settings"] = data["trial_settings"]
     if data.get("description"):
         subscription_params["description"] = data["description"]
+    if session["discounts"]:
+        applied = session["discounts"][0]
+        subscription_params["discounts"] = [
+            {"promotion_code": applied["promotion_code"]}
+            if applied["promotion_code"]
+            else {"coupon": applied["coupon"]}
+        ]
     subscription = call_handler(ctx, subscription_create, subscription_params)
     customer = ctx.require("customer", customer["id"])
     session.update(
@@ -225,13 +341,15 @@ def checkout_session_complete(
                 "tax_ids": [],
             },
             "invoice": subscription["latest_invoice"],
-            "payment_status": "no_payment_required" if starts_with_trial(data) else "paid",
+            "payment_status": "no_payment_required" if session["amount_total"] == 0 else "paid",
             "status": "complete",
             "subscription": subscription["id"],
             # A session that is over has no page to send the customer to.
             "url": None,
         }
     )
+    # Line items and totals now name the discount the subscription redeemed.
+    checkout_session_amounts_set(ctx, session)
     ctx.db.save("checkout.session", session)
     events.emit(ctx, "checkout.session.completed", checkout_session_public(session))
     return session
@@ -245,6 +363,7 @@ def _render(
     values: dict[str, str],
     error: str | None,
     error_field: str | None,
+    code_error: str | None = None,
     status: int = 200,
 ) -> RawResponse:
     currency = session["currency"]
@@ -267,6 +386,7 @@ def _render(
             )
         )
     due_today = session["amount_total"]
+    discount_row = _discount_row(ctx, session)
     trial = EMPTY
     if starts_with_trial(data):
         trial = render(
@@ -297,8 +417,10 @@ def _render(
     body = render(
         "checkout/page.html",
         lines=join(lines),
+        discount=discount_row,
         due_today=money(due_today, currency),
         trial=trial,
+        promotion_code=_promotion_code_form(session, values, code_error),
         form_heading="Pay with card" if card else "Start your free trial",
         error=render("form_error.html", message=error) if error else EMPTY,
         action=f"{CHECKOUT_PATH}/{session['id']}",
@@ -308,3 +430,54 @@ def _render(
         back=render("checkout/back.html", url=cancel) if cancel else EMPTY,
     )
     return html_page("Checkout", body, status=status)
+
+
+def _discount_row(ctx: Context, session: dict[str, Any]) -> Html:
+    """The summary's row for the session's discount: what it is and, unless the subscription
+    starts with a free trial, what it takes off today."""
+    discount = checkout_session_discount(ctx, session)
+    if discount is None:
+        return EMPTY
+    coupon = discount_coupon(ctx, discount)
+    promotion_code = ctx.db.get(discount["promotion_code"] or "", "promotion_code")
+    taken = sum(item["amount_discount"] for item in session["_line_items"])
+    trial = starts_with_trial(session["_subscription_data"])
+    return render(
+        "checkout/discount.html",
+        label=promotion_code["code"] if promotion_code else coupon["name"] or coupon["id"],
+        terms=_coupon_text(coupon),
+        amount="" if trial else money(-taken, session["currency"]),
+    )
+
+
+def _coupon_text(coupon: dict[str, Any]) -> str:
+    """`20% off`, `$5.00 off for 3 months`, `20% off the first payment`: a coupon in words."""
+    if coupon["percent_off"] is not None:
+        off = f"{coupon['percent_off']:g}% off"
+    else:
+        off = f"{money(coupon['amount_off'], coupon['currency'])} off"
+    if coupon["duration"] == "once":
+        return f"{off} the first payment"
+    if coupon["duration"] == "repeating":
+        months = coupon["duration_in_months"]
+        return f"{off} for {months} month{'s' if months != 1 else ''}"
+    return off
+
+
+def _promotion_code_form(
+    session: dict[str, Any], values: dict[str, str], code_error: str | None
+) -> Html:
+    """The promotion code field (with Apply), or the applied code (with Remove); nothing when
+    the session does not take codes."""
+    if not session["allow_promotion_codes"]:
+        return EMPTY
+    action = f"{CHECKOUT_PATH}/{session['id']}/promotion_code"
+    if session["discounts"] and not code_error:
+        return render("checkout/promotion_code_applied.html", action=action)
+    return render(
+        "checkout/promotion_code.html",
+        action=action,
+        code=values.get("promotion_code", ""),
+        error=render("form_error.html", message=code_error) if code_error else EMPTY,
+        **invalid_markers(("promotion_code",), "promotion_code" if code_error else None),
+    )

@@ -2,6 +2,13 @@
 
 A session's `url` is the hosted Checkout page this server serves (`/_hosted/checkout/{id}`);
 paying there completes the session (`hosted/checkout.py`).
+
+A session takes one discount: `discounts[0][coupon]` or `[promotion_code]` pre-applies it (not
+together with `allow_promotion_codes`, as at Stripe), or the customer applies a promotion code
+on the page when `allow_promotion_codes` is true. Its amounts follow the discount
+(`checkout_session_discount_set`): each line item's `amount_discount`, `total_details`,
+`amount_total` (nothing is due today during a free trial); the subscription the session starts
+redeems it.
 """
 
 from __future__ import annotations
@@ -12,9 +19,18 @@ from typing import Any
 from stripe_server import events
 from stripe_server.amounts import price_amount
 from stripe_server.context import Context
+from stripe_server.discount_amounts import LineBasis, coupon_terms, discount_lines
 from stripe_server.expand import present, strip_includables
 from stripe_server.ids import new_id
+from stripe_server.lifecycle.discounts import DiscountRequest
+from stripe_server.lifecycle.redemptions import (
+    DISCOUNT,
+    Purchase,
+    discount_coupon,
+    discount_new,
+)
 from stripe_server.redirect_urls import safe_url
+from stripe_server.resources.discount_requests import discount_requests_parse
 from stripe_server.resources.subscriptions import trial_settings_param
 from stripe_server.routing import route
 from stripe_server.wire import (
@@ -52,6 +68,7 @@ _CREATE_PARAMS = {
     "customer_update",
     "ui_mode",
     "payment_method_collection",
+    "discounts",
 }
 
 
@@ -225,6 +242,19 @@ def checkout_session_create(ctx: Context) -> dict[str, Any]:
     items = [_line_item(ctx, entry) for entry in entries]
     _check_line_items(items)
     subscription_data = _subscription_data(ctx, params.nested("subscription_data"))
+    if params.has("allow_promotion_codes") and params.has("discounts"):
+        raise invalid_request(
+            "You may only specify one of these parameters: allow_promotion_codes, discounts.",
+            param="allow_promotion_codes",
+        )
+    requests = discount_requests_parse(
+        ctx, params, checkout_purchase(customer, items), kinds=("coupon", "promotion_code")
+    )
+    if requests is not None and len(requests) > 1:
+        raise invalid_request(
+            "A Checkout Session takes at most one discount: pass one entry in `discounts`.",
+            param="discounts",
+        )
     now = ctx.now()
     expires_at = params.integer(
         "expires_at",
@@ -234,13 +264,12 @@ def checkout_session_create(ctx: Context) -> dict[str, Any]:
     )
     session_id = new_id("cs_test", 58)
     subtotal = sum(item["amount_subtotal"] for item in items)
-    total = 0 if starts_with_trial(subscription_data) else subtotal
     session: dict[str, Any] = {
         "adaptive_pricing": {"enabled": False},
         "after_expiration": None,
         "allow_promotion_codes": params.boolean("allow_promotion_codes"),
         "amount_subtotal": subtotal,
-        "amount_total": total,
+        "amount_total": subtotal,
         "automatic_tax": {"enabled": False, "liability": None, "status": None, "provider": None},
         "billing_address_collection": params.string("billing_address_collection"),
         "cancel_url": cancel_url,
@@ -309,9 +338,79 @@ def checkout_session_create(ctx: Context) -> dict[str, Any]:
         # Kept with the session, returned only as `line_items` when expanded.
         "_line_items": items,
         "_subscription_data": subscription_data,
+        # The discount as shown before the subscription redeems it (its id stays the same
+        # while the session is open), or None.
+        "_discount": None,
     }
+    checkout_session_discount_set(ctx, session, requests[0] if requests else None)
     ctx.db.save("checkout.session", session)
     return checkout_session_present(ctx, session)
+
+
+def checkout_purchase(customer: dict[str, Any] | None, items: list[dict[str, Any]]) -> Purchase:
+    """What the session's customer buys, as a promotion code's restrictions see it."""
+    return Purchase(
+        customer=customer,
+        subtotal=sum(item["amount_subtotal"] for item in items),
+        currency=items[0]["currency"],
+        products=frozenset(item["price"]["product"] for item in items),
+    )
+
+
+def checkout_session_discount_set(
+    ctx: Context, session: dict[str, Any], request: DiscountRequest | None
+) -> None:
+    """Apply a checked discount to the open session (None removes it), and work out its
+    amounts again."""
+    if request is None:
+        session["discounts"] = []
+        session["_discount"] = None
+    else:
+        assert request.coupon is not None
+        promotion_code = request.promotion_code
+        session["discounts"] = [
+            {
+                "coupon": None if promotion_code else request.coupon["id"],
+                "promotion_code": promotion_code["id"] if promotion_code else None,
+            }
+        ]
+        session["_discount"] = discount_new(
+            coupon=request.coupon,
+            promotion_code=promotion_code,
+            customer_id=session["customer"],
+            subscription_id=None,
+            start=ctx.now(),
+        )
+    checkout_session_amounts_set(ctx, session)
+
+
+def checkout_session_discount(ctx: Context, session: dict[str, Any]) -> dict[str, Any] | None:
+    """The session's Discount: the subscription's once it is redeemed, else as shown."""
+    subscription = ctx.db.get(session["subscription"] or "", "subscription")
+    if subscription is not None and subscription["discounts"]:
+        return ctx.db.get(subscription["discounts"][0], DISCOUNT)
+    return session["_discount"]
+
+
+def checkout_session_amounts_set(ctx: Context, session: dict[str, Any]) -> None:
+    """Line items' and the session's amounts, after its discount; nothing is due today when
+    the subscription starts with a free trial."""
+    items = session["_line_items"]
+    discount = checkout_session_discount(ctx, session)
+    taken = [0 for _ in items]
+    if discount is not None:
+        bases = [LineBasis(item["amount_subtotal"], item["price"]["product"]) for item in items]
+        taken = discount_lines(bases, [coupon_terms(discount_coupon(ctx, discount))])[0]
+    for item, amount in zip(items, taken, strict=True):
+        item["amount_discount"] = amount
+        item["amount_total"] = item["amount_subtotal"] - amount
+        item["discounts"] = [] if discount is None else [{"amount": amount, "discount": discount}]
+    subtotal = sum(item["amount_subtotal"] for item in items)
+    discounted = sum(taken)
+    if starts_with_trial(session["_subscription_data"]):
+        subtotal = discounted = 0
+    session["amount_total"] = subtotal - discounted
+    session["total_details"]["amount_discount"] = discounted
 
 
 def checkout_session_present(
@@ -326,7 +425,12 @@ def checkout_session_present(
             f"/v1/checkout/sessions/{session['id']}/line_items", session["_line_items"]
         )
     if "total_details.breakdown" in paths:
-        shown["total_details"]["breakdown"] = {"discounts": [], "taxes": []}
+        discount = checkout_session_discount(ctx, session)
+        discounts = []
+        if discount is not None:
+            amount = session["total_details"]["amount_discount"]
+            discounts = [{"amount": amount, "discount": discount}]
+        shown["total_details"]["breakdown"] = {"discounts": discounts, "taxes": []}
     return present(ctx.db, shown, [p for p in paths if p != "total_details.breakdown"])
 
 
