@@ -62,7 +62,7 @@ def coupon_get(ctx: Context, coupon_id: str, *, param: str = "coupon", status: i
     return coupon_refresh(ctx, coupon)
 
 
-def _percent_off(ctx: Context) -> float | None:
+def _percent_off(ctx: Context) -> int | float | None:
     text = ctx.params.decimal_string("percent_off")
     if text is None:
         return None
@@ -78,7 +78,8 @@ def _percent_off(ctx: Context) -> float | None:
             f"This value must be less than or equal to 100 (it currently is '{float(percent)}').",
             param="percent_off",
         )
-    return float(percent)
+    # Stripe's JSON writes a whole percentage as an integer (`10`), else a decimal (`25.5`).
+    return int(percent) if percent == percent.to_integral_value() else float(percent)
 
 
 def _applies_to(ctx: Context) -> dict[str, Any] | None:

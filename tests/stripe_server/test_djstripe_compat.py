@@ -167,3 +167,99 @@ def test_djstripe_syncs_the_servers_subscription_schedules(
     assert released.status == "released"
     assert released.released_subscription.id == billing_objects["subscription"]
     assert released.subscription is None
+
+
+def test_djstripe_syncs_coupons_promotion_codes_and_discounted_subscriptions_and_invoices(
+    stripe_settings: LocalStripe, billing_objects: dict[str, str]
+) -> None:
+    api = _client(stripe_settings)
+    coupon = api.v1.coupons.create(
+        {"percent_off": 20, "duration": "repeating", "duration_in_months": 3,
+         "applies_to": {"products": [billing_objects["product"]]}, "name": "Twenty"}
+    )  # fmt: skip
+    promotion_code = api.v1.promotion_codes.create(
+        {"promotion": {"type": "coupon", "coupon": coupon.id}, "code": f"DJ{coupon.id}"}
+    )
+    subscription = api.v1.subscriptions.create(
+        {"customer": billing_objects["customer"],
+         "items": [{"price": billing_objects["price"], "quantity": 2}],
+         "discounts": [{"promotion_code": promotion_code.id}]}
+    )  # fmt: skip
+
+    call_command("djstripe_sync_models", "Coupon", "PromotionCode", "Subscription", "Invoice")
+
+    synced_coupon = djstripe_models.Coupon.objects.get(id=coupon.id)
+    assert synced_coupon.percent_off == 20
+    assert synced_coupon.applies_to == {"products": [billing_objects["product"]]}
+    assert synced_coupon.human_readable == "20% off for 3 months"
+    synced_code = djstripe_models.PromotionCode.objects.get(id=promotion_code.id)
+    assert (synced_code.code, synced_code.active, synced_code.times_redeemed) == (
+        promotion_code.code,
+        True,
+        1,
+    )
+    [discount_id] = subscription.discounts
+    synced_subscription = djstripe_models.Subscription.objects.get(id=subscription.id)
+    assert synced_subscription.stripe_data["discounts"] == [discount_id]
+    invoice = djstripe_models.Invoice.objects.get(id=subscription.latest_invoice)
+    # 2 seats at $9.00 (volume tiers): $18.00, 20% off.
+    assert (invoice.stripe_data["subtotal"], invoice.total) == (1800, 1800 - 360)
+    discount = djstripe_models.Discount.objects.get(id=discount_id)
+    assert discount.subscription.id == subscription.id
+    assert discount.customer.id == billing_objects["customer"]
+    assert discount.promotion_code == promotion_code.id
+
+
+def test_djstripe_processes_coupon_promotion_code_and_discount_events(
+    stripe_settings: LocalStripe, billing_objects: dict[str, str]
+) -> None:
+    browser = Client()
+    api = _client(stripe_settings)
+    created = api.v1.webhook_endpoints.create(
+        {"url": "http://127.0.0.1:9/unused", "enabled_events": ["*"]}
+    )
+    endpoint = djstripe_models.WebhookEndpoint.sync_from_stripe_data(
+        stripe.WebhookEndpoint.construct_from(created.to_dict(), stripe_settings.api_key)
+    )
+    api.v1.webhook_endpoints.delete(created.id)
+    url = reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
+    coupon = api.v1.coupons.create({"percent_off": 10, "duration": "forever"})
+    promotion_code = api.v1.promotion_codes.create(
+        {"promotion": {"type": "coupon", "coupon": coupon.id}}
+    )
+    api.v1.promotion_codes.update(promotion_code.id, {"metadata": {"k": "v"}})
+    api.v1.coupons.update(coupon.id, {"name": "Ten"})
+    api.v1.subscriptions.update(
+        billing_objects["subscription"], {"discounts": [{"coupon": coupon.id}]}
+    )
+    api.v1.subscriptions.update(billing_objects["subscription"], {"discounts": ""})
+    gone = api.v1.coupons.create({"percent_off": 5})
+    api.v1.coupons.delete(gone.id)
+    wanted = {
+        "coupon.created": coupon.id,
+        "coupon.updated": coupon.id,
+        "coupon.deleted": gone.id,
+        "promotion_code.created": promotion_code.id,
+        "promotion_code.updated": promotion_code.id,
+        "customer.discount.created": None,
+        "customer.discount.deleted": None,
+        "customer.subscription.updated": billing_objects["subscription"],
+    }
+    events = api.v1.events.list({"types": list(wanted), "limit": 100}).data
+    for event_type, object_id in wanted.items():
+        event = next(
+            e for e in events if e.type == event_type and object_id in (None, e.data.object["id"])
+        )
+        payload = json.dumps(event.to_dict(), default=str).encode()
+        signature = signature_header(payload, created.secret, int(time.time()))
+        response = browser.post(
+            url, data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+        )
+        assert response.status_code == 200, (event_type, response.content)
+        trigger = djstripe_models.WebhookEventTrigger.objects.latest("created")
+        assert trigger.valid and trigger.processed, (event_type, trigger.exception)
+    assert djstripe_models.Coupon.objects.get(id=coupon.id).name == "Ten"
+    assert not djstripe_models.Coupon.objects.filter(id=gone.id).exists()
+    assert djstripe_models.PromotionCode.objects.get(id=promotion_code.id).stripe_data[
+        "metadata"
+    ] == {"k": "v"}
