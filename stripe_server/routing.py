@@ -21,6 +21,8 @@ Handler = Callable[[Context], Response]
 @dataclass(frozen=True)
 class Route:
     method: str
+    # The path as registered, `/v1/coupons/{id}`.
+    template: str
     pattern: re.Pattern[str]
     handler: Handler
     # Admin routes (`/_local/...`) need no API key; Stripe routes do.
@@ -33,10 +35,14 @@ class Router:
 
     def add(self, method: str, template: str, handler: Handler, *, public: bool = False) -> None:
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
-        self._routes.append(Route(method, re.compile(f"^{regex}/?$"), handler, public))
+        self._routes.append(Route(method, template, re.compile(f"^{regex}/?$"), handler, public))
         # A literal path (`/v1/invoices/create_preview`) wins over a pattern that would read
         # its last segment as an id (`/v1/invoices/{id}`), whichever module registered first.
         self._routes.sort(key=lambda known: known.pattern.groups > 0)
+
+    def routes(self) -> tuple[Route, ...]:
+        """Every registered route (the README and the conformance tests list them)."""
+        return tuple(self._routes)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for candidate in self._routes:

@@ -110,6 +110,14 @@ def sample(local_stripe: LocalStripe) -> dict[str, Any]:
         {"mode": "subscription", "line_items": [{"price": price.id, "quantity": 1}],
          "success_url": "http://127.0.0.1:9/ok", "cancel_url": "http://127.0.0.1:9/back"}
     )  # fmt: skip
+    coupon = sdk.v1.coupons.create({"percent_off": 25.5, "duration": "forever"})
+    promotion_code = sdk.v1.promotion_codes.create(
+        {"promotion": {"type": "coupon", "coupon": coupon.id}}
+    )
+    discounted = sdk.v1.subscriptions.create(
+        {"customer": customer.id, "items": [{"price": price.id}],
+         "discounts": [{"promotion_code": promotion_code.id}], "expand": ["discounts"]}
+    )  # fmt: skip
     clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": changed.created})
     gone_price = sdk.v1.prices.create({"product": product.id, "currency": "usd", "unit_amount": 1})
     return {
@@ -151,6 +159,10 @@ def sample(local_stripe: LocalStripe) -> dict[str, Any]:
         "event": sdk.v1.events.list({"limit": 1}).data[0],
         "webhook_endpoint": {k: v for k, v in endpoint.to_dict().items() if k != "secret"},
         "deleted_product": sdk.v1.products.delete(sdk.v1.products.create({"name": "Gone"}).id),
+        "coupon": sdk.v1.coupons.retrieve(coupon.id),
+        "promotion_code": sdk.v1.promotion_codes.retrieve(promotion_code.id),
+        "discount": discounted.discounts[0],
+        "deleted_coupon": sdk.v1.coupons.delete(sdk.v1.coupons.create({"percent_off": 1}).id),
     }
 
 
@@ -181,6 +193,10 @@ def sample(local_stripe: LocalStripe) -> dict[str, Any]:
         "deleted_customer",
         "deleted_webhook_endpoint",
         "deleted_price",
+        "coupon",
+        "promotion_code",
+        "discount",
+        "deleted_coupon",
     ],
 )
 def test_served_object_matches_fixture_shape(

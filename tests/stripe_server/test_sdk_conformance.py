@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import stripe
 
+from stripe_server import extras, resources
+from stripe_server.routing import ROUTES
 from stripe_server.testing import LocalStripe
 from tests.stripe_server.hosted_pages import post_form
 from tests.stripe_server.sdk_shapes import sdk_class, shape_violations
@@ -234,6 +238,36 @@ def _scenario(sdk: stripe.StripeClient, local_stripe: LocalStripe) -> None:
     )
     v1.invoices.void_invoice(unpaid.latest_invoice)
 
+    # Coupons, promotion codes and the discounts they make.
+    coupon = v1.coupons.create(
+        {"percent_off": 20, "duration": "repeating", "duration_in_months": 3,
+         "applies_to": {"products": [product.id]}, "name": f"Twenty {tag}"}
+    )  # fmt: skip
+    v1.coupons.update(coupon.id, {"metadata": {"campaign": "shape"}})
+    v1.coupons.retrieve(coupon.id, {"expand": ["applies_to"]})
+    v1.coupons.list({"limit": 3})
+    v1.coupons.delete(v1.coupons.create({"amount_off": 100, "currency": "usd"}).id)
+    promotion_code = v1.promotion_codes.create(
+        {"promotion": {"type": "coupon", "coupon": coupon.id}, "code": f"SHAPE{tag}",
+         "restrictions": {"minimum_amount": 1000, "minimum_amount_currency": "usd"}}
+    )  # fmt: skip
+    v1.promotion_codes.update(promotion_code.id, {"metadata": {"k": "v"}})
+    v1.promotion_codes.retrieve(promotion_code.id, {"expand": ["promotion.coupon"]})
+    v1.promotion_codes.list({"code": promotion_code.code})
+    discounted = v1.subscriptions.create(
+        {"customer": customer.id, "items": [{"price": monthly.id}],
+         "discounts": [{"promotion_code": promotion_code.id}],
+         "expand": ["discounts", "latest_invoice.total_discount_amounts.discount"]}
+    )  # fmt: skip
+    v1.invoices.retrieve(discounted.latest_invoice.id, {"expand": ["discounts"]})
+    v1.invoices.create_preview(
+        {"subscription": discounted.id,
+         "subscription_details": {"items": [{"id": discounted["items"].data[0].id,
+                                             "price": package.id, "quantity": 7}]},
+         "expand": ["discounts"]}
+    )  # fmt: skip
+    v1.subscriptions.update(discounted.id, {"discounts": ""})
+
     # Plan changes: invoice previews, a declined change left pending, schedules.
     item = incomplete["items"].data[0]
     more_seats = {"items": [{"id": item.id, "quantity": 2}], "proration_behavior": "always_invoice"}
@@ -292,7 +326,7 @@ def _scenario(sdk: stripe.StripeClient, local_stripe: LocalStripe) -> None:
     v1.webhook_endpoints.list()
     v1.webhook_endpoints.delete(endpoint.id)
 
-    # Checkout: one session paid on the hosted page, one expired.
+    # Checkout: one session paid on the hosted page with a discount, one expired.
     paid = v1.checkout.sessions.create(
         {
             "mode": "subscription",
@@ -302,6 +336,7 @@ def _scenario(sdk: stripe.StripeClient, local_stripe: LocalStripe) -> None:
             "success_url": f"{HERE}/ok?session_id={{CHECKOUT_SESSION_ID}}",
             "cancel_url": f"{HERE}/back",
             "metadata": {"plan": "pro"},
+            "discounts": [{"coupon": v1.coupons.create({"percent_off": 10}).id}],
         }
     )
     page = post_form(
@@ -309,7 +344,10 @@ def _scenario(sdk: stripe.StripeClient, local_stripe: LocalStripe) -> None:
         {"card_number": "4242 4242 4242 4242", "card_expiry": "12 / 34", "card_cvc": "123"},
     )
     assert page.status == 303, page.text
-    v1.checkout.sessions.retrieve(paid.id, {"expand": ["line_items", "subscription"]})
+    v1.checkout.sessions.retrieve(
+        paid.id,
+        {"expand": ["line_items.data.discounts", "subscription", "total_details.breakdown"]},
+    )
     v1.checkout.sessions.line_items.list(paid.id)
     v1.checkout.sessions.list({"status": "complete", "limit": 3})
     expired = v1.checkout.sessions.create(
@@ -433,6 +471,8 @@ def test_scenario_touches_every_served_object(recorded: list[tuple[str, Any]]) -
         "billing_portal.session",
         "test_helpers.test_clock",
         "subscription_schedule",
+        "coupon",
+        "promotion_code",
     ):
         assert name in served, f"the scenario got no {name}"
     unknown = sorted(name for name in served if sdk_class(name) is None and name != "list")
@@ -479,3 +519,29 @@ def test_the_check_names_each_difference_by_path(recorded: list[tuple[str, Any]]
     }
     for start in expected:
         assert any(violation.startswith(start) for violation in found), (start, found)
+
+
+# How stripe-python's services call an endpoint: `self._request("get", "/v1/coupons/{coupon}"`.
+_SDK_CALL = re.compile(r'self\._request(?:_async)?\(\s*"(get|post|delete)",\s*"(/v1/[^"]+)"')
+
+
+def _any_id(path: str) -> str:
+    return re.sub(r"\{\w+\}", "{}", path)
+
+
+def test_every_emulated_endpoint_is_one_stripe_python_calls() -> None:
+    assert resources and extras  # every route registered
+    sdk_endpoints = {
+        (method.upper(), _any_id(path))
+        for service in Path(stripe.__file__).parent.rglob("*_service.py")
+        for method, path in _SDK_CALL.findall(service.read_text())
+    }
+    emulated = {
+        (route.method, _any_id(route.template))
+        for route in ROUTES.routes()
+        if not route.public and route.template.startswith("/v1/")
+    }
+
+    assert ("GET", "/v1/promotion_codes/{}") in emulated
+    assert ("DELETE", "/v1/coupons/{}") in emulated
+    assert not emulated - sdk_endpoints, sorted(emulated - sdk_endpoints)
