@@ -36,6 +36,7 @@ from stripe_server.hosted.card_form import (
 from stripe_server.hosted.forms import form_value, invalid_markers
 from stripe_server.hosted.page import (
     RawResponse,
+    coupon_off_text,
     date_text,
     html_page,
     interval_text,
@@ -452,10 +453,7 @@ def _discount_row(ctx: Context, session: dict[str, Any]) -> Html:
 
 def _coupon_text(coupon: dict[str, Any]) -> str:
     """`20% off`, `$5.00 off for 3 months`, `20% off the first payment`: a coupon in words."""
-    if coupon["percent_off"] is not None:
-        off = f"{coupon['percent_off']:g}% off"
-    else:
-        off = f"{money(coupon['amount_off'], coupon['currency'])} off"
+    off = coupon_off_text(coupon)
     if coupon["duration"] == "once":
         return f"{off} the first payment"
     if coupon["duration"] == "repeating":

@@ -1,9 +1,10 @@
 """The hosted invoice page and the invoice PDF: an invoice's `hosted_invoice_url` and `invoice_pdf`.
 
-`GET /i/{account}/{token}` shows the invoice (seller, number, customer, dates, lines, totals,
-status); an open invoice has a Pay button for the card on file and a card form. Paying (`POST`
-to the same URL) goes through the API's own `POST /v1/invoices/{id}/pay` handler, so the same
-events fire and a past-due subscription recovers as it would; it answers 303 back to the page.
+`GET /i/{account}/{token}` shows the invoice (seller, number, customer, dates, lines, totals
+with each discount, status); an open invoice has a Pay button for the card on file and a card
+form. Paying (`POST` to the same URL) goes through the API's own `POST /v1/invoices/{id}/pay`
+handler, so the same events fire and a past-due subscription recovers as it would; it answers
+303 back to the page.
 A declined card is shown on the page (402) and changes nothing.
 `GET /invoice/{account}/{token}/pdf` is the same invoice as a PDF. Unknown links get a 404 page.
 """
@@ -27,6 +28,7 @@ from stripe_server.hosted.card_form import (
 from stripe_server.hosted.forms import form_value, invalid_markers
 from stripe_server.hosted.page import (
     RawResponse,
+    coupon_off_text,
     date_text,
     html_page,
     message_page,
@@ -36,6 +38,7 @@ from stripe_server.hosted.page import (
 from stripe_server.hosted.render import EMPTY, Html, join, render
 from stripe_server.invoice_links import invoice_for_token
 from stripe_server.lifecycle.payments import payment_method_for
+from stripe_server.lifecycle.redemptions import DISCOUNT, discount_coupon
 from stripe_server.pdf import Text, pdf_document
 from stripe_server.resources.invoices import invoice_pay
 from stripe_server.routing import route
@@ -69,6 +72,8 @@ class InvoiceView:
     due: str
     lines: list[LineView]
     subtotal: str
+    # (what it is, what it takes off) for each of the invoice's discounts.
+    discounts: list[tuple[str, str]]
     total: str
     amount_due: str
     amount_paid: str
@@ -79,7 +84,20 @@ def _period(start: int | None, end: int | None) -> str:
     return f"{date_text(start)} to {date_text(end)}" if start and end else ""
 
 
-def invoice_view(invoice: dict[str, Any]) -> InvoiceView:
+def _discounts(ctx: Context, invoice: dict[str, Any]) -> list[tuple[str, str]]:
+    """`("Spring (20% off)", "-$13.20")` for each discount the invoice has."""
+    shown = []
+    for taken in invoice["total_discount_amounts"] or []:
+        discount = ctx.db.get(taken["discount"], DISCOUNT)
+        if discount is None:
+            continue
+        coupon = discount_coupon(ctx, discount)
+        label = f"{coupon['name'] or coupon['id']} ({coupon_off_text(coupon)})"
+        shown.append((label, money(-taken["amount"], invoice["currency"])))
+    return shown
+
+
+def invoice_view(ctx: Context, invoice: dict[str, Any]) -> InvoiceView:
     """`invoice` as people read it: dates in UTC, amounts in its currency."""
     currency = invoice["currency"]
     # Automatically charged invoices have no due date: they are due when finalized.
@@ -102,6 +120,7 @@ def invoice_view(invoice: dict[str, Any]) -> InvoiceView:
             for line in invoice["lines"]["data"]
         ],
         subtotal=money(invoice["subtotal"], currency),
+        discounts=_discounts(ctx, invoice),
         total=money(invoice["total"], currency),
         amount_due=money(invoice["amount_due"], currency),
         amount_paid=money(invoice["amount_paid"], currency),
@@ -179,7 +198,7 @@ def _page(
     error_field: str | None = None,
     status: int = 200,
 ) -> RawResponse:
-    view = invoice_view(invoice)
+    view = invoice_view(ctx, invoice)
     notice = _STATUS_NOTICES.get(invoice["status"])
     pay = EMPTY
     if invoice["status"] == "open" and invoice["amount_remaining"] > 0:
@@ -210,6 +229,10 @@ def _page(
         due=view.due,
         lines=lines,
         subtotal=view.subtotal,
+        discounts=join(
+            render("invoice/discount.html", label=label, amount=amount)
+            for label, amount in view.discounts
+        ),
         total=view.total,
         amount_due=view.amount_due,
         amount_paid=view.amount_paid,
@@ -314,6 +337,7 @@ def invoice_pdf_lines(view: InvoiceView) -> list[list[Text]]:
     lines += [
         [],
         total("Subtotal", view.subtotal),
+        *(total(label, amount) for label, amount in view.discounts),
         total("Total", view.total, bold=True),
         total("Amount due", view.amount_due),
         total("Amount paid", view.amount_paid),
@@ -327,7 +351,7 @@ def invoice_pdf(ctx: Context) -> RawResponse:
     invoice = _invoice_or_none(ctx)
     if invoice is None:
         return _not_found()
-    view = invoice_view(invoice)
+    view = invoice_view(ctx, invoice)
     document = pdf_document(invoice_pdf_lines(view), title=f"Invoice {view.number}")
     return RawResponse(
         200,

@@ -72,6 +72,13 @@ def price_money(amount: Decimal | int, currency: str) -> str:
     return f"{sign}{symbol}{text}"
 
 
+def coupon_off_text(coupon: dict[str, Any]) -> str:
+    """`20% off`, `25.5% off`, `$5.00 off`: what a coupon takes off."""
+    if coupon["percent_off"] is not None:
+        return f"{coupon['percent_off']:g}% off"
+    return f"{money(coupon['amount_off'], coupon['currency'])} off"
+
+
 def interval_text(recurring: dict[str, Any]) -> str:
     """`month`, `3 months`, `year`: how often a recurring price bills."""
     count, interval = recurring["interval_count"], recurring["interval"]

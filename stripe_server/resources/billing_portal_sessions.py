@@ -139,7 +139,11 @@ def _flow(
         return flow
     section.reject_unknown({"subscription", "items", "discounts"})
     if section.has("discounts"):
-        raise invalid_request("Discounts are not emulated.", param=section.name("discounts"))
+        raise invalid_request(
+            "The local Stripe server does not emulate discounts in the portal's "
+            "`subscription_update_confirm` flow; apply them with the subscription's `discounts`.",
+            param=section.name("discounts"),
+        )
     subscription = _flow_subscription(ctx, section, customer)
     entries = section.items("items")
     if len(entries) != 1:

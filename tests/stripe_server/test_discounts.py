@@ -16,6 +16,7 @@ import pytest
 import stripe
 
 from stripe_server.testing import LocalStripe
+from tests.stripe_server.hosted_pages import get_document, get_page
 from tests.stripe_server.subscribers import (
     DAY,
     FEB_1_2026,
@@ -196,6 +197,24 @@ def test_a_once_coupon_waits_for_the_first_invoice_after_a_free_trial(
     trial_end = JAN_1_2026 + 14 * DAY
     totals = [(i.period_start, i.total) for i in _invoices(sdk, subscriber.subscription.id)]
     assert totals == [(JAN_1_2026, 0), (trial_end, 1500), (FEB_1_2026 + 14 * DAY, 2000)]
+
+
+def test_the_hosted_invoice_and_its_pdf_show_the_discount(sdk: stripe.StripeClient) -> None:
+    price = graduated_seats_price(sdk, product_create(sdk, "Seats"))
+    coupon = sdk.v1.coupons.create({"percent_off": 20, "name": "Spring", "duration": "once"})
+    subscription = sdk.v1.subscriptions.create(
+        {"customer": card_customer(sdk).id, "items": [{"price": price.id, "quantity": 7}],
+         "discounts": [{"coupon": coupon.id}], "expand": ["latest_invoice"]}
+    )  # fmt: skip
+    invoice = subscription.latest_invoice
+
+    page = get_page(invoice.hosted_invoice_url).text
+    _, _, pdf = get_document(invoice.invoice_pdf)
+
+    assert "Spring (20% off)" in page
+    assert "-$13.20" in page
+    assert 'id="total">$52.80<' in page
+    assert rb"(Spring \(20% off\))" in pdf  # a PDF string escapes its parentheses
 
 
 def test_a_coupon_applies_only_to_the_products_it_names(sdk: stripe.StripeClient) -> None:
