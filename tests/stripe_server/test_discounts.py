@@ -16,6 +16,7 @@ import pytest
 import stripe
 
 from stripe_server.testing import LocalStripe
+from tests.stripe_server.conftest import WebhookReceiver
 from tests.stripe_server.hosted_pages import get_document, get_page
 from tests.stripe_server.subscribers import (
     DAY,
@@ -681,3 +682,33 @@ def test_before_clover_a_discount_shows_its_whole_coupon(
     assert acacia.discount.id == discount.id
     assert acacia.discount.coupon.percent_off == 10
     assert acacia_invoice.discount.id == discount.id
+
+
+def test_discount_events_reach_an_endpoint_in_its_own_version(
+    sdk: stripe.StripeClient, webhook_receiver: WebhookReceiver
+) -> None:
+    endpoint = sdk.v1.webhook_endpoints.create(
+        {"url": webhook_receiver.url, "enabled_events": ["customer.discount.created"],
+         "api_version": BEFORE_CLOVER}
+    )  # fmt: skip
+    try:
+        price = recurring_price(sdk, product_create(sdk, "Plan"), 1000)
+        coupon = sdk.v1.coupons.create({"percent_off": 10, "duration": "forever"})
+        subscription = sdk.v1.subscriptions.create(
+            {"customer": card_customer(sdk).id, "items": [{"price": price.id}],
+             "discounts": [{"coupon": coupon.id}]}
+        )  # fmt: skip
+        [discount_id] = subscription.discounts
+
+        events = webhook_receiver.wait_for(
+            lambda got: any(e["data"]["object"]["id"] == discount_id for e in got)
+        )
+    finally:
+        sdk.v1.webhook_endpoints.delete(endpoint.id)
+
+    event = next(e for e in events if e["data"]["object"]["id"] == discount_id)
+    assert event["api_version"] == BEFORE_CLOVER
+    assert "source" not in event["data"]["object"]
+    assert event["data"]["object"]["coupon"]["id"] == coupon.id
+    today = events_about(sdk, discount_id, "customer.discount.created")[0]
+    assert today.data.object.source.coupon == coupon.id
