@@ -235,6 +235,10 @@ def checkout_pay(ctx: Context) -> RawResponse:
         promotion_code = ctx.db.get(applied, "promotion_code")
         refusal = _code_refusal(ctx, session, customer, promotion_code)
         if refusal is not None:
+            # The code stopped being usable since it was applied: it comes off, and the page
+            # says why, with the total without it.
+            checkout_session_discount_set(ctx, session, None)
+            ctx.db.save("checkout.session", session)
             return _render(
                 ctx,
                 session,

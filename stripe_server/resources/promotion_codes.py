@@ -136,9 +136,14 @@ def _check_code_free(ctx: Context, code: str, customer: str | None, own_id: str)
 @route("POST", "/v1/promotion_codes")
 def promotion_code_create(ctx: Context) -> dict[str, Any]:
     params = ctx.params
-    coupon_param = "coupon" if ctx.api_version < CLOVER else "promotion"
-    params.reject_unknown(_CREATE_PARAMS | {coupon_param})
-    coupon = coupon_get(ctx, _coupon_id(ctx, params), param=coupon_param, status=400)
+    before_clover = ctx.api_version < CLOVER
+    params.reject_unknown(_CREATE_PARAMS | {"coupon" if before_clover else "promotion"})
+    coupon = coupon_get(
+        ctx,
+        _coupon_id(ctx, params),
+        param="coupon" if before_clover else "promotion[coupon]",
+        status=400,
+    )
     code = params.string("code") or "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
     if not _CODE.fullmatch(code):
         raise invalid_request(

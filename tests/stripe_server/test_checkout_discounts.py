@@ -306,3 +306,23 @@ def test_a_code_that_takes_everything_needs_no_card_when_collected_only_if_requi
     done = sdk.v1.checkout.sessions.retrieve(session.id, {"expand": ["subscription"]})
     assert (done.payment_status, done.amount_total) == ("no_payment_required", 0)
     assert done.subscription.status == "active"
+
+
+def test_a_code_used_up_after_it_was_applied_comes_off_when_paying(
+    sdk: stripe.StripeClient, seats: stripe.Price
+) -> None:
+    coupon = sdk.v1.coupons.create({"percent_off": 20})
+    code = _code(sdk, coupon.id, max_redemptions=1)
+    session = _session(sdk, seats.id, 7, allow_promotion_codes=True)
+    _apply(session, code.code)
+    sdk.v1.subscriptions.create(
+        {"customer": card_customer(sdk).id, "items": [{"price": seats.id}],
+         "discounts": [{"promotion_code": code.id}]}
+    )  # fmt: skip
+
+    refused = post_form(session.url, VISA)
+
+    assert refused.status == 400
+    assert _error_of(refused.text) == "This code has already been used the maximum number of times."
+    assert 'id="total-due">$66.00<' in refused.text
+    assert sdk.v1.checkout.sessions.retrieve(session.id).status == "open"
