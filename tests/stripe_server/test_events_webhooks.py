@@ -53,13 +53,21 @@ def test_enabled_events_filter_and_wildcard(sdk: stripe.StripeClient, webhook_re
 
 
 @pytest.mark.usefixtures("only_new_endpoints")
+def _event_about(sdk: stripe.StripeClient, event_type: str, object_id: str) -> stripe.Event:
+    """The event of that type about this object. Not simply the newest: other tests' test
+    clocks may have dated theirs later than now."""
+    listed = sdk.v1.events.list({"type": event_type, "limit": 100}).auto_paging_iter()
+    found = next((event for event in listed if event.data.object.id == object_id), None)
+    assert found is not None, f"no {event_type} event about {object_id}"
+    return found
+
+
 def test_failed_delivery_is_retried_and_tracked(sdk: stripe.StripeClient, webhook_receiver) -> None:
     webhook_receiver.answers = [500, 503]
     endpoint = _endpoint(sdk, webhook_receiver.url, ["customer.created"])
     customer = sdk.v1.customers.create({"email": "retry@example.com"})
     webhook_receiver.wait_for(lambda events: len(events) >= 3)
-    event = sdk.v1.events.list({"type": "customer.created", "limit": 1}).data[0]
-    assert event.data.object.id == customer.id
+    event = _event_about(sdk, "customer.created", customer.id)
     deadline = time.monotonic() + 5
     while sdk.v1.events.retrieve(event.id).pending_webhooks and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -75,9 +83,9 @@ def test_failing_endpoint_leaves_event_pending_and_not_delivered(
 ) -> None:
     webhook_receiver.answers = [500] * 10
     endpoint = _endpoint(sdk, webhook_receiver.url, ["customer.created"])
-    sdk.v1.customers.create({"email": "fails@example.com"})
+    customer = sdk.v1.customers.create({"email": "fails@example.com"})
     webhook_receiver.wait_for(lambda events: len(events) >= 1)
-    event = sdk.v1.events.list({"type": "customer.created", "limit": 1}).data[0]
+    event = _event_about(sdk, "customer.created", customer.id)
     assert event.pending_webhooks == 1
     undelivered = sdk.v1.events.list({"delivery_success": False, "limit": 100}).auto_paging_iter()
     assert event.id in [e.id for e in undelivered]

@@ -182,7 +182,8 @@ def test_a_preview_changes_nothing(sdk: stripe.StripeClient) -> None:
     subscription = sdk.v1.subscriptions.create(
         {"customer": customer.id, "items": [{"price": basic.id}]}
     )
-    started = sdk.v1.events.list({"limit": 1}).data[0].created
+    # Not the newest event's time: other tests' test clocks may have dated theirs later.
+    started = subscription.created
 
     def state() -> tuple:
         events = sdk.v1.events.list({"created": {"gte": started}, "limit": 100})
