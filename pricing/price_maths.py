@@ -12,6 +12,11 @@ Stripe's documentation, so the page quotes what the invoice will charge:
 
 Decimal amounts (`unit_amount_decimal`) are kept exact and the total is rounded to the minor
 unit once, half up, as Stripe rounds a line item.
+
+Coupons take their part of that total as Stripe takes it from the line: a percent off is
+rounded half up to the minor unit (20% of $66 is $13.20; 15% of 25 cents is 4 cents); an
+amount off is taken once, never more than the total, and only in its own currency; either
+only for the products in the coupon's `applies_to`.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 BillingScheme = Literal["per_unit", "tiered"]
+CouponDuration = Literal["once", "repeating", "forever"]
 TiersMode = Literal["graduated", "volume"]
 Rounding = Literal["up", "down"]
 
@@ -288,3 +294,84 @@ def price_terms_describe(*, terms: PriceTerms, unit: str = "seat") -> list[str]:
             f"{unit.capitalize()}s are {rounding} whole packs.",
         ]
     return [f"{amount} per {unit}"]
+
+
+# --- Coupons -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CouponTerms:
+    """What a coupon takes off, and for how long, independent of where it was read from."""
+
+    id: str
+    percent_off: Decimal | None = None
+    amount_off: int | None = None
+    # The currency of an amount off (a percent off has none).
+    currency: str | None = None
+    duration: CouponDuration = "once"
+    duration_in_months: int | None = None
+    # The products it discounts; None: every product.
+    product_ids: frozenset[str] | None = None
+
+    def applies_to(self, *, product_id: str | None) -> bool:
+        """Whether the coupon discounts this product's prices."""
+        return self.product_ids is None or product_id in self.product_ids
+
+
+def coupon_terms_from_stripe(*, data: Mapping[str, Any]) -> CouponTerms:
+    """The terms of a coupon given as Stripe's JSON (a coupon object, or dj-stripe's
+    stripe_data). `applies_to` is in it only when it was retrieved with `expand=applies_to`."""
+    percent_off = data.get("percent_off")
+    amount_off = data.get("amount_off")
+    applies_to = data.get("applies_to") or {}
+    products = applies_to.get("products") if isinstance(applies_to, Mapping) else None
+    duration = data.get("duration") or "once"
+    months = data.get("duration_in_months")
+    return CouponTerms(
+        id=str(data.get("id") or ""),
+        percent_off=None if percent_off in (None, "") else Decimal(str(percent_off)),
+        amount_off=None if amount_off in (None, "") else int(amount_off),
+        currency=(str(data["currency"]).lower() if data.get("currency") else None),
+        duration=duration if duration in ("once", "repeating", "forever") else "once",
+        duration_in_months=int(months) if months else None,
+        product_ids=frozenset(products) if products is not None else None,
+    )
+
+
+def discount_amount(*, total: int, currency: str, coupon: CouponTerms) -> int:
+    """What the coupon takes off `total` (one line's amount, in the minor unit): its percentage
+    rounded half up, or its amount off capped at the total (0 in another currency)."""
+    if total <= 0:
+        return 0
+    if coupon.percent_off is not None:
+        return min(total, _to_minor_unit(Decimal(total) * coupon.percent_off / 100))
+    if coupon.amount_off is not None and (coupon.currency or "") == currency.lower():
+        return min(total, coupon.amount_off)
+    return 0
+
+
+def discounted_total(*, total: int, currency: str, coupon: CouponTerms) -> int:
+    """`total` after the coupon: what Stripe's invoice line comes to with it."""
+    return total - discount_amount(total=total, currency=currency, coupon=coupon)
+
+
+def coupon_amount_text(*, coupon: CouponTerms) -> str:
+    """What the coupon takes off, as people read it: "20%" or "$10"."""
+    if coupon.percent_off is not None:
+        percent = coupon.percent_off.normalize()
+        text = f"{percent:f}" if percent != percent.to_integral_value() else f"{int(percent)}"
+        return f"{text}%"
+    return amount_format(amount=coupon.amount_off or 0, currency=coupon.currency or "usd")
+
+
+def coupon_duration_text(*, coupon: CouponTerms) -> str:
+    """For how long: "once", "forever" or "for 3 months"."""
+    if coupon.duration == "repeating" and coupon.duration_in_months:
+        months = coupon.duration_in_months
+        return f"for {months} {_plural(months, 'month')}"
+    return "forever" if coupon.duration == "forever" else "once"
+
+
+def coupon_describe(*, coupon: CouponTerms) -> str:
+    """The coupon in a few words: "20% off for 3 months", "$10 off once", "20% off forever"."""
+    return f"{coupon_amount_text(coupon=coupon)} off {coupon_duration_text(coupon=coupon)}"
