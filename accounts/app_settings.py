@@ -84,5 +84,16 @@ class AppSettings:
             )
         return value  # type: ignore[return-value]
 
+    @property
+    def CHECKOUT_ALLOW_PROMOTION_CODES(self) -> bool:
+        """Whether Stripe Checkout offers a promotion code field (`allow_promotion_codes`).
+        A Checkout that starts with a code already applied (a `?promo=` link) has none."""
+        value = self._setting("CHECKOUT_ALLOW_PROMOTION_CODES", True)
+        if not isinstance(value, bool):
+            raise ImproperlyConfigured(
+                f"PORTAL_CHECKOUT_ALLOW_PROMOTION_CODES must be True or False, not {value!r}."
+            )
+        return value
+
 
 app_settings = AppSettings()

@@ -26,7 +26,12 @@ def env_str(name: str, default: _StrDefault = "") -> str | _StrDefault:  # type:
     return default if value is None else value
 
 
-def env_bool(name: str, default: bool) -> bool:
+_BoolDefault = TypeVar("_BoolDefault", bool, None)
+
+
+def env_bool(name: str, default: _BoolDefault) -> bool | _BoolDefault:
+    """True or false (1/0, yes/no, on/off); `default` when unset (None leaves the setting to
+    its app)."""
     value = os.environ.get(name)
     if value is None or value == "":
         return default
@@ -375,6 +380,11 @@ PORTAL_SEAT_SYNC_MAX_UPDATES_PER_HOUR = env_int("PORTAL_SEAT_SYNC_MAX_UPDATES_PE
 PORTAL_TEAM_INVITATION_DAYS = env_int("PORTAL_TEAM_INVITATION_DAYS", None)
 # When a free trial without a card ends without one: "cancel" or "pause" the subscription.
 PORTAL_TRIAL_MISSING_PAYMENT_METHOD = env_str("PORTAL_TRIAL_MISSING_PAYMENT_METHOD", None)
+
+# --- Checkout ----------------------------------------------------------------------------------
+
+# Whether Stripe Checkout shows a promotion code field.
+PORTAL_CHECKOUT_ALLOW_PROMOTION_CODES = env_bool("PORTAL_CHECKOUT_ALLOW_PROMOTION_CODES", None)
 
 # --- Logging ----------------------------------------------------------------------------------
 

@@ -28,9 +28,11 @@ class StripeUnavailableError(Exception):
 class StripeRequestError(Exception):
     """Stripe refused the request (bad parameters, a declined card...); retrying won't help."""
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, param: str | None = None) -> None:
         super().__init__(message)
         self.code = code
+        # The parameter Stripe refused (`discounts[0][promotion_code]`), when it names one.
+        self.param = param
 
 
 def _json_default(value: object) -> str:
@@ -75,5 +77,7 @@ def translate_stripe_errors(action: str) -> Iterator[None]:
     except stripe.StripeError as error:
         logger.warning("Stripe refused to %s: %s", action, error)
         raise StripeRequestError(
-            error.user_message or str(error), code=getattr(error, "code", None)
+            error.user_message or str(error),
+            code=getattr(error, "code", None),
+            param=getattr(error, "param", None),
         ) from error

@@ -15,10 +15,12 @@ from django.db import OperationalError, transaction
 from django.db.models import F
 from djstripe.models import Customer, Invoice, PaymentMethod, Subscription
 
+from accounts.app_settings import app_settings
 from accounts.billing.errors import (
     CheckoutSessionNotYoursError,
     CheckoutSessionUnknownError,
     HolderAlreadySubscribedError,
+    PromotionCodeRefusedError,
     SubscriptionPausedError,
 )
 from accounts.billing.state import LIVE_STATUSES, billing_state
@@ -101,6 +103,7 @@ def checkout_session_create(
     success_url: str,
     cancel_url: str,
     trial: bool = False,
+    promotion_code_id: str | None = None,
 ) -> str:
     """Start a Stripe Checkout for `price_id` and return the hosted page's URL.
 
@@ -108,9 +111,13 @@ def checkout_session_create(
     `client_reference_id`. `quantity` is the number of seats for per-seat plans (None: 1).
     `trial`: start with the plan's free trial (see `accounts.billing.trials`); the holder's
     other open Checkout Sessions are expired first, so only this one can start a trial.
+    `promotion_code_id`: a promotion code to start with (`discounts`); without one, Checkout
+    offers a code field when `PORTAL_CHECKOUT_ALLOW_PROMOTION_CODES` is on (Stripe takes only
+    one of the two).
     Raises `HolderAlreadySubscribedError` when the holder already has a live subscription,
-    `SubscriptionPausedError` when its trial ended without a card and it waits for one, and
-    `TrialNotAvailableError` for a trial the plan has not or the holder has had.
+    `SubscriptionPausedError` when its trial ended without a card and it waits for one,
+    `TrialNotAvailableError` for a trial the plan has not or the holder has had, and
+    `PromotionCodeRefusedError` when Stripe refuses the promotion code.
     """
     state = billing_state(holder=holder)
     if state.is_live:
@@ -135,12 +142,21 @@ def checkout_session_create(
         "success_url": success_url,
         "cancel_url": cancel_url,
     }
+    if promotion_code_id:
+        params["discounts"] = [{"promotion_code": promotion_code_id}]
+    else:
+        params["allow_promotion_codes"] = app_settings.CHECKOUT_ALLOW_PROMOTION_CODES
     if terms is not None:
         trial_params = terms.checkout_params()
         params["subscription_data"].update(trial_params.pop("subscription_data"))
         params.update(trial_params)
-    with translate_stripe_errors("start the checkout"):
-        session = stripe_client().v1.checkout.sessions.create(params=params)
+    try:
+        with translate_stripe_errors("start the checkout"):
+            session = stripe_client().v1.checkout.sessions.create(params=params)
+    except StripeRequestError as error:
+        if promotion_code_id and (error.param or "").startswith("discounts"):
+            raise PromotionCodeRefusedError(str(error)) from error
+        raise
     return session.url  # type: ignore[return-value]
 
 

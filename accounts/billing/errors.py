@@ -30,3 +30,8 @@ class TrialNotAvailableError(CheckoutError):
 class SubscriptionPausedError(CheckoutError):
     """The holder's subscription is paused (its trial ended without a card): adding a card
     resumes it, so a new Checkout would make a second one."""
+
+
+class PromotionCodeRefusedError(CheckoutError):
+    """Stripe refused the promotion code a Checkout was to start with (expired, used up, not
+    for this customer...); the message is Stripe's reason."""
