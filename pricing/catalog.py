@@ -4,9 +4,9 @@
 Prices come from dj-stripe's `Product` and `Price` rows (synced by `bootstrap_subscriptions`).
 Reading the offers costs three queries whatever the number of products (the catalog's stamp,
 the products, and their active prices, prefetched), and one once cached; it never calls
-Stripe. The cache is keyed by the stamp, which changes whenever a product or price row is
-added, changed or deleted (by a webhook, a sync or the admin), so cached offers are never
-stale, in any process.
+Stripe. The cache is keyed by the stamp, which changes whenever a product, price, coupon or
+promotion code row is added, changed or deleted (by a webhook, a sync or the admin), so cached
+offers (and the promotions of `pricing.promotions`) are never stale, in any process.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connections
 from django.db.models import Prefetch
-from djstripe.models import Price, Product
+from djstripe.models import Coupon, Price, Product, PromotionCode
 
 from pricing import metadata as pricing_metadata
 from pricing.metadata import ProductMetadata
@@ -87,12 +87,16 @@ def catalog_products(*, product_ids: Sequence[str], using: str = "default") -> d
 CATALOG_CACHE_SECONDS = 600
 
 
+# The synced rows the pricing page shows: what is for sale, and the codes that discount it.
+CATALOG_MODELS = (Product, Price, Coupon, PromotionCode)
+
+
 @functools.cache
 def _catalog_stamp_sql(using: str) -> str:
     quote = connections[using].ops.quote_name
     # Table and column names come from the models, never from input.
     columns = []
-    for model in (Product, Price):
+    for model in CATALOG_MODELS:
         table = quote(model._meta.db_table)
         updated = quote(model._meta.get_field("djstripe_updated").column)
         columns += [
@@ -103,8 +107,8 @@ def _catalog_stamp_sql(using: str) -> str:
 
 
 def catalog_stamp(*, using: str = "default") -> str:
-    """A short hash of how many synced products and prices there are and when the latest
-    changed, in one query: it changes with every product or price written or deleted."""
+    """A short hash of how many synced products, prices, coupons and promotion codes there are
+    and when the latest changed, in one query: it changes with every one written or deleted."""
     with connections[using].cursor() as cursor:
         cursor.execute(_catalog_stamp_sql(using))
         row = cursor.fetchone()
@@ -112,7 +116,7 @@ def catalog_stamp(*, using: str = "default") -> str:
 
 
 # How long a process may reuse the catalog stamp it read for the pricing page (one query less
-# per view). Product and price writes in this process (a sync, the admin, webhooks processed
+# per view). Writes of the catalog's rows in this process (a sync, the admin, webhooks processed
 # in-process) forget it at once (`catalog_stamp_forget`); other processes' writes (a worker's)
 # show within this many seconds.
 STAMP_REUSE_SECONDS = 1.0
@@ -131,7 +135,7 @@ def catalog_stamp_recent(*, using: str = "default") -> str:
 
 
 def catalog_stamp_forget(**_signal: object) -> None:
-    """Make the next `catalog_stamp_recent` read the database (a product or price changed)."""
+    """Make the next `catalog_stamp_recent` read the database (a catalog row changed)."""
     _recent_stamps.clear()
 
 

@@ -1,4 +1,5 @@
-"""Writes for the pricing catalog: demo products in Stripe, and syncing Stripe's catalog in.
+"""Writes for the pricing catalog: demo products (and a demo promotion code) in Stripe, and
+syncing Stripe's catalog in: products, prices, coupons and promotion codes.
 
 The only module of the pricing app that calls Stripe, through `portal.stripe_client`.
 """
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
-from djstripe.models import Price, Product
+from djstripe.models import Coupon, Price, Product, PromotionCode
 
 from portal.stripe_client import (
     StripeRequestError,
@@ -27,6 +28,8 @@ from pricing.metadata import ProductMetadata
 from pricing.price_maths import (
     PriceTerms,
     amount_format,
+    coupon_describe,
+    coupon_terms_from_stripe,
     price_terms_describe,
     price_terms_from_stripe,
 )
@@ -125,10 +128,37 @@ DEMO_PRODUCTS: tuple[DemoProduct, ...] = (
 
 
 @dataclass(frozen=True)
+class DemoPromotion:
+    """A demo coupon (with a fixed id) and the customer-facing code that redeems it."""
+
+    coupon_id: str
+    code: str
+    params: dict[str, Any]
+
+
+# 20% off for 3 months on every demo plan but Basic, so the pricing page shows both cases.
+DEMO_PROMOTION = DemoPromotion(
+    coupon_id="portal_launch_20",
+    code="LAUNCH20",
+    params={
+        "name": "Launch offer",
+        "percent_off": 20,
+        "duration": "repeating",
+        "duration_in_months": 3,
+        "applies_to": {
+            "products": [
+                product.id for product in DEMO_PRODUCTS if product.id != "prod_portal_basic"
+            ]
+        },
+    },
+)
+
+
+@dataclass(frozen=True)
 class BootstrapItem:
     """One object `demo_products_bootstrap` made or found."""
 
-    kind: str  # "product" or "price"
+    kind: str  # "product", "price", "coupon" or "promotion code"
     id: str
     description: str
     created: bool
@@ -182,13 +212,61 @@ def _price_label(price: dict[str, Any]) -> str:
     return f"{amount}/{interval}"
 
 
-def demo_products_bootstrap(
-    *, products: Sequence[DemoProduct] = DEMO_PRODUCTS, progress: Progress | None = None
-) -> list[BootstrapItem]:
-    """Create the demo products and their prices in the configured Stripe, unless they exist.
+def _coupon_existing(client: Any, coupon_id: str) -> Any | None:
+    try:
+        with translate_stripe_errors("look up the demo coupon"):
+            return client.v1.coupons.retrieve(coupon_id)
+    except StripeRequestError as error:
+        if error.code == "resource_missing":
+            return None
+        raise
 
-    Products are found by their fixed id, prices by `lookup_key`, so running it again creates
-    nothing. Refuses to run against live mode: demo plans have no place in a live account.
+
+def _promotion_bootstrap(
+    client: Any, promotion: DemoPromotion, progress: Progress | None
+) -> list[BootstrapItem]:
+    """The demo coupon (found by its id) and an active promotion code for it (found by code)."""
+    coupon = _coupon_existing(client, promotion.coupon_id)
+    created = coupon is None
+    if coupon is None:
+        with translate_stripe_errors("create the demo coupon"):
+            coupon = client.v1.coupons.create(
+                params={"id": promotion.coupon_id, **promotion.params}
+            )
+    description = coupon_describe(coupon=coupon_terms_from_stripe(data=stripe_json(coupon)))
+    items = [BootstrapItem("coupon", coupon.id, description, created)]
+    _say(progress, f"{'Created' if created else 'Found'} coupon {coupon.id} ({description})")
+    with translate_stripe_errors("look up the demo promotion code"):
+        listed = client.v1.promotion_codes.list(
+            params={"code": promotion.code, "coupon": coupon.id, "active": True, "limit": 10}
+        )
+    code = next(iter(listed.data), None)
+    created = code is None
+    if code is None:
+        with translate_stripe_errors("create the demo promotion code"):
+            code = client.v1.promotion_codes.create(
+                params={
+                    "promotion": {"type": "coupon", "coupon": coupon.id},
+                    "code": promotion.code,
+                }
+            )
+    items.append(BootstrapItem("promotion code", code.id, code.code, created))
+    _say(progress, f"{'Created' if created else 'Found'} promotion code {code.code} ({code.id})")
+    return items
+
+
+def demo_products_bootstrap(
+    *,
+    products: Sequence[DemoProduct] = DEMO_PRODUCTS,
+    promotion: DemoPromotion | None = DEMO_PROMOTION,
+    progress: Progress | None = None,
+) -> list[BootstrapItem]:
+    """Create the demo products and their prices in the configured Stripe, and the demo
+    coupon with its promotion code (`LAUNCH20`), unless they exist.
+
+    Products are found by their fixed id, prices by `lookup_key`, the coupon by its id and the
+    code by its code, so running it again creates nothing. Refuses to run against live mode:
+    demo plans have no place in a live account.
     """
     if settings.STRIPE_LIVE_MODE:
         raise StripeRequestError(
@@ -225,6 +303,8 @@ def demo_products_bootstrap(
             label = f"{demo_price.lookup_key}: {_price_label(stripe_json(price))}"
             items.append(BootstrapItem("price", price.id, label, created))
             _say(progress, f"  {'Created' if created else 'Found'} price {price.id} ({label})")
+    if promotion is not None:
+        items += _promotion_bootstrap(client, promotion, progress)
     return items
 
 
@@ -235,14 +315,36 @@ class CatalogSyncResult:
     products: list[Product] = field(default_factory=list)
     prices: list[Price] = field(default_factory=list)
     deactivated_price_ids: list[str] = field(default_factory=list)
+    coupons: list[Coupon] = field(default_factory=list)
+    promotion_codes: list[PromotionCode] = field(default_factory=list)
+    deleted_coupon_ids: list[str] = field(default_factory=list)
+
+
+def coupon_sync(*, coupon_id: str) -> Coupon:
+    """Copy one coupon from Stripe into dj-stripe's table (with its `applies_to`, which Stripe
+    shows only when expanded)."""
+    with translate_stripe_errors(f"read the coupon {coupon_id}"):
+        coupon = stripe_client().v1.coupons.retrieve(coupon_id, params={"expand": ["applies_to"]})
+        return Coupon.sync_from_stripe_data(stripe_json(coupon), api_key=stripe_api_key())
+
+
+def promotion_code_sync(*, promotion_code_id: str) -> PromotionCode:
+    """Copy one promotion code from Stripe into dj-stripe's table (its times redeemed and
+    whether it is active change without an event)."""
+    with translate_stripe_errors("read the promotion code"):
+        code = stripe_client().v1.promotion_codes.retrieve(promotion_code_id)
+        return PromotionCode.sync_from_stripe_data(stripe_json(code), api_key=stripe_api_key())
 
 
 def stripe_catalog_sync(*, progress: Progress | None = None) -> CatalogSyncResult:
-    """Copy every product and price from Stripe into dj-stripe's tables.
+    """Copy every product, price, coupon and promotion code from Stripe into dj-stripe's
+    tables.
 
     Prices are fetched with `expand=tiers`, so tiered prices keep their tiers for the page's
-    price maths. Prices the database holds as active that Stripe no longer lists (a local
-    Stripe server whose data was reset) are marked inactive so the page stops offering them.
+    price maths, and coupons with `expand=applies_to`, the products they discount. Prices the
+    database holds as active that Stripe no longer lists (a local Stripe server whose data was
+    reset) are marked inactive so the page stops offering them; coupons it no longer lists
+    (deleted) are deleted, and their codes with them stop working on the page.
     """
     client = stripe_client()
     api_key = stripe_api_key()
@@ -257,6 +359,18 @@ def stripe_catalog_sync(*, progress: Progress | None = None) -> CatalogSyncResul
             for price in client.v1.prices.list(
                 params={"limit": 100, "expand": ["data.tiers"]}
             ).auto_paging_iter()
+        ]
+    with translate_stripe_errors("list the coupons"):
+        stripe_coupons = [
+            stripe_json(coupon)
+            for coupon in client.v1.coupons.list(
+                params={"limit": 100, "expand": ["data.applies_to"]}
+            ).auto_paging_iter()
+        ]
+    with translate_stripe_errors("list the promotion codes"):
+        stripe_codes = [
+            stripe_json(code)
+            for code in client.v1.promotion_codes.list(params={"limit": 100}).auto_paging_iter()
         ]
     result = CatalogSyncResult()
     with transaction.atomic():
@@ -273,12 +387,30 @@ def stripe_catalog_sync(*, progress: Progress | None = None) -> CatalogSyncResul
         result.deactivated_price_ids = list(stale.values_list("id", flat=True))
         # Stamped as changed, so cached catalogs (pricing.catalog.catalog_stamp) see it.
         stale.update(active=False, djstripe_updated=timezone.now())
+        for data in stripe_coupons:
+            result.coupons.append(Coupon.sync_from_stripe_data(data, api_key=api_key))
+            _say(progress, f"Synchronized coupon {data['id']}")
+        for data in stripe_codes:
+            result.promotion_codes.append(
+                PromotionCode.sync_from_stripe_data(data, api_key=api_key)
+            )
+            _say(progress, f"Synchronized promotion code {data['code']} ({data['id']})")
+        gone = Coupon.objects.filter(livemode=livemode).exclude(
+            id__in=[data["id"] for data in stripe_coupons]
+        )
+        result.deleted_coupon_ids = list(gone.values_list("id", flat=True))
+        gone.delete()
         catalog_stamp_forget()  # an update() sends no signal
     if result.deactivated_price_ids:
         _say(
             progress,
             f"Marked {len(result.deactivated_price_ids)} price(s) inactive: Stripe no longer "
             "has them.",
+        )
+    if result.deleted_coupon_ids:
+        _say(
+            progress,
+            f"Deleted {len(result.deleted_coupon_ids)} coupon(s): Stripe no longer has them.",
         )
     return result
 

@@ -6,12 +6,12 @@ import io
 
 import pytest
 from django.core.management import call_command
-from djstripe.models import Price, Product
+from djstripe.models import Coupon, Price, Product, PromotionCode
 
 from portal.stripe_client import stripe_client
 from pricing import metadata
 from pricing.price_maths import price_terms_from_stripe, price_total
-from pricing.services import DEMO_PRODUCTS
+from pricing.services import DEMO_PRODUCTS, DEMO_PROMOTION
 from stripe_server.testing import LocalStripe
 
 pytestmark = pytest.mark.django_db
@@ -39,9 +39,32 @@ def test_bootstrap_demo_products_creates_fixed_ids_and_lookup_keys_once(
 
     second = run("bootstrap_demo_products")
     assert "Created" not in second
-    assert "0 created, 15 already there" in second
+    assert "0 created, 17 already there" in second
     again = client.v1.prices.list(params={"lookup_keys": DEMO_LOOKUP_KEYS[:10], "limit": 100}).data
     assert sorted(price.id for price in again) == sorted(price.id for price in prices)
+
+
+def test_bootstrap_demo_products_creates_the_launch_coupon_and_its_code_once(
+    stripe_settings: LocalStripe,
+) -> None:
+    first = run("bootstrap_demo_products")
+    client = stripe_client()
+    coupon = client.v1.coupons.retrieve(DEMO_PROMOTION.coupon_id, params={"expand": ["applies_to"]})
+    assert (coupon.percent_off, coupon.duration, coupon.duration_in_months) == (20, "repeating", 3)
+    # Every demo plan but Basic, so the page shows a plan the code does not apply to.
+    assert sorted(coupon.applies_to.products) == sorted(
+        product.id for product in DEMO_PRODUCTS if product.id != "prod_portal_basic"
+    )
+    [code] = client.v1.promotion_codes.list(params={"code": "launch20", "active": True}).data
+    assert (code.code, code.promotion.coupon) == ("LAUNCH20", coupon.id)
+    assert f"coupon {coupon.id} (20% off for 3 months)" in first
+    assert f"promotion code LAUNCH20 ({code.id})" in first
+
+    second = run("bootstrap_demo_products")
+
+    assert f"Found coupon {coupon.id}" in second
+    assert f"Found promotion code LAUNCH20 ({code.id})" in second
+    assert len(client.v1.promotion_codes.list(params={"code": "LAUNCH20"}).data) == 1
 
 
 def test_bootstrap_subscriptions_syncs_every_price_and_prints_a_metadata_snippet(
@@ -61,6 +84,36 @@ def test_bootstrap_subscriptions_syncs_every_price_and_prints_a_metadata_snippet
     pasted = {product.stripe_id: product for product in namespace["ACTIVE_PRODUCTS"]}  # type: ignore[attr-defined]
     for shipped in metadata.ACTIVE_PRODUCTS:
         assert pasted[shipped.stripe_id] == shipped
+
+
+def test_bootstrap_subscriptions_syncs_coupons_with_their_products_and_promotion_codes(
+    stripe_settings: LocalStripe,
+) -> None:
+    run("bootstrap_demo_products")
+    output = run("bootstrap_subscriptions")
+
+    coupon = Coupon.objects.get(id=DEMO_PROMOTION.coupon_id)
+    assert coupon.percent_off == 20
+    assert "prod_portal_pro" in coupon.applies_to["products"]
+    code = PromotionCode.objects.get(stripe_data__code="LAUNCH20", stripe_data__active=True)
+    assert code.stripe_data["promotion"] == {"type": "coupon", "coupon": coupon.id}
+    assert f"Synchronized coupon {coupon.id}" in output
+    assert f"Synchronized promotion code LAUNCH20 ({code.id})" in output
+
+
+def test_bootstrap_subscriptions_deletes_coupons_stripe_no_longer_has(
+    stripe_settings: LocalStripe,
+) -> None:
+    client = stripe_client()
+    coupon = client.v1.coupons.create(params={"percent_off": 5})
+    run("bootstrap_subscriptions")
+    assert Coupon.objects.filter(id=coupon.id).exists()
+    client.v1.coupons.delete(coupon.id)
+
+    output = run("bootstrap_subscriptions")
+
+    assert not Coupon.objects.filter(id=coupon.id).exists()
+    assert "Deleted 1 coupon(s)" in output
 
 
 def test_synced_tiered_prices_keep_their_tiers(stripe_settings: LocalStripe) -> None:

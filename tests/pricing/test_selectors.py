@@ -6,12 +6,13 @@ from collections.abc import Callable
 
 import pytest
 from django.test import Client
-from djstripe.models import Price
+from djstripe.models import Coupon, Price, PromotionCode
 
 from portal.stripe_client import stripe_client
+from pricing.catalog import catalog_stamp
 from pricing.metadata import ProductMetadata
 from pricing.selectors import catalog_for_page
-from pricing.services import stripe_catalog_sync
+from pricing.services import coupon_sync, promotion_code_sync, stripe_catalog_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +98,23 @@ def test_volume_tiered_per_seat_cards_price_all_seats_at_the_reached_tier(
     (card,) = catalog_for_page(interval="month", seats=7, products=[seat_plan]).plans
     assert card.total == 5600 and card.price_text == "$56"
     assert card.pricing_lines[-1].endswith("the tier your total reaches.")
+
+
+def test_the_catalog_stamp_changes_with_coupons_and_promotion_codes(stripe_settings) -> None:
+    client = stripe_client()
+    before = catalog_stamp()
+    coupon = client.v1.coupons.create(params={"percent_off": 15})
+    coupon_sync(coupon_id=coupon.id)
+    with_coupon = catalog_stamp()
+    code = client.v1.promotion_codes.create(
+        params={"promotion": {"type": "coupon", "coupon": coupon.id}}
+    )
+    promotion_code_sync(promotion_code_id=code.id)
+    with_code = catalog_stamp()
+    client.v1.promotion_codes.update(code.id, params={"active": False})
+    promotion_code_sync(promotion_code_id=code.id)
+    deactivated = catalog_stamp()
+    Coupon.objects.filter(id=coupon.id).delete()
+
+    assert len({before, with_coupon, with_code, deactivated, catalog_stamp()}) == 5
+    assert not PromotionCode.objects.get(id=code.id).stripe_data["active"]

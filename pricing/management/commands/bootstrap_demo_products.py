@@ -13,8 +13,10 @@ from pricing.services import demo_products_bootstrap
 class Command(BaseCommand):
     help = (
         "Create the demo products (Basic, Starter, Pro, a graduated per-seat plan and seat "
-        "packs) with monthly and yearly prices in the configured Stripe. Idempotent: products "
-        "are found by id and prices by lookup key. Then run bootstrap_subscriptions."
+        "packs) with monthly and yearly prices, and a demo coupon (20% off for 3 months) with "
+        "the promotion code LAUNCH20, in the configured Stripe. Idempotent: products and the "
+        "coupon are found by id, prices by lookup key, the code by its code. Then run "
+        "bootstrap_subscriptions."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
