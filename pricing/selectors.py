@@ -1,6 +1,6 @@
-"""Reads for the pricing page: its catalog of plan cards for an interval and seat count,
-built from what `pricing.catalog` says is on offer (three queries, one once cached; never a
-Stripe call)."""
+"""Reads for the pricing page: its catalog of plan cards for an interval and seat count (and,
+with a promotion code, what it takes off each), built from what `pricing.catalog` says is on
+offer (three queries, one once cached; never a Stripe call)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from pricing.price_maths import (
     price_terms_from_stripe,
     price_total,
 )
+from pricing.promotions import PlanDiscount, Promotion, plan_discount
 
 SEATS_MIN = 1
 SEATS_MAX = 10_000
@@ -54,6 +55,22 @@ class PlanCard:
     current_interval: str | None = None
     # Days of free trial subscribing starts with (0: none, or the holder has had its trial).
     trial_days: int = 0
+    # What the promotion code of a `?promo=` link does to this plan's price (None: no code).
+    discount: PlanDiscount | None = None
+
+    @property
+    def discounted_price_text(self) -> str | None:
+        """The price with the promotion code ("$40"); None when no code applies."""
+        if self.discount is None or self.discount.total is None or self.price_is_custom_text:
+            return None
+        return amount_format(amount=self.discount.total, currency=self.currency)
+
+    @property
+    def promotion_code(self) -> str | None:
+        """The code Subscribe sends on to Checkout: only where it applies."""
+        if self.discounted_price_text is None or self.discount is None:
+            return None
+        return self.discount.promotion.code
 
     @property
     def trial_requires_card(self) -> bool:
@@ -127,6 +144,8 @@ class Catalog:
     # Whether every interval offers the same plans: then switching interval or seats only
     # changes what each card costs, and the page can swap just that.
     same_plans_every_interval: bool = True
+    # The usable promotion code the page is priced with (None: regular prices).
+    promotion: Promotion | None = None
 
     @property
     def has_per_seat(self) -> bool:
@@ -174,6 +193,7 @@ def _card(
     is_current: bool,
     current: PlanPosition | None = None,
     trial_offered: bool = False,
+    promotion: Promotion | None = None,
 ) -> PlanCard:
     terms = price.terms
     quantity = seats if product.per_seat else 1
@@ -209,6 +229,17 @@ def _card(
         change=change,
         current_interval=current.terms.interval if current is not None else None,
         trial_days=product.trial_days if trial_offered and current is None else 0,
+        discount=(
+            plan_discount(
+                promotion=promotion,
+                product_id=product.stripe_id,
+                plan_name=product.name,
+                total=total,
+                currency=terms.currency,
+            )
+            if promotion is not None and current is None and not custom_text
+            else None
+        ),
     )
 
 
@@ -223,6 +254,7 @@ def catalog_for_page(
     stamp: str | None = None,
     current: CurrentPlan | None = None,
     trial_offered: bool = True,
+    promotion: Promotion | None = None,
 ) -> Catalog:
     """The pricing page's catalog for `interval` and `seats`, in three queries (one cached).
 
@@ -232,7 +264,8 @@ def catalog_for_page(
     bills) mark the current plan. `stamp`: the catalog stamp, when the caller has just read it.
     `current`: a subscriber's plan, so that each card says what choosing it is (upgrade...).
     `trial_offered`: whether subscribing starts the plans' free trials (False for a holder who
-    has had one).
+    has had one). `promotion`: a usable promotion code (see `pricing.promotions`) to price the
+    cards with; it is for subscribing, so a subscriber's cards ignore it.
     """
     products = list(active_products() if products is None else products)
     intervals = list(active_intervals() if intervals is None else intervals)
@@ -270,6 +303,7 @@ def catalog_for_page(
                 ),
                 current=position,
                 trial_offered=trial_offered,
+                promotion=promotion,
             )
         )
     choices = [
@@ -295,4 +329,5 @@ def catalog_for_page(
         plans=plans,
         unavailable=unavailable,
         same_plans_every_interval=len(offered_per_interval) <= 1,
+        promotion=promotion if current is None else None,
     )

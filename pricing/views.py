@@ -2,7 +2,9 @@
 
 Visitors who are not logged in all see the same page for a query (it carries no CSRF token:
 their Subscribe buttons GET the sign-up route to Checkout), so it is rendered once per catalog
-stamp and query, cached, and served to each of them.
+stamp and query, cached, and served to each of them. With `?promo=` the page is priced with
+the promotion code (see `pricing.promotions`); a code that cannot be used shows why, with the
+regular prices, and its page is not kept (typing codes fills no cache).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.views.decorators.http import condition, require_GET
 from pricing import metadata as pricing_metadata
 from pricing.catalog import CATALOG_CACHE_SECONDS, active_intervals, catalog_stamp_recent
 from pricing.forms import PricingQueryForm
+from pricing.promotions import PromotionLookup, promotion_lookup
 from pricing.selectors import SEATS_MAX, SEATS_MIN, CurrentPlan, catalog_for_page
 
 PAGE_TEMPLATE = "pricing/pricing_page.html"
@@ -50,6 +53,38 @@ def _catalog_stamp(request: HttpRequest) -> str:
     return request._pricing_catalog_stamp  # type: ignore[attr-defined]
 
 
+def _query(request: HttpRequest) -> tuple[dict[str, object], list[str]]:
+    """The query string, checked once per request (the ETag and the page both need it): what
+    was valid, and a message for what was not."""
+    if not hasattr(request, "_pricing_query"):
+        cleaned: dict[str, object] = {}
+        errors: list[str] = []
+        if request.GET:  # a bare /pricing/ (most visits) has nothing to check
+            form = PricingQueryForm(request.GET)
+            form.is_valid()
+            cleaned = getattr(form, "cleaned_data", {})
+            errors = [error for field_errors in form.errors.values() for error in field_errors]
+        request._pricing_query = (cleaned, errors)  # type: ignore[attr-defined]
+    return request._pricing_query  # type: ignore[attr-defined]
+
+
+def _promotion(request: HttpRequest) -> PromotionLookup | None:
+    """What the `?promo=` code is, for this visitor and now; read once per request."""
+    if not hasattr(request, "_pricing_promotion"):
+        code = _query(request)[0].get("promo")
+        holder = request.holder  # type: ignore[attr-defined]
+        request._pricing_promotion = (  # type: ignore[attr-defined]
+            promotion_lookup(
+                code=str(code),
+                customer_id=getattr(holder, "customer_id", None),
+                stamp=_catalog_stamp(request),
+            )
+            if code
+            else None
+        )
+    return request._pricing_promotion  # type: ignore[attr-defined]
+
+
 def _page_stamp(request: HttpRequest) -> list[str]:
     """What every visitor's page depends on: the synced catalog, the metadata, the deploy.
     Read once per request (the ETag and the shared render both need it)."""
@@ -72,8 +107,11 @@ def pricing_page_etag(request: HttpRequest) -> str | None:
     holder = request.holder
     billing = request.billing
     user = request.user
+    promotion = _promotion(request)
     parts = [
         *_page_stamp(request),
+        # Whether the code can be used changes with time alone (it expires).
+        promotion.state if promotion is not None else "",
         request.get_full_path(),
         request.headers.get("HX-Request", ""),
         request.headers.get("HX-History-Restore-Request", ""),
@@ -96,15 +134,17 @@ def _current_plan(request: HttpRequest) -> CurrentPlan | None:
     return CurrentPlan(price_id=item.price_id, quantity=item.quantity, price_data=item.price)
 
 
-def _shared_render_key(request: HttpRequest, *, variant: str, interval: str, seats: int) -> str:
-    parts = [*_page_stamp(request), variant, interval, str(seats)]
+def _shared_render_key(
+    request: HttpRequest, *, variant: str, interval: str, seats: int, promotion: str
+) -> str:
+    parts = [*_page_stamp(request), variant, interval, str(seats), promotion]
     return "pricing:page:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 @require_GET
 @condition(etag_func=pricing_page_etag)
 def pricing_page(request: HttpRequest) -> HttpResponse:
-    """Plans for `?interval=` and `?seats=`.
+    """Plans for `?interval=` and `?seats=`, priced with `?promo=` when it names a usable code.
 
     htmx requests (the interval toggle, the seat count) get only what changes: each plan's
     offer and the toggle, swapped out of band, when every interval offers the same plans; the
@@ -113,22 +153,27 @@ def pricing_page(request: HttpRequest) -> HttpResponse:
     shows the message.
     """
     holder = request.holder
-    cleaned: dict[str, object] = {}
-    errors: list[str] = []
-    if request.GET:  # a bare /pricing/ (most visits) has nothing to check
-        form = PricingQueryForm(request.GET)
-        form.is_valid()
-        cleaned = getattr(form, "cleaned_data", {})
-        errors = [error for field_errors in form.errors.values() for error in field_errors]
+    cleaned, errors = _query(request)
+    promotion = _promotion(request)
     interval = cleaned.get("interval") or active_intervals()[0]
     default_seats = max(SEATS_MIN, min(SEATS_MAX, holder.get_quantity() if holder else 1))
     seats = cleaned.get("seats") or default_seats
     partial = bool(request.htmx) and not request.htmx.history_restore_request
-    # One render serves every visitor who is not logged in and asked for a valid query.
-    shared = not request.user.is_authenticated and not errors and not _messages_waiting(request)
+    # One render serves every visitor who is not logged in and asked for a valid query (with
+    # no code, or a usable one).
+    shared = (
+        not request.user.is_authenticated
+        and not errors
+        and not _messages_waiting(request)
+        and (promotion is None or promotion.usable is not None)
+    )
     key = (
         _shared_render_key(
-            request, variant="htmx" if partial else "page", interval=interval, seats=seats
+            request,
+            variant="htmx" if partial else "page",
+            interval=interval,
+            seats=seats,
+            promotion=promotion.state if promotion is not None else "",
         )
         if shared
         else ""
@@ -143,12 +188,14 @@ def pricing_page(request: HttpRequest) -> HttpResponse:
             stamp=_catalog_stamp(request),
             current=_current_plan(request),
             trial_offered=not request.billing.had_trial,
+            promotion=promotion.usable if promotion is not None else None,
         )
         only_offers = partial and catalog.same_plans_every_interval
         template = (OFFERS_PARTIAL if only_offers else PLANS_PARTIAL) if partial else PAGE_TEMPLATE
         context = {
             "catalog": catalog,
             "errors": errors,
+            "promotion_lookup": promotion,
             "seats_min": SEATS_MIN,
             "seats_max": SEATS_MAX,
         }

@@ -105,3 +105,33 @@ def test_a_logged_in_visitor_gets_their_own_etag_and_messages_are_never_swallowe
     assert page.status_code == 200
     assert "ETag" not in page
     assert "You have no billing account yet" in page.content.decode()
+
+
+def test_coupon_and_promotion_code_webhooks_change_a_promotion_link_at_once(
+    offered, poster, stripe_settings
+):
+    since = server_now(stripe_settings)
+    client_ = stripe_client()
+    coupon = client_.v1.coupons.create(params={"percent_off": 50, "duration": "forever"})
+    code = client_.v1.promotion_codes.create(
+        params={"promotion": {"type": "coupon", "coupon": coupon.id}, "code": f"HALF{coupon.id}"}
+    )
+    visitor = Client()
+    assert "We don&#x27;t know the code" in visitor.get("/pricing/", {"promo": code.code}).text
+
+    for event_type, object_id in (
+        ("coupon.created", coupon.id),
+        ("promotion_code.created", code.id),
+    ):
+        assert poster.post(event_of(since, object_id, event_type)).status_code == 200
+    applied = visitor.get("/pricing/", {"promo": code.code})
+    assert "data-discounted-price>$21<" in applied.text  # $42 less 50%
+    since = server_now(stripe_settings)
+    client_.v1.promotion_codes.update(code.id, params={"active": False})
+
+    assert poster.post(event_of(since, code.id, "promotion_code.updated")).status_code == 200
+
+    page = visitor.get("/pricing/", {"promo": code.code}, HTTP_IF_NONE_MATCH=applied["ETag"])
+    assert page.status_code == 200
+    assert f"The code {code.code} is no longer available" in page.text
+    assert "data-discounted-price" not in page.text
