@@ -16,6 +16,11 @@ from django.db.models import F
 from djstripe.models import Customer, Invoice, PaymentMethod, Subscription
 
 from accounts.app_settings import app_settings
+from accounts.billing.discounts import (
+    INVOICE_LIST_EXPAND,
+    SUBSCRIPTION_EXPAND,
+    subscription_discounts_sync,
+)
 from accounts.billing.errors import (
     CheckoutSessionNotYoursError,
     CheckoutSessionUnknownError,
@@ -176,7 +181,14 @@ def checkout_session_sync(
     try:
         with translate_stripe_errors("confirm your checkout"):
             session = stripe_client().v1.checkout.sessions.retrieve(
-                session_id, params={"expand": ["subscription", "customer"]}
+                session_id,
+                params={
+                    "expand": [
+                        "subscription",
+                        "customer",
+                        *(f"subscription.{field}" for field in SUBSCRIPTION_EXPAND),
+                    ]
+                },
             )
     except StripeRequestError as error:
         if error.code == "resource_missing":
@@ -204,7 +216,9 @@ def checkout_session_sync(
         if isinstance(customer, str):
             customer = stripe_client().v1.customers.retrieve(customer)
         if isinstance(subscription, str):
-            subscription = stripe_client().v1.subscriptions.retrieve(subscription)
+            subscription = stripe_client().v1.subscriptions.retrieve(
+                subscription, params={"expand": SUBSCRIPTION_EXPAND}
+            )
     linked = _holder_subscription_link_retrying(
         holder=owner, customer_data=customer, subscription_data=subscription
     )
@@ -271,6 +285,7 @@ def _holder_subscription_link(
     with translate_stripe_errors("save your subscription"):
         customer = Customer.sync_from_stripe_data(customer_data)
         subscription = Subscription.sync_from_stripe_data(subscription_data)
+        subscription_discounts_sync(subscription=subscription_data)
     current = locked.subscription
     if (
         current is not None
@@ -319,7 +334,11 @@ def _billing_details_sync(
             payment_method = client.v1.payment_methods.retrieve(payment_method_id)
             PaymentMethod.sync_from_stripe_data(payment_method)
         invoices = client.v1.invoices.list(
-            params={"customer": customer_data["id"], "limit": LATEST_INVOICES}
+            params={
+                "customer": customer_data["id"],
+                "limit": LATEST_INVOICES,
+                "expand": INVOICE_LIST_EXPAND,
+            }
         )
         for invoice in invoices.data:
             Invoice.sync_from_stripe_data(invoice)
@@ -365,7 +384,12 @@ def holder_subscription_sync(*, holder: SubscriptionHolder) -> None:
     with translate_stripe_errors("refresh your subscription"):
         customer = client.v1.customers.retrieve(customer_id)
         listed = client.v1.subscriptions.list(
-            params={"customer": customer_id, "status": "all", "limit": 10}
+            params={
+                "customer": customer_id,
+                "status": "all",
+                "limit": 10,
+                "expand": [f"data.{field}" for field in SUBSCRIPTION_EXPAND],
+            }
         )
 
     def link() -> SubscriptionHolder:
@@ -375,6 +399,7 @@ def holder_subscription_sync(*, holder: SubscriptionHolder) -> None:
                 Customer.sync_from_stripe_data(customer)
                 for subscription in listed.data:
                     Subscription.sync_from_stripe_data(subscription)
+                    subscription_discounts_sync(subscription=subscription)
             _holder_subscription_choose(locked, customer_id=customer_id)
             return locked
 

@@ -18,6 +18,11 @@ from typing import Any
 from django.db import transaction
 from djstripe.models import Invoice, Subscription, SubscriptionSchedule
 
+from accounts.billing.discounts import (
+    INVOICE_EXPAND,
+    SUBSCRIPTION_EXPAND,
+    subscription_discounts_sync,
+)
 from accounts.billing.errors import CheckoutError
 from accounts.billing.state import BillingState, stripe_timestamp
 from accounts.selectors import price_data_with_tiers
@@ -202,7 +207,10 @@ def _apply_now(plan: PlanChangePlan, *, proration_date: int | None) -> None:
         # Nothing half-applied: the unpaid invoice of the change goes, and the change with it.
         with translate_stripe_errors("undo the declined change"):
             if invoice_id:
-                Invoice.sync_from_stripe_data(client.v1.invoices.void_invoice(invoice_id))
+                voided = client.v1.invoices.void_invoice(
+                    invoice_id, params={"expand": INVOICE_EXPAND}
+                )
+                Invoice.sync_from_stripe_data(voided)
         raise PlanChangeDeclinedError(
             "Your card was declined, so your plan has not changed. Update your card with "
             "Manage billing, then try again."
@@ -268,12 +276,16 @@ def _subscription_sync(*, subscription_id: str) -> None:
     than wait for the webhooks."""
     client = stripe_client()
     with translate_stripe_errors("refresh your subscription"):
-        subscription = client.v1.subscriptions.retrieve(subscription_id)
+        subscription = client.v1.subscriptions.retrieve(
+            subscription_id, params={"expand": SUBSCRIPTION_EXPAND}
+        )
         with transaction.atomic():
             Subscription.sync_from_stripe_data(subscription)
+            subscription_discounts_sync(subscription=subscription)
             invoice_id = _id(subscription.get("latest_invoice"))
             if invoice_id:
-                Invoice.sync_from_stripe_data(client.v1.invoices.retrieve(invoice_id))
+                invoice = client.v1.invoices.retrieve(invoice_id, params={"expand": INVOICE_EXPAND})
+                Invoice.sync_from_stripe_data(invoice)
 
 
 def _id(value: Any) -> str | None:

@@ -255,3 +255,27 @@ def test_the_customer_is_created_once_however_often_asked(stripe_settings, user)
     second = holder_customer_ensure(holder=User.objects.get(pk=user.pk))
 
     assert first.id == second.id
+
+
+def test_a_discounted_subscription_syncs_with_its_discount_coupon_and_invoices(
+    stripe_settings, user
+):
+    from djstripe.models import Coupon, Discount, Invoice
+
+    client = stripe_client()
+    price = plan_price_create(unit_amount=2000)
+    coupon = client.v1.coupons.create(params={"percent_off": 10, "duration": "forever"})
+
+    subscription_id = subscription_start(
+        holder=user, price=price, discounts=[{"coupon": coupon.id}]
+    )
+
+    [discount_id] = client.v1.subscriptions.retrieve(subscription_id).discounts
+    stored = Discount.objects.get(id=discount_id)
+    assert stored.subscription_id == subscription_id
+    assert stored.stripe_data["source"] == {"type": "coupon", "coupon": coupon.id}
+    # The coupon was not synced before: the discount brought it in.
+    assert Coupon.objects.get(id=coupon.id).percent_off == 10
+    # $20.00 less 10%.
+    [invoice] = Invoice.objects.filter(customer__id=user.customer.id)
+    assert (invoice.stripe_data["subtotal"], invoice.stripe_data["total"]) == (2000, 1800)
