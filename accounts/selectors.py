@@ -17,6 +17,7 @@ from accounts.models import SubscriptionHolder
 from pricing.catalog import active_products, offer_for_price
 from pricing.metadata import ProductMetadata
 from pricing.price_maths import amount_format, price_terms_from_stripe, price_total
+from pricing.promotions import Promotion, plan_discount, promotion_lookup
 
 # --- Which holder a Stripe object belongs to ---------------------------------------------------
 #
@@ -337,3 +338,47 @@ def plan_name_for_price(*, price_id: str) -> str:
     if price is not None and price.product is not None:
         return price.product.name
     return "Plan"
+
+
+@dataclass(frozen=True)
+class CheckoutPromotion:
+    """The promotion code a Checkout is to start with: the usable one, or why there is none
+    (a message for the person, who goes on without it)."""
+
+    promotion: Promotion | None
+    # The plan's price with the code, for the seats chosen (minor units).
+    total: int | None = None
+    currency: str = "usd"
+    message: str | None = None
+
+    @property
+    def total_text(self) -> str | None:
+        """The price with the code ("$40"); None without a usable code."""
+        if self.promotion is None or self.total is None:
+            return None
+        return amount_format(amount=self.total, currency=self.currency)
+
+
+def checkout_promotion(
+    *, code: str, price: Price, seats: int | None, customer_id: str | None
+) -> CheckoutPromotion:
+    """Whether the code (as typed, already checked for its shape) can start this Checkout: a
+    synced code usable now by this customer whose coupon discounts this price."""
+    found = promotion_lookup(code=code, customer_id=customer_id)
+    promotion = found.usable
+    if promotion is None:
+        return CheckoutPromotion(promotion=None, message=f"{found.reason}, so it is not applied.")
+    terms = price_terms_from_stripe(data=price.stripe_data)
+    product = price.product
+    offered = _offered_product(product.id) if product is not None else None
+    total = price_total(terms=terms, quantity=seats or 1)
+    discount = plan_discount(
+        promotion=promotion,
+        product_id=product.id if product is not None else "",
+        plan_name=offered.name if offered is not None else (product.name if product else "it"),
+        total=total,
+        currency=terms.currency,
+    )
+    if not discount.applies:
+        return CheckoutPromotion(promotion=None, message=f"{discount.note}, so it is not applied.")
+    return CheckoutPromotion(promotion=promotion, total=discount.total, currency=terms.currency)

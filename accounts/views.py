@@ -25,6 +25,7 @@ from accounts.billing.errors import (
     CheckoutSessionUnknownError,
     HolderAlreadySubscribedError,
     NoBillingAccountError,
+    PromotionCodeRefusedError,
     SubscriptionPausedError,
     TrialNotAvailableError,
 )
@@ -46,6 +47,7 @@ from accounts.models import SubscriptionHolder
 from accounts.selectors import (
     absolute_url,
     checkout_price,
+    checkout_promotion,
     invoice_summaries,
     price_is_per_seat,
     subscription_summary,
@@ -54,6 +56,7 @@ from accounts.teams.selectors import billing_manageable
 from portal.http import redirect_after_post
 from portal.stripe_client import StripeRequestError, StripeUnavailableError
 from pricing.catalog import active_intervals
+from pricing.promotions import PROMO_CODE_ERROR, promo_code_clean
 from pricing.selectors import SEATS_MAX, SEATS_MIN, catalog_for_page
 
 
@@ -126,10 +129,12 @@ def _seats_from(raw: str | None) -> int | None:
 @require_http_methods(["GET", "POST"])
 @verified_email_required
 def subscription_checkout(request: HttpRequest) -> HttpResponse:
-    """Subscribe to a plan: POST `price` (and `seats`) to go to Stripe Checkout.
+    """Subscribe to a plan: POST `price` (and `seats`, and a `promo` code) to go to Stripe
+    Checkout.
 
     GET shows the chosen plan with a button to continue; it is where a visitor who had to sign
-    up first lands, with their choice intact.
+    up first lands, with their choice intact. A promotion code that cannot be used (any more,
+    by this customer, for this plan) is dropped with a message saying why.
     """
     data = request.POST if request.method == "POST" else request.GET
     price = checkout_price(price_id=data.get("price", ""))
@@ -147,16 +152,31 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     trial = data.get("trial") == "1"
+    promo = data.get("promo", "")
+    code = promo_code_clean(promo)
+    if promo and code is None:
+        return billing_error(request, message=PROMO_CODE_ERROR, status=400)
+    holder = request.holder
+    promotion = None
+    if code:
+        promotion = checkout_promotion(
+            code=code,
+            price=price,
+            seats=seats,
+            customer_id=getattr(holder, "customer_id", None),
+        )
+        if promotion.message:
+            messages.warning(request, promotion.message)
     choice = {
         "price": price.id,
         **({"seats": str(seats)} if seats else {}),
         **({"trial": "1"} if trial else {}),
+        **({"promo": promotion.promotion.code} if promotion and promotion.promotion else {}),
     }
     if not request.user.is_authenticated:
         here = f"{reverse('accounts:subscription_checkout')}?{urlencode(choice)}"
         signup_url = f"{reverse('account_signup')}?{urlencode({'next': here})}"
         return redirect_after_post(request, signup_url)
-    holder = request.holder
     if holder is None:
         return billing_error(request, message="There is no account to subscribe.", status=403)
     if request.method == "GET":
@@ -167,7 +187,13 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "accounts/subscription_checkout.html",
-            {"price": price, "seats": seats, "choice": choice, "trial": terms},
+            {
+                "price": price,
+                "seats": seats,
+                "choice": choice,
+                "trial": terms,
+                "promotion": promotion if promotion and promotion.promotion else None,
+            },
         )
     if not billing_manageable(request=request):
         return billing_error(request, message=ADMINS_ONLY, status=403)
@@ -185,7 +211,18 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
             success_url=absolute_url(path=confirm) + "?session_id={CHECKOUT_SESSION_ID}",
             cancel_url=absolute_url(path=reverse("pricing:pricing_page")),
             trial=trial,
+            promotion_code_id=(
+                promotion.promotion.promotion_code_id
+                if promotion is not None and promotion.promotion is not None
+                else None
+            ),
         )
+    except PromotionCodeRefusedError as error:
+        # Used up or expired since the page was shown: say so, and go on without it.
+        messages.error(request, f"Your promotion code could not be applied: {error}")
+        choice.pop("promo", None)
+        here = f"{reverse('accounts:subscription_checkout')}?{urlencode(choice)}"
+        return redirect_after_post(request, here)
     except TrialNotAvailableError as error:
         # A forged or replayed trial: say why, and offer the plan without one.
         messages.error(request, str(error))

@@ -195,19 +195,26 @@ class PromotionLookup:
         return f"refused:{self.refusal}:{self.typed.lower()}"
 
     @property
-    def message(self) -> str | None:
-        """Why the code is not applied, for people; None when it is."""
+    def reason(self) -> str | None:
+        """Why the code cannot be used, in a few words ("The code X has expired"); None when
+        it can."""
         name = self.promotion.code if self.promotion is not None else self.typed
         return {
             None: None,
-            "unknown": f"We don't know the code {name}. Check its spelling: the prices below "
-            "are without a discount.",
-            "inactive": f"The code {name} is no longer available, so the prices below are "
-            "without a discount.",
-            "expired": f"The code {name} has expired, so the prices below are without a discount.",
-            "used_up": f"The code {name} has been used as many times as it can be, so the "
-            "prices below are without a discount.",
+            "unknown": f"We don't know the code {name}",
+            "inactive": f"The code {name} is no longer available",
+            "expired": f"The code {name} has expired",
+            "used_up": f"The code {name} has been used as many times as it can be",
         }[self.refusal]
+
+    @property
+    def message(self) -> str | None:
+        """Why the code is not applied, for the pricing page; None when it is."""
+        if self.refusal is None:
+            return None
+        if self.refusal == "unknown":
+            return f"{self.reason}. Check its spelling: the prices below are without a discount."
+        return f"{self.reason}, so the prices below are without a discount."
 
 
 def promotion_lookup(

@@ -85,9 +85,12 @@ class PlanCard:
 
     @property
     def after_trial_text(self) -> str:
-        """What the trial turns into: "then $50.00 per month" (for the seats shown)."""
+        """What the trial turns into: "then $50 per month" (for the seats shown, with the
+        promotion code when one applies)."""
         seats = f" for {self.seats} seat{'s' if self.seats != 1 else ''}" if self.seats else ""
-        price = amount_format(amount=self.total, currency=self.currency)
+        price = self.discounted_price_text or amount_format(
+            amount=self.total, currency=self.currency
+        )
         return f"then {price} per {self.interval}{seats}"
 
     @property

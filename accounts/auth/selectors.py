@@ -16,6 +16,7 @@ from accounts.models import Invitation, User
 from accounts.teams.selectors import invitation_for_token
 from pricing.catalog import offer_for_price
 from pricing.price_maths import amount_format, price_total
+from pricing.promotions import plan_discount, promo_code_clean, promotion_lookup
 from pricing.selectors import SEATS_MAX, SEATS_MIN
 
 
@@ -50,8 +51,9 @@ def _local_path(next_url: str | None) -> tuple[str, dict[str, list[str]]] | None
 
 
 def signup_plan_text(*, next_url: str | None) -> str | None:
-    """What a sign-up that continues to Checkout is for: "Pro — $50 per month", with the seats
-    and the free trial when chosen; None when `next` is not Checkout with an offered price."""
+    """What a sign-up that continues to Checkout is for: "Pro — $50 per month", with the seats,
+    the free trial and the promotion code when chosen; None when `next` is not Checkout with an
+    offered price."""
     local = _local_path(next_url)
     if local is None or local[0] != reverse("accounts:subscription_checkout"):
         return None
@@ -66,9 +68,8 @@ def signup_plan_text(*, next_url: str | None) -> str | None:
     if not offer.product.per_seat:
         seats = None
     terms = offer.terms
-    amount = amount_format(
-        amount=price_total(terms=terms, quantity=seats or 1), currency=terms.currency
-    )
+    total = price_total(terms=terms, quantity=seats or 1)
+    amount = amount_format(amount=total, currency=terms.currency)
     period = (
         offer.interval if terms.interval_count == 1 else f"{terms.interval_count} {offer.interval}s"
     )
@@ -77,6 +78,18 @@ def signup_plan_text(*, next_url: str | None) -> str | None:
         text += f" for {seats} seat{'s' if seats != 1 else ''}"
     if (query.get("trial") or [""])[0] == "1" and offer.product.trial_days:
         text += f", starting with a {offer.product.trial_days}-day free trial"
+    code = promo_code_clean((query.get("promo") or [""])[0])
+    promotion = promotion_lookup(code=code).usable if code else None
+    if promotion is not None:
+        discount = plan_discount(
+            promotion=promotion,
+            product_id=offer.product.stripe_id,
+            plan_name=offer.product.name,
+            total=total,
+            currency=terms.currency,
+        )
+        if discount.applies:
+            text += f", {promotion.description}"
     return text
 
 

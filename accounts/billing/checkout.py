@@ -39,9 +39,11 @@ from accounts.selectors import (
 )
 from portal.stripe_client import (
     StripeRequestError,
+    StripeUnavailableError,
     stripe_client,
     translate_stripe_errors,
 )
+from pricing.services import coupon_sync, promotion_code_sync
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -160,9 +162,23 @@ def checkout_session_create(
             session = stripe_client().v1.checkout.sessions.create(params=params)
     except StripeRequestError as error:
         if promotion_code_id and (error.param or "").startswith("discounts"):
+            _promotion_code_refresh(promotion_code_id)
             raise PromotionCodeRefusedError(str(error)) from error
         raise
     return session.url  # type: ignore[return-value]
+
+
+def _promotion_code_refresh(promotion_code_id: str) -> None:
+    """Read a code Stripe refused back in, with its coupon (used up or expired since they were
+    synced: redemptions send no event), so the pricing page stops offering it. Best effort: the
+    refusal is what matters to the person."""
+    try:
+        code = promotion_code_sync(promotion_code_id=promotion_code_id)
+        coupon_id = (code.stripe_data.get("promotion") or {}).get("coupon")
+        if isinstance(coupon_id, str):
+            coupon_sync(coupon_id=coupon_id)
+    except (StripeRequestError, StripeUnavailableError):
+        logger.warning("Could not read promotion code %s again", promotion_code_id)
 
 
 def checkout_session_sync(

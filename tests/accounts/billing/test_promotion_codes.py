@@ -1,18 +1,29 @@
 """Promotion codes in Checkout: the code field (`PORTAL_CHECKOUT_ALLOW_PROMOTION_CODES`), a
-code applied from the start (`discounts`), and Stripe's refusals."""
+code applied from the start (`discounts`), a `?promo=` link carried through sign-up into
+Checkout, and the refusals."""
 
 from __future__ import annotations
 
+import re
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from accounts.billing.checkout import checkout_session_create
 from accounts.billing.errors import PromotionCodeRefusedError
 from portal.stripe_client import stripe_client
-from tests.accounts.billing_helpers import plan_price_create
+from pricing.services import coupon_sync, promotion_code_sync
+from tests.accounts.auth.auth_helpers import PASSWORD, link_in
+from tests.accounts.billing_helpers import (
+    hosted_checkout_pay,
+    plan_price_create,
+    site_domain_set,
+)
+from tests.accounts.gating_support import demo_plans_ensure, demo_price
 
 pytestmark = pytest.mark.django_db
 
@@ -31,12 +42,16 @@ def session_of(url: str):
     return stripe_client().v1.checkout.sessions.retrieve(url.rstrip("/").rsplit("/", 1)[-1])
 
 
-def promotion_code_create(**coupon):
+def promotion_code_create(**code):
+    """A code for a new coupon of 20% off once (`code`: more of the code's parameters)."""
     client = stripe_client()
-    made = client.v1.coupons.create(params={"percent_off": 20, "duration": "once", **coupon})
-    code = f"T{uuid.uuid4().hex[:10].upper()}"
+    made = client.v1.coupons.create(params={"percent_off": 20, "duration": "once"})
     return client.v1.promotion_codes.create(
-        params={"promotion": {"type": "coupon", "coupon": made.id}, "code": code}
+        params={
+            "promotion": {"type": "coupon", "coupon": made.id},
+            "code": f"T{uuid.uuid4().hex[:10].upper()}",
+            **code,
+        }
     )
 
 
@@ -79,3 +94,150 @@ def test_a_code_stripe_refuses_says_why(stripe_settings, user):
 
     with pytest.raises(PromotionCodeRefusedError):
         start_checkout(user, plan_price_create(), promotion_code_id=code.id)
+
+
+# --- From a ?promo= link to Checkout ------------------------------------------------------------
+
+CHECKOUT = "/subscription/checkout/"
+
+
+@pytest.fixture
+def site(db):
+    site_domain_set("portal.test")
+
+
+@pytest.fixture
+def demo_plans(stripe_settings):
+    """The demo plans and the demo code LAUNCH20 (20% off for 3 months, every plan but Basic),
+    synced as bootstrap_subscriptions syncs them."""
+    demo_plans_ensure(stripe_settings.api_base)
+    for slug in ("basic", "starter", "pro", "team-seats", "seat-packs"):
+        demo_price(slug)
+        demo_price(slug, "year")
+    launch = launch20()
+    coupon_sync(coupon_id=launch.promotion.coupon)
+    promotion_code_sync(promotion_code_id=launch.id)
+    return launch
+
+
+def launch20():
+    [code] = (
+        stripe_client().v1.promotion_codes.list(params={"code": "LAUNCH20", "active": True}).data
+    )
+    return code
+
+
+def form_fields(html: str, slug: str) -> dict[str, str]:
+    """What the plan card's Subscribe form sends."""
+    start = html.index(f'data-subscribe="{slug}"')
+    form = html[start : html.index("</form>", start)]
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+
+
+def session_from(location: str):
+    return stripe_client().v1.checkout.sessions.retrieve(location.rstrip("/").rsplit("/", 1)[-1])
+
+
+def test_a_promotion_link_is_carried_through_sign_up_and_verification_into_checkout(
+    client, demo_plans, site, mailoutbox
+):
+    team = demo_price("team-seats")
+    page = client.get("/pricing/", {"promo": "LAUNCH20", "seats": "3"}).content.decode()
+    sent = form_fields(page, "team")
+    assert sent == {"price": team.id, "seats": "3", "promo": "LAUNCH20"}
+
+    chosen = client.get(CHECKOUT, sent)
+    assert chosen["Location"].startswith("/accounts/signup/?next=")
+    next_url = parse_qs(urlsplit(chosen["Location"]).query)["next"][0]
+    assert next_url == f"{CHECKOUT}?price={team.id}&seats=3&promo=LAUNCH20"
+    signup_page = client.get(chosen["Location"]).content.decode()
+    # 3 seats at $10.
+    assert (
+        "You are signing up for Team — $30 per month for 3 seats, 20% off for 3 months with "
+        "LAUNCH20." in signup_page
+    )
+    client.post(
+        chosen["Location"],
+        {"email": "promo-buyer@example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    verified = client.post(link_in(mailoutbox[0], "/accounts/confirm-email/"))
+    assert verified["Location"] == next_url
+    landing = client.get(next_url).content.decode()
+    # $30 less 20%.
+    assert "20% off for 3 months with LAUNCH20, applied at checkout: you pay $24 today." in landing
+    assert '<input type="hidden" name="promo" value="LAUNCH20">' in landing
+
+    onward = client.post(CHECKOUT, {"price": team.id, "seats": "3", "promo": "LAUNCH20"})
+
+    assert onward.status_code == 303
+    session = session_from(onward["Location"])
+    assert [discount.promotion_code for discount in session.discounts] == [demo_plans.id]
+    assert not session.allow_promotion_codes
+    assert (session.amount_subtotal, session.amount_total) == (3000, 3000 - 600)
+
+
+def test_checkout_with_the_code_charges_the_discounted_amount(client, user, demo_plans, site):
+    client.force_login(user)
+    packs = demo_price("seat-packs")
+    response = client.post(CHECKOUT, {"price": packs.id, "seats": "12", "promo": "launch20"})
+    back = hosted_checkout_pay(response["Location"])
+
+    client.get(back.replace("http://portal.test", ""))
+
+    user.refresh_from_db()
+    subscription = stripe_client().v1.subscriptions.retrieve(user.subscription.id)
+    invoice = stripe_client().v1.invoices.retrieve(subscription.latest_invoice)
+    # 12 seats: 2 packs of 10 at $50 = $100, less 20%.
+    assert (invoice.subtotal, invoice.total, invoice.amount_paid) == (10000, 8000, 8000)
+    assert invoice.status == "paid"
+
+
+def test_a_code_that_does_not_apply_to_the_plan_is_dropped_with_a_message(
+    client, user, demo_plans, site
+):
+    client.force_login(user)
+    basic = demo_price("basic")
+
+    page = client.get(CHECKOUT, {"price": basic.id, "promo": "LAUNCH20"})
+
+    assert page.status_code == 200
+    assert "This code does not apply to Basic, so it is not applied." in page.content.decode()
+    assert 'name="promo"' not in page.content.decode()
+    response = client.post(CHECKOUT, {"price": basic.id, "promo": "LAUNCH20"})
+    assert session_from(response["Location"]).discounts == []
+
+
+def test_a_code_used_up_since_the_page_was_shown_is_refused_by_stripe_and_dropped(
+    client, user, demo_plans, site
+):
+    client.force_login(user)
+    code = promotion_code_create(max_redemptions=1)
+    coupon_sync(coupon_id=code.promotion.coupon)
+    promotion_code_sync(promotion_code_id=code.id)
+    someone = stripe_client().v1.customers.create(params={"payment_method": "pm_card_visa"})
+    pro = demo_price("pro")
+    stripe_client().v1.subscriptions.create(
+        params={"customer": someone.id, "items": [{"price": pro.id}],
+                "discounts": [{"promotion_code": code.id}]}
+    )  # fmt: skip
+
+    response = client.post(CHECKOUT, {"price": pro.id, "promo": code.code})
+
+    assert response.status_code == 303
+    assert response["Location"] == f"{CHECKOUT}?price={pro.id}"
+    [message] = [str(m) for m in get_messages(response.wsgi_request)]
+    assert message.startswith("Your promotion code could not be applied:")
+    # The synced code is read again, so the pricing page stops offering it.
+    page = client.get("/pricing/", {"promo": code.code}).content.decode()
+    assert "has been used as many times as it can be" in page
+
+
+@pytest.mark.parametrize("promo", ["LAUNCH 20", "<b>x</b>", "L" * 10_000, "' OR 1=1"])
+def test_checkout_refuses_a_malformed_code(client, user, demo_plans, site, promo):
+    client.force_login(user)
+
+    response = client.post(CHECKOUT, {"price": demo_price("pro").id, "promo": promo})
+
+    assert response.status_code == 400
+    assert "A promotion code is made of letters, digits and dashes" in response.content.decode()
+    assert "<b>x</b>" not in response.content.decode()
