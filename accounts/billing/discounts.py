@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from djstripe.models import Coupon, Discount, Invoice
+from djstripe.models import Coupon, Discount, Invoice, PromotionCode
 
 from portal.stripe_client import stripe_api_key, stripe_json
-from pricing.services import coupon_sync
+from pricing.services import coupon_sync, promotion_code_sync
 
 # What to expand when fetching invoices (`invoices.retrieve`) or listing them
 # (`invoices.list`) for dj-stripe to sync.
@@ -42,12 +42,18 @@ def _coupon_id(discount: Mapping[str, Any]) -> str | None:
 
 
 def discount_sync(*, data: Any) -> Discount:
-    """Store one Discount object as Stripe sent it, and its coupon when this database has not
-    got it (a coupon made before the webhooks reached Portal, say). Calls Stripe only then."""
+    """Store one Discount object as Stripe sent it, and its coupon and promotion code when this
+    database has not got them (made before the webhooks reached Portal, say). Calls Stripe
+    only then."""
     plain = _plain(data)
     coupon_id = _coupon_id(plain)
     if coupon_id and not Coupon.objects.filter(id=coupon_id).exists():
         coupon_sync(coupon_id=coupon_id)
+    code_id = plain.get("promotion_code")
+    if isinstance(code_id, dict):
+        code_id = code_id.get("id")
+    if code_id and not PromotionCode.objects.filter(id=code_id).exists():
+        promotion_code_sync(promotion_code_id=code_id)
     return Discount.sync_from_stripe_data(plain, api_key=stripe_api_key())
 
 

@@ -1,7 +1,7 @@
 """A holder's billing state: the one reader of dj-stripe's rows about a subscription.
 
 Everything Portal shows or decides about a holder's subscription (its plan, items, seats,
-period, status, cancellation, trial, card and customer balance) is read here, by
+period, status, cancellation, trial, card, customer balance and discount) is read here, by
 `billing_state(holder=...)`, into a frozen `BillingState`. Gating, the status page, the pricing
 page's "current plan", team seats, seat sync and the mails all ask it; a new concern (a
 scheduled change, a discount, usage) adds its fields here, once.
@@ -21,10 +21,20 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, TextField, Value
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Coalesce, NullIf
-from djstripe.models import Customer, PaymentMethod, Subscription, SubscriptionSchedule
+from djstripe.models import (
+    Coupon,
+    Customer,
+    Discount,
+    Invoice,
+    PaymentMethod,
+    PromotionCode,
+    Subscription,
+    SubscriptionSchedule,
+)
 
 from pricing.catalog import active_products
 from pricing.metadata import ProductMetadata
+from pricing.price_maths import CouponTerms, coupon_terms_from_stripe
 
 if TYPE_CHECKING:
     from accounts.models import SubscriptionHolder
@@ -91,6 +101,25 @@ class ScheduledChange:
 
 
 @dataclass(frozen=True)
+class BillingDiscount:
+    """The discount on the subscription (its first, as Portal applies one): the coupon's terms,
+    when it started and ends, and the promotion code it was redeemed with."""
+
+    id: str
+    # None when the coupon is not in the database (not synced yet).
+    coupon: CouponTerms | None
+    start: datetime | None
+    # When a `repeating` coupon stops discounting (None for `once` and `forever`).
+    end: datetime | None
+    promotion_code_id: str | None = None
+    # The customer-facing code ("LAUNCH20"), when the promotion code is in the database.
+    code: str | None = None
+    # A `once` coupon the latest invoice has used: Stripe keeps it on the subscription until
+    # the next invoice, which it no longer discounts.
+    spent: bool = False
+
+
+@dataclass(frozen=True)
 class BillingState:
     """What a holder's subscription is, now; `NO_SUBSCRIPTION` when it has none."""
 
@@ -123,6 +152,8 @@ class BillingState:
     # The subscription schedule that manages the subscription, and the change it will make.
     schedule_id: str | None = None
     scheduled_change: ScheduledChange | None = None
+    # The discount on the subscription, if any.
+    discount: BillingDiscount | None = None
 
     @property
     def has_subscription(self) -> bool:
@@ -245,9 +276,14 @@ def billing_state_from_subscription(
     card: dict[str, Any] | None = None,
     schedule_phases: list[dict[str, Any]] | None = None,
     had_trial: bool = False,
+    discount: dict[str, Any] | None = None,
+    coupon: dict[str, Any] | None = None,
+    promotion_code: str | None = None,
+    latest_invoice: dict[str, Any] | None = None,
 ) -> BillingState:
     """Read a dj-stripe `Subscription` (and its customer, the card's `brand` and `last4`, its
-    schedule's phases, and whether the customer had a trial before, when given); no queries."""
+    schedule's phases, whether the customer had a trial before, its first discount with the
+    coupon and the code, and its latest invoice, when given); no queries."""
     data = subscription.stripe_data or {}
     items = _items(data)
     plans = active_products()
@@ -282,6 +318,43 @@ def billing_state_from_subscription(
         updated=subscription.djstripe_updated,
         schedule_id=_reference_id(data.get("schedule")),
         scheduled_change=_scheduled_change(schedule_phases or [], after=plan_item),
+        discount=_discount(data, discount, coupon, promotion_code, latest_invoice),
+    )
+
+
+def _discount(
+    subscription: dict[str, Any],
+    discount: dict[str, Any] | None,
+    coupon: dict[str, Any] | None,
+    code: str | None,
+    latest_invoice: dict[str, Any] | None,
+) -> BillingDiscount | None:
+    """The subscription's first discount, from the stored Discount (else the subscription's own
+    copy, when it was synced expanded) and its coupon (else the discount's, when expanded)."""
+    listed = subscription.get("discounts") or []
+    if not listed:
+        return None
+    first = listed[0]
+    discount_id = _reference_id(first)
+    if not discount_id:
+        return None
+    data = discount or (first if isinstance(first, dict) else {"id": discount_id})
+    source = data.get("source") or {}
+    coupon_data = coupon or source.get("coupon") or data.get("coupon")
+    terms = coupon_terms_from_stripe(data=coupon_data) if isinstance(coupon_data, dict) else None
+    invoice = latest_invoice or {}
+    used = any(
+        entry.get("discount") == discount_id and int(entry.get("amount") or 0) > 0
+        for entry in invoice.get("total_discount_amounts") or []
+    )
+    return BillingDiscount(
+        id=discount_id,
+        coupon=terms,
+        start=stripe_timestamp(data.get("start")),
+        end=stripe_timestamp(data.get("end")),
+        promotion_code_id=_reference_id(data.get("promotion_code")),
+        code=code,
+        spent=used and terms is not None and terms.duration == "once",
     )
 
 
@@ -317,9 +390,11 @@ def _json_text(key: str, value: str | KeyTransform) -> NullIf:
 
 @cache
 def _billing_query() -> QuerySet[Subscription]:
-    """Subscriptions with their customer and the card they pay with: the subscription's own
-    card, else its customer's default (as Stripe charges). Built once per process: its
-    expressions are resolved once, and each read only adds the primary key."""
+    """Subscriptions with their customer, the card they pay with (the subscription's own card,
+    else its customer's default, as Stripe charges), their schedule's phases, whether the
+    customer had a trial, their discount (with its coupon and code) and latest invoice. Built
+    once per process: its expressions are resolved once, and each read only adds the primary
+    key."""
     paying_with = Coalesce(
         _json_text("default_payment_method", "stripe_data"),
         _json_text(
@@ -335,18 +410,50 @@ def _billing_query() -> QuerySet[Subscription]:
     trials = Subscription.objects.filter(customer_id=OuterRef("customer_id")).filter(
         ~Q(stripe_data__trial_start=None), stripe_data__has_key="trial_start"
     )
+    # The first discount (listed as an id, or as the object when synced expanded), its coupon
+    # (`source.coupon`, an id or the object) and its promotion code's customer-facing code.
+    first_discount = KeyTransform("0", KeyTransform("discounts", "stripe_data"))
+    discounts = Discount.objects.filter(id=OuterRef("discount_ref"))
+    source = KeyTransform("source", "stripe_data")
+    coupon_ids = discounts.annotate(
+        coupon_id=Coalesce(
+            _json_text("id", KeyTransform("coupon", source)), _json_text("coupon", source)
+        )
+    ).values("coupon_id")[:1]
+    codes = PromotionCode.objects.filter(id=OuterRef("promotion_code_ref")).annotate(
+        code=_json_text("code", "stripe_data")
+    )
+    # The latest invoice: whether it used a `once` discount.
+    latest_invoices = Invoice.objects.filter(id=OuterRef("latest_invoice_ref"))
     return Subscription.objects.select_related("customer").annotate(
         paying_with=paying_with,
         paying_with_data=Subquery(card),
         schedule_ref=_json_text("schedule", "stripe_data"),
         schedule_phases=Subquery(phases),
         had_trial=Exists(trials),
+        discount_ref=Coalesce(
+            _json_text("id", first_discount),
+            _json_text("0", KeyTransform("discounts", "stripe_data")),
+        ),
+        discount_data=Subquery(discounts.values("stripe_data")[:1]),
+        coupon_ref=Subquery(coupon_ids),
+        coupon_data=Subquery(
+            Coupon.objects.filter(id=OuterRef("coupon_ref")).values("stripe_data")[:1]
+        ),
+        promotion_code_ref=Subquery(discounts.values("promotion_code")[:1]),
+        promotion_code_text=Subquery(codes.values("code")[:1]),
+        latest_invoice_ref=Coalesce(
+            _json_text("id", KeyTransform("latest_invoice", "stripe_data")),
+            _json_text("latest_invoice", "stripe_data"),
+        ),
+        latest_invoice_data=Subquery(latest_invoices.values("stripe_data")[:1]),
     )
 
 
 def billing_state(*, holder: SubscriptionHolder | None) -> BillingState:
     """The holder's billing state, from dj-stripe's rows in one query (the subscription, its
-    customer, the card it pays with and the phases of its schedule). `NO_SUBSCRIPTION` without
+    customer, the card it pays with, the phases of its schedule, its discount with the coupon
+    and code, and its latest invoice). `NO_SUBSCRIPTION` without
     a holder or a subscription."""
     if holder is None or not holder.subscription_id:
         return NO_SUBSCRIPTION
@@ -361,4 +468,8 @@ def billing_state(*, holder: SubscriptionHolder | None) -> BillingState:
         card=card,
         schedule_phases=subscription.schedule_phases,
         had_trial=subscription.had_trial,
+        discount=subscription.discount_data,
+        coupon=subscription.coupon_data,
+        promotion_code=subscription.promotion_code_text,
+        latest_invoice=subscription.latest_invoice_data,
     )

@@ -16,6 +16,7 @@ from accounts.billing.checkout import (
     holder_subscription_refresh,
     holder_subscription_sync,
 )
+from accounts.billing.discounts import discount_sync
 from accounts.billing.errors import CheckoutSessionUnknownError
 from accounts.billing.state import billing_state
 from accounts.billing.trials import paused_subscription_resume
@@ -81,6 +82,13 @@ def payment_method_added_resume_paused(event: WebhookEvent) -> None:
         holder_subscription_sync(holder=holder)
 
 
+def discount_changed_store(event: WebhookEvent) -> None:
+    """Store the discount Stripe created on a subscription (or switched it to), with its
+    coupon: dj-stripe ignores these events, and Stripe cannot be asked for a discount alone.
+    A deleted discount needs nothing: the subscription's update no longer lists it."""
+    discount_sync(data=event.data_object)
+
+
 # Portal's handlers and their event types, in the order they run. The plan-group handlers come
 # last: they read the holder's subscription, which the handlers above link or refresh.
 BUILTIN_HANDLERS: tuple[tuple[WebhookHandler, tuple[str, ...]], ...] = (
@@ -90,6 +98,7 @@ BUILTIN_HANDLERS: tuple[tuple[WebhookHandler, tuple[str, ...]], ...] = (
     (payment_failed_mail_customer, ("invoice.payment_failed",)),
     (trial_will_end_mail_contacts, ("customer.subscription.trial_will_end",)),
     (payment_method_added_resume_paused, ("payment_method.attached", "customer.updated")),
+    (discount_changed_store, ("customer.discount.created", "customer.discount.updated")),
     (
         subscription_changed_sync_groups,
         (

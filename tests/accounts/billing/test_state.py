@@ -117,3 +117,48 @@ def test_without_a_card_of_its_own_the_subscription_pays_with_the_customers_defa
 
     assert state.payment_method_id == card.id
     assert (state.card_brand, state.card_last4) == ("amex", "0005")  # 3782 822463 10005
+
+
+def test_the_discount_its_coupon_and_its_code_come_in_the_same_query(
+    stripe_settings, user, monkeypatch, django_assert_num_queries
+) -> None:
+    from pricing.services import coupon_sync, promotion_code_sync
+
+    price = plan_price_create(unit_amount=3000)
+    plan_offer(monkeypatch, price)
+    client = stripe_client()
+    coupon = client.v1.coupons.create(
+        params={"percent_off": 20, "duration": "repeating", "duration_in_months": 3}
+    )
+    code = client.v1.promotion_codes.create(
+        params={"promotion": {"type": "coupon", "coupon": coupon.id}}
+    )
+    coupon_sync(coupon_id=coupon.id)
+    promotion_code_sync(promotion_code_id=code.id)
+    subscription_id = subscription_start(
+        holder=user, price=price, discounts=[{"promotion_code": code.id}]
+    )
+    user.refresh_from_db()
+    discount = client.v1.subscriptions.retrieve(
+        subscription_id, params={"expand": ["discounts"]}
+    ).discounts[0]
+
+    with django_assert_num_queries(1):
+        state = billing_state(holder=user)
+
+    assert state.discount is not None
+    assert state.discount.id == discount.id
+    assert state.discount.coupon is not None
+    assert (state.discount.coupon.percent_off, state.discount.coupon.duration_in_months) == (20, 3)
+    assert (state.discount.start, state.discount.end) == (_at(discount.start), _at(discount.end))
+    assert (state.discount.promotion_code_id, state.discount.code) == (code.id, code.code)
+    assert not state.discount.spent
+
+
+def test_without_a_discount_there_is_none(stripe_settings, user, monkeypatch) -> None:
+    price = plan_price_create(unit_amount=3000)
+    plan_offer(monkeypatch, price)
+    subscription_start(holder=user, price=price)
+    user.refresh_from_db()
+
+    assert billing_state(holder=user).discount is None
