@@ -12,11 +12,17 @@ from django.contrib.sites.models import Site
 from django.utils import timezone
 from djstripe.models import Invoice, Price, Product
 
-from accounts.billing.state import LIVE_STATUSES, BillingState
+from accounts.billing.state import LIVE_STATUSES, BillingDiscount, BillingState
 from accounts.models import SubscriptionHolder
 from pricing.catalog import active_products, offer_for_price
 from pricing.metadata import ProductMetadata
-from pricing.price_maths import amount_format, price_terms_from_stripe, price_total
+from pricing.price_maths import (
+    amount_format,
+    coupon_amount_text,
+    discounted_total,
+    price_terms_from_stripe,
+    price_total,
+)
 from pricing.promotions import Promotion, plan_discount, promotion_lookup
 
 # --- Which holder a Stripe object belongs to ---------------------------------------------------
@@ -137,6 +143,13 @@ class SubscriptionSummary:
     trial_days_left: int | None = None
     # A free trial that ended without a card: paused until one is added, or canceled.
     trial_ended_without_card: bool = False
+    # The discount and how long it lasts ("20% off until March 15, 2027"), the code it came
+    # with, and the amount per period with it (None when it does not change the plan's).
+    discount_text: str | None = None
+    discount_code: str | None = None
+    discounted_amount: Money | None = None
+    # Whether the discount is for the next invoice only (a `once` coupon).
+    discount_once: bool = False
 
     @property
     def is_past_due(self) -> bool:
@@ -159,8 +172,11 @@ class SubscriptionSummary:
         left = "Ends today" if days == 0 else f"{days} day{'s' if days != 1 else ''} left"
         ends = self.trial_ends_on
         text = f"{left} (ends {ends.day} {ends:%B})" if days else f"{left} ({ends.day} {ends:%B})"
-        if self.amount is not None:
-            text += f", then {self.amount} per {self.interval_text}"
+        amount = self.amount
+        if self.discounted_amount is not None and not self.discount_once:
+            amount = self.discounted_amount
+        if amount is not None:
+            text += f", then {amount} per {self.interval_text}"
         return text
 
     @property
@@ -238,6 +254,8 @@ def subscription_summary(*, state: BillingState) -> SubscriptionSummary | None:
         label = f"Cancels on {cancels_on:%B} {cancels_on.day}, {cancels_on.year}"
     amount = amount_for_quantity(price=price, quantity=item.quantity)
     currency = item.currency
+    # A `once` discount its invoice has used stays listed until the next invoice: not shown.
+    discount = state.discount if state.discount is not None and not state.discount.spent else None
     return SubscriptionSummary(
         id=state.subscription_id,
         plan_name=_plan_name(state, price),
@@ -257,7 +275,44 @@ def subscription_summary(*, state: BillingState) -> SubscriptionSummary | None:
         credit=Money(state.credit, state.balance_currency or currency) if state.credit else None,
         changes_to=_scheduled_plan_name(state),
         changes_on=state.scheduled_change.starts if state.scheduled_change else None,
+        discount_text=_discount_text(discount) if discount is not None else None,
+        discount_code=discount.code if discount is not None else None,
+        discounted_amount=_discounted_amount(
+            discount, product_id=item.product_id, amount=amount, currency=currency
+        ),
+        discount_once=(
+            discount is not None
+            and discount.coupon is not None
+            and discount.coupon.duration == "once"
+        ),
     )
+
+
+def _discount_text(discount: BillingDiscount) -> str | None:
+    """ "20% off until March 15, 2027", "20% off forever", "$10 off your next invoice"."""
+    coupon = discount.coupon
+    if coupon is None:
+        return "A discount applies to your invoices"
+    amount = coupon_amount_text(coupon=coupon)
+    if coupon.duration == "forever":
+        return f"{amount} off forever"
+    if coupon.duration == "repeating" and discount.end is not None:
+        end = timezone.localtime(discount.end)
+        return f"{amount} off until {end:%B} {end.day}, {end.year}"
+    return f"{amount} off your next invoice"
+
+
+def _discounted_amount(
+    discount: BillingDiscount | None, *, product_id: str | None, amount: int | None, currency: str
+) -> Money | None:
+    """The plan's amount per period with the discount, when the discount takes something off
+    it (its coupon discounts the plan's product, in its currency)."""
+    if discount is None or discount.coupon is None or amount is None:
+        return None
+    if not discount.coupon.applies_to(product_id=product_id):
+        return None
+    after = discounted_total(total=amount, currency=currency, coupon=discount.coupon)
+    return Money(after, currency) if after != amount else None
 
 
 def _days_until(moment: datetime | None) -> int | None:

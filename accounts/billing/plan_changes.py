@@ -53,6 +53,14 @@ class ChangeLine:
 
 
 @dataclass(frozen=True)
+class DiscountLine:
+    """What one discount takes off the previewed invoice (`total_discount_amounts`)."""
+
+    discount_id: str
+    amount: int
+
+
+@dataclass(frozen=True)
 class PlanChangePlan:
     """A requested change, before any Stripe call: from what, to what, and which kind."""
 
@@ -93,6 +101,11 @@ class PlanChangePreview:
     # When the earliest line's period starts: during a trial the change invoices nothing, and
     # Stripe previews the invoice the trial's end makes instead.
     starts: datetime | None = None
+    # What the subscription's discounts take off the lines (the lines are before discounts).
+    discounts: tuple[DiscountLine, ...] = ()
+    # Whether prorated lines are already net of a discount: Stripe's default, which lists the
+    # discount on the invoice with nothing more to take off.
+    discount_in_prorations: bool = False
 
 
 def plan_change_plan(*, state: BillingState, offer: Offer, quantity: int) -> PlanChangePlan:
@@ -153,16 +166,26 @@ def plan_change_preview(
     # The balance before: negative is credit, which pays the invoice first.
     starting = int(data.get("starting_balance") or 0)
     total = int(data.get("total") or 0)
+    taken = [
+        DiscountLine(discount_id=_id(entry.get("discount")) or "", amount=int(entry["amount"]))
+        for entry in data.get("total_discount_amounts") or []
+        if entry.get("amount")
+    ]
+    lines = tuple(_line(line) for line in raw_lines)
     return PlanChangePreview(
         proration_date=used,
         amount_due=int(data.get("amount_due") or 0),
         total=total,
         currency=data.get("currency") or plan.new.terms.currency,
-        lines=tuple(_line(line) for line in raw_lines),
+        lines=lines,
         credit_applied=max(0, min(total, -starting)),
         credit_left=max(0, -(total + starting)),
         next_renewal=max(ends, default=None),
         starts=min(starts, default=None),
+        discounts=tuple(taken),
+        discount_in_prorations=(
+            bool(data.get("discounts")) and any(line.proration for line in lines)
+        ),
     )
 
 

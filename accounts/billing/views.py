@@ -36,12 +36,13 @@ from accounts.billing.plan_changes import (
     plan_change_plan,
     plan_change_preview,
 )
+from accounts.billing.state import BillingState
 from accounts.gating import holder_groups_sync
 from accounts.selectors import checkout_price, plan_name_for_price
 from accounts.teams.selectors import billing_manageable
 from portal.http import redirect_after_post, safe_next_url
 from portal.stripe_client import StripeRequestError, StripeUnavailableError
-from pricing.price_maths import amount_format
+from pricing.price_maths import amount_format, coupon_describe
 
 _TEMPLATE = "accounts/billing/plan_change.html"
 
@@ -123,7 +124,7 @@ def _preview_page(
             return billing_error(request, message=str(error), status=400)
         at = preview.proration_date
         context["preview"] = preview
-        context["charge"] = _charge_display(preview)
+        context["charge"] = _charge_display(preview, state=request.billing)  # type: ignore[attr-defined]
         # During a trial a change is charged nothing: Stripe's preview is then the invoice
         # the trial's end makes (its lines start there), which the page shows as such.
         context["free_in_trial"] = (
@@ -141,12 +142,23 @@ def _preview_page(
     return render(request, template, context, status=status)
 
 
-def _charge_display(preview: PlanChangePreview) -> dict[str, object]:
-    """The preview's amounts as the page shows them, to the cent ("$12.34")."""
+def _discount_name(state: BillingState, discount_id: str) -> str | None:
+    """ "20% off for 3 months with LAUNCH20", for the subscription's own discount."""
+    discount = state.discount
+    if discount is None or discount.id != discount_id or discount.coupon is None:
+        return None
+    code = f" with {discount.code}" if discount.code else ""
+    return f"{coupon_describe(coupon=discount.coupon)}{code}"
+
+
+def _charge_display(preview: PlanChangePreview, *, state: BillingState) -> dict[str, object]:
+    """The preview's amounts as the page shows them, to the cent ("$12.34"): its lines, then
+    what discounts take off them and the credit that pays part, adding up to what is due."""
 
     def money(amount: int) -> str:
         return amount_format(amount=amount, currency=preview.currency, cents=True)
 
+    coupon = state.discount.coupon if state.discount is not None else None
     return {
         "due": money(preview.amount_due),
         "lines": [
@@ -158,6 +170,14 @@ def _charge_display(preview: PlanChangePreview) -> dict[str, object]:
             }
             for line in preview.lines
         ],
+        "discounts": [
+            {"name": _discount_name(state, line.discount_id), "amount": money(line.amount)}
+            for line in preview.discounts
+        ],
+        # Stripe's prorations are already net of a percent-off discount.
+        "discount_in_prorations": (
+            preview.discount_in_prorations and coupon is not None and coupon.percent_off is not None
+        ),
         "credit_applied": money(preview.credit_applied) if preview.credit_applied else None,
         "credit_left": money(preview.credit_left) if preview.credit_left else None,
     }

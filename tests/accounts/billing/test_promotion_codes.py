@@ -4,6 +4,7 @@ Checkout, and the refusals."""
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from urllib.parse import parse_qs, urlsplit
@@ -12,18 +13,31 @@ import pytest
 from django.contrib.messages import get_messages
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.test import Client
 
-from accounts.billing.checkout import checkout_session_create
+from accounts.billing.checkout import checkout_session_create, holder_subscription_sync
 from accounts.billing.errors import PromotionCodeRefusedError
 from portal.stripe_client import stripe_client
 from pricing.services import coupon_sync, promotion_code_sync
 from tests.accounts.auth.auth_helpers import PASSWORD, link_in
 from tests.accounts.billing_helpers import (
+    DAY,
+    JAN_1_2026,
+    JAN_16_2026,
+    clock_customer_create,
     hosted_checkout_pay,
+    plan_offer,
     plan_price_create,
     site_domain_set,
+    subscription_start,
 )
 from tests.accounts.gating_support import demo_plans_ensure, demo_price
+from tests.accounts.webhooks.webhook_helpers import (
+    SECRET,
+    WebhookPoster,
+    events_since,
+    server_now,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -241,3 +255,208 @@ def test_checkout_refuses_a_malformed_code(client, user, demo_plans, site, promo
     assert response.status_code == 400
     assert "A promotion code is made of letters, digits and dashes" in response.content.decode()
     assert "<b>x</b>" not in response.content.decode()
+
+
+# --- The status page --------------------------------------------------------------------------
+
+STATUS = "/subscription/"
+APR_1_2026 = JAN_1_2026 + (31 + 28 + 31) * DAY
+
+
+def discounted_subscription(user, monkeypatch, *, coupon: dict, unit_amount: int = 5000, **extra):
+    """A $50 plan (unless told) subscribed on a clock frozen at 1 January 2026 with a new
+    promotion code for `coupon`, synced in. Returns the code and the clock."""
+    price = plan_price_create(unit_amount=unit_amount)
+    plan_offer(monkeypatch, price)
+    client = stripe_client()
+    made = client.v1.coupons.create(params=coupon)
+    code = client.v1.promotion_codes.create(
+        params={"promotion": {"type": "coupon", "coupon": made.id},
+                "code": f"S{uuid.uuid4().hex[:10].upper()}"}
+    )  # fmt: skip
+    clock = clock_customer_create(holder=user, frozen_time=JAN_1_2026)
+    subscription_start(holder=user, price=price, discounts=[{"promotion_code": code.id}], **extra)
+    user.refresh_from_db()
+    return code, clock
+
+
+def advance(clock, to: int, user) -> None:
+    stripe_client().v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": to})
+    holder_subscription_sync(holder=user)
+    user.refresh_from_db()
+
+
+def field(page: str, name: str) -> str:
+    match = re.search(rf"<dd[^>]*data-{name}[^>]*>(.*?)</dd>", page, re.S)
+    assert match, f"no {name} on the page"
+    return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", match.group(1)).split()))
+
+
+def test_a_repeating_discount_shows_until_when_and_the_amount_after_it_then_ends(
+    client, user, monkeypatch, stripe_settings
+):
+    code, clock = discounted_subscription(
+        user, monkeypatch,
+        coupon={"percent_off": 20, "duration": "repeating", "duration_in_months": 3},
+    )  # fmt: skip
+    client.force_login(user)
+
+    page = client.get(STATUS).content.decode()
+
+    # Three calendar months from 1 January 2026.
+    assert field(page, "discount") == f"20% off until April 1, 2026 ({code.code})"
+    # $50 less 20%.
+    assert field(page, "amount") == "Regular amount: $50 $40 per month"
+    assert re.search(r"<del[^>]*data-regular-amount", page)
+
+    advance(clock, APR_1_2026 + DAY, user)
+
+    page = client.get(STATUS).content.decode()
+    assert "data-discount" not in page
+    assert field(page, "amount") == "$50 per month"
+    invoices = (
+        stripe_client().v1.invoices.list(params={"customer": user.customer.id, "limit": 10}).data
+    )
+    # The periods of January, February and March at $40; April's, once the three months are
+    # over, at $50.
+    periods = sorted((invoice.lines.data[0].period.start, invoice.total) for invoice in invoices)
+    assert periods == [
+        (JAN_1_2026, 4000),
+        (JAN_1_2026 + 31 * DAY, 4000),
+        (JAN_1_2026 + 59 * DAY, 4000),
+        (APR_1_2026, 5000),
+    ]
+
+
+def test_a_forever_discount_says_forever(client, user, monkeypatch, stripe_settings):
+    discounted_subscription(
+        user, monkeypatch, coupon={"percent_off": 15, "duration": "forever"}, unit_amount=2999
+    )
+    client.force_login(user)
+
+    page = client.get(STATUS).content.decode()
+
+    assert field(page, "discount").startswith("15% off forever (")
+    # $29.99 less 15% (4.4985, half up: $4.50).
+    assert field(page, "amount") == "Regular amount: $29.99 $25.49 per month"
+
+
+def test_an_amount_off_once_is_for_the_next_invoice_then_is_gone(
+    client, user, monkeypatch, stripe_settings
+):
+    code, clock = discounted_subscription(
+        user, monkeypatch,
+        coupon={"amount_off": 1000, "currency": "usd", "duration": "once"},
+        trial_period_days=14,
+    )  # fmt: skip
+    client.force_login(user)
+
+    page = client.get(STATUS).content.decode()
+
+    # The trial's $0 invoice does not use it: the first paid one will ($50 less $10).
+    assert field(page, "discount") == f"$10 off your next invoice: $40 ({code.code})"
+    assert field(page, "amount") == "$50 per month"
+    assert "then $50 per month" in field(page, "trial")
+
+    advance(clock, JAN_1_2026 + 15 * DAY, user)
+
+    page = client.get(STATUS).content.decode()
+    assert "data-discount" not in page
+    first = stripe_client().v1.invoices.list(params={"customer": user.customer.id}).data[0]
+    assert (first.subtotal, first.total) == (5000, 4000)
+
+
+def test_the_status_page_with_a_discount_still_costs_three_queries(
+    client, user, monkeypatch, stripe_settings, django_assert_num_queries
+):
+    discounted_subscription(user, monkeypatch, coupon={"percent_off": 20, "duration": "forever"})
+    client.force_login(user)
+
+    with django_assert_num_queries(3):
+        page = client.get(STATUS).content.decode()
+
+    assert "20% off forever" in page
+
+
+def test_a_discount_added_in_stripe_arrives_by_webhook(
+    client, user, monkeypatch, stripe_settings, settings
+):
+    settings.DJSTRIPE_WEBHOOK_SECRET = SECRET
+    poster = WebhookPoster(client=Client(), secret=SECRET)
+    price = plan_price_create(unit_amount=4000)
+    plan_offer(monkeypatch, price)
+    subscription_id = subscription_start(holder=user, price=price)
+    since = server_now(stripe_settings)
+    coupon = stripe_client().v1.coupons.create(params={"percent_off": 25, "duration": "forever"})
+    stripe_client().v1.subscriptions.update(
+        subscription_id, params={"discounts": [{"coupon": coupon.id}]}
+    )
+    events = events_since(since, object_ids={subscription_id}) + [
+        event
+        for event in events_since(since)
+        if event["type"] == "customer.discount.created"
+        and event["data"]["object"]["subscription"] == subscription_id
+    ]
+
+    for event in events:
+        assert poster.post(event).status_code == 200
+
+    client.force_login(user)
+    page = client.get(STATUS).content.decode()
+    assert field(page, "discount") == "25% off forever"
+    assert field(page, "amount") == "Regular amount: $40 $30 per month"  # $40 less 25%
+
+
+# --- The change screen ------------------------------------------------------------------------
+
+
+def test_during_a_trial_the_change_screen_shows_the_discount_of_the_first_invoice(
+    client, user, monkeypatch, stripe_settings
+):
+    code, _ = discounted_subscription(
+        user, monkeypatch,
+        coupon={"percent_off": 20, "duration": "repeating", "duration_in_months": 3},
+        trial_period_days=14,
+    )  # fmt: skip
+    bigger = plan_price_create(unit_amount=8000)
+    plan_offer(monkeypatch, bigger)
+    client.force_login(user)
+
+    page = client.get("/subscription/change/", {"price": bigger.id}).content.decode()
+
+    # The invoice the trial's end makes: $80, less 20% = $16, so $64.
+    assert "data-change-trial" in page
+    assert re.search(r"data-amount-due>\$64\.00<", page)
+    assert (
+        f"That invoice includes your discount, 20% off for 3 months with {code.code}: "
+        "&minus;$16.00." in page
+    )
+
+
+def test_an_upgrade_preview_adds_up_with_the_discount(client, user, monkeypatch, stripe_settings):
+    _, clock = discounted_subscription(
+        user, monkeypatch, coupon={"percent_off": 20, "duration": "forever"}
+    )
+    bigger = plan_price_create(unit_amount=8000)
+    plan_offer(monkeypatch, bigger)
+    advance(clock, JAN_16_2026, user)
+    client.force_login(user)
+
+    page = client.get("/subscription/change/", {"price": bigger.id}).content.decode()
+
+    lines = [
+        cents(amount)
+        for amount in re.findall(
+            r"data-change-(?:line|discount)>.*?<td[^>]*>([^<]*)</td>\s*</tr>", page, re.S
+        )
+    ]
+    due = cents(re.search(r"data-amount-due>([^<]*)<", page).group(1))
+    assert lines and sum(lines) == due
+    # Half of January left: ($80 - $50) x 16/31, less 20%, give or take a cent per line.
+    assert abs(due - round(3000 * 16 / 31 * 0.8)) <= 2
+    assert "The prorated amounts are after your discount." in page
+
+
+def cents(text: str) -> int:
+    text = html.unescape(text).replace("\u2212", "-").replace("$", "").replace(",", "")
+    return round(float(text) * 100)
