@@ -75,9 +75,14 @@ class Promotion:
     coupon_times_redeemed: int
 
     @property
+    def terms_text(self) -> str:
+        """ "20% off for 3 months"."""
+        return coupon_describe(coupon=self.coupon)
+
+    @property
     def description(self) -> str:
         """ "20% off for 3 months with LAUNCH20"."""
-        return f"{coupon_describe(coupon=self.coupon)} with {self.code}"
+        return f"{self.terms_text} with {self.code}"
 
     def refusal(self, *, now: datetime, customer_id: str | None = None) -> Refusal | None:
         """Why the code cannot be used now (by this customer), or None if it can."""

@@ -79,7 +79,7 @@ def test_each_plan_the_code_applies_to_shows_the_old_price_struck_through_and_th
     assert "data-price>$10<" in basic
     assert "This code does not apply to Basic" in basic
     assert "data-promo-applied" in html
-    assert "LAUNCH20</strong>: 20% off for 3 months with LAUNCH20" in html
+    assert "LAUNCH20</strong>: 20% off for 3 months on the plans it applies to" in html
 
 
 def test_the_code_is_matched_whatever_its_case_and_sent_on_as_stripe_spells_it(
