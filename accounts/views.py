@@ -197,6 +197,11 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
         )
     if not billing_manageable(request=request):
         return billing_error(request, message=ADMINS_ONLY, status=403)
+    if promotion is not None and promotion.promotion is None:
+        # The code cannot be used: say so before anything is paid, on the plan's page.
+        return redirect_after_post(
+            request, f"{reverse('accounts:subscription_checkout')}?{urlencode(choice)}"
+        )
     if not price_is_per_seat(price=price):
         seats = None
     elif app_settings.SUBSCRIPTION_HOLDER == "team":
