@@ -152,7 +152,7 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     trial = data.get("trial") == "1"
-    promo = data.get("promo", "")
+    promo = data.get("promo", "").strip()
     code = promo_code_clean(promo)
     if promo and code is None:
         return billing_error(request, message=PROMO_CODE_ERROR, status=400)
