@@ -3,16 +3,15 @@ verification link again."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from allauth.account.models import EmailAddress
 from allauth.core import ratelimit
+from django.contrib.auth.models import AbstractUser
 from django.db import transaction
 from django.http import HttpRequest
 
-if TYPE_CHECKING:
-    # Only for annotations: `User.objects.create_user` calls this module.
-    from accounts.models import User
+# `User.objects.create_user` calls this module, so it names the user by Django's abstract
+# user, not by `accounts.models.User`, and imports nothing of the models.
+User = AbstractUser
 
 
 @transaction.atomic
