@@ -3,6 +3,7 @@ asked for, and one trial per holder, checked on the server."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -17,6 +18,7 @@ from portal.stripe_client import stripe_client
 from pricing import metadata as pricing_metadata
 from tests.accounts.billing_helpers import (
     DAY,
+    clock_customer_create,
     hosted_checkout_pay,
     plan_offer,
     plan_price_create,
@@ -318,10 +320,12 @@ def test_the_pause_setting_reaches_checkout(logged_in, user, demo_plans, site, s
 def test_every_page_warns_in_the_last_three_days_of_a_trial_without_a_card(
     logged_in, user, demo_plans
 ):
-    customer = holder_customer_ensure(holder=user)
+    # A customer on a test clock set to now: the trial's end is two days from Portal's now,
+    # whatever other tests did to the server's own clock.
+    clock_customer_create(holder=user, frozen_time=int(time.time()))
     stripe_client().v1.subscriptions.create(
         params={
-            "customer": customer.id,
+            "customer": user.customer.id,
             "items": [{"price": demo_price("starter").id}],
             "trial_period_days": 2,
             "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
@@ -336,7 +340,9 @@ def test_every_page_warns_in_the_last_three_days_of_a_trial_without_a_card(
 
 
 def test_a_card_on_file_silences_the_banner(logged_in, user, demo_plans):
+    clock_customer_create(holder=user, frozen_time=int(time.time()))
     subscription_start(holder=user, price=demo_price("starter"), trial_period_days=2)
+    assert billing_state(holder=user).is_trialing
 
     page = logged_in.get("/").content.decode()
 
