@@ -84,19 +84,43 @@ def test_djstripe_sync_models_stores_every_synced_model(billing_objects: dict[st
     ).exists()
 
 
+class DjstripeEndpoint:
+    """A dj-stripe webhook endpoint for one of the server's endpoints (made, synced, then
+    deleted in the server so that nothing is delivered twice): events are posted to it signed,
+    as the server would, and each must be valid and processed."""
+
+    def __init__(self, url: str, secret: str) -> None:
+        self.url, self.secret, self.browser = url, secret, Client()
+
+    @classmethod
+    def made(cls, api: stripe.StripeClient, server: LocalStripe) -> DjstripeEndpoint:
+        created = api.v1.webhook_endpoints.create(
+            {"url": "http://127.0.0.1:9/unused", "enabled_events": ["*"]}
+        )
+        endpoint = djstripe_models.WebhookEndpoint.sync_from_stripe_data(
+            stripe.WebhookEndpoint.construct_from(created.to_dict(), server.api_key)
+        )
+        api.v1.webhook_endpoints.delete(created.id)
+        uuid = endpoint.djstripe_uuid
+        url = reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": uuid})
+        return cls(url, created.secret)
+
+    def deliver(self, event: stripe.Event) -> None:
+        payload = json.dumps(event.to_dict(), default=str).encode()
+        signature = signature_header(payload, self.secret, int(time.time()))
+        response = self.browser.post(
+            self.url, data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+        )
+        assert response.status_code == 200, (event.type, response.content)
+        trigger = djstripe_models.WebhookEventTrigger.objects.latest("created")
+        assert trigger.valid and trigger.processed, (event.type, trigger.exception)
+
+
 def test_djstripe_processes_the_servers_signed_webhook_events(
     stripe_settings: LocalStripe, billing_objects: dict[str, str]
 ) -> None:
-    browser = Client()
     api = _client(stripe_settings)
-    created = api.v1.webhook_endpoints.create(
-        {"url": "http://127.0.0.1:9/unused", "enabled_events": ["*"]}
-    )
-    endpoint = djstripe_models.WebhookEndpoint.sync_from_stripe_data(
-        stripe.WebhookEndpoint.construct_from(created.to_dict(), stripe_settings.api_key)
-    )
-    api.v1.webhook_endpoints.delete(created.id)
-    url = reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
+    endpoint = DjstripeEndpoint.made(api, stripe_settings)
     schedule = api.v1.subscription_schedules.create(
         {"from_subscription": billing_objects["subscription"]}
     )
@@ -115,14 +139,7 @@ def test_djstripe_processes_the_servers_signed_webhook_events(
     events = list(api.v1.events.list({"types": wanted, "limit": 100}).auto_paging_iter())
     for event_type in wanted:
         event = next(e for e in events if e.type == event_type)
-        payload = json.dumps(event.to_dict(), default=str).encode()
-        signature = signature_header(payload, created.secret, int(time.time()))
-        response = browser.post(
-            url, data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
-        )
-        assert response.status_code == 200, (event_type, response.content)
-        trigger = djstripe_models.WebhookEventTrigger.objects.latest("created")
-        assert trigger.valid and trigger.processed, (event_type, trigger.exception)
+        endpoint.deliver(event)
     subscription = djstripe_models.Subscription.objects.get(id=billing_objects["subscription"])
     assert subscription.status == "active"
     assert djstripe_models.SubscriptionSchedule.objects.get(id=schedule.id).status == "released"
@@ -214,16 +231,8 @@ def test_djstripe_syncs_coupons_promotion_codes_and_discounted_subscriptions_and
 def test_djstripe_processes_coupon_promotion_code_and_discount_events(
     stripe_settings: LocalStripe, billing_objects: dict[str, str]
 ) -> None:
-    browser = Client()
     api = _client(stripe_settings)
-    created = api.v1.webhook_endpoints.create(
-        {"url": "http://127.0.0.1:9/unused", "enabled_events": ["*"]}
-    )
-    endpoint = djstripe_models.WebhookEndpoint.sync_from_stripe_data(
-        stripe.WebhookEndpoint.construct_from(created.to_dict(), stripe_settings.api_key)
-    )
-    api.v1.webhook_endpoints.delete(created.id)
-    url = reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid})
+    endpoint = DjstripeEndpoint.made(api, stripe_settings)
     coupon = api.v1.coupons.create({"percent_off": 10, "duration": "forever"})
     promotion_code = api.v1.promotion_codes.create(
         {"promotion": {"type": "coupon", "coupon": coupon.id}}
@@ -252,14 +261,7 @@ def test_djstripe_processes_coupon_promotion_code_and_discount_events(
         event = next(
             e for e in events if e.type == event_type and object_id in (None, e.data.object["id"])
         )
-        payload = json.dumps(event.to_dict(), default=str).encode()
-        signature = signature_header(payload, created.secret, int(time.time()))
-        response = browser.post(
-            url, data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
-        )
-        assert response.status_code == 200, (event_type, response.content)
-        trigger = djstripe_models.WebhookEventTrigger.objects.latest("created")
-        assert trigger.valid and trigger.processed, (event_type, trigger.exception)
+        endpoint.deliver(event)
     assert djstripe_models.Coupon.objects.get(id=coupon.id).name == "Ten"
     assert not djstripe_models.Coupon.objects.filter(id=gone.id).exists()
     assert djstripe_models.PromotionCode.objects.get(id=promotion_code.id).stripe_data[
