@@ -423,8 +423,13 @@ def _billing_query() -> QuerySet[Subscription]:
     codes = PromotionCode.objects.filter(id=OuterRef("promotion_code_ref")).annotate(
         code=_json_text("code", "stripe_data")
     )
-    # The latest invoice: whether it used a `once` discount.
-    latest_invoices = Invoice.objects.filter(id=OuterRef("latest_invoice_ref"))
+    # What the latest invoice took off, by discount: whether it used a `once` discount. Only
+    # that key is read, not the whole invoice (lines and all), on every page.
+    latest_invoice_discounts = (
+        Invoice.objects.filter(id=OuterRef("latest_invoice_ref"))
+        .annotate(amounts=KeyTransform("total_discount_amounts", "stripe_data"))
+        .values("amounts")[:1]
+    )
     return Subscription.objects.select_related("customer").annotate(
         paying_with=paying_with,
         paying_with_data=Subquery(card),
@@ -446,14 +451,14 @@ def _billing_query() -> QuerySet[Subscription]:
             _json_text("id", KeyTransform("latest_invoice", "stripe_data")),
             _json_text("latest_invoice", "stripe_data"),
         ),
-        latest_invoice_data=Subquery(latest_invoices.values("stripe_data")[:1]),
+        latest_invoice_discounts=Subquery(latest_invoice_discounts),
     )
 
 
 def billing_state(*, holder: SubscriptionHolder | None) -> BillingState:
     """The holder's billing state, from dj-stripe's rows in one query (the subscription, its
     customer, the card it pays with, the phases of its schedule, its discount with the coupon
-    and code, and its latest invoice). `NO_SUBSCRIPTION` without
+    and code, and what its latest invoice took off). `NO_SUBSCRIPTION` without
     a holder or a subscription."""
     if holder is None or not holder.subscription_id:
         return NO_SUBSCRIPTION
@@ -471,5 +476,5 @@ def billing_state(*, holder: SubscriptionHolder | None) -> BillingState:
         discount=subscription.discount_data,
         coupon=subscription.coupon_data,
         promotion_code=subscription.promotion_code_text,
-        latest_invoice=subscription.latest_invoice_data,
+        latest_invoice={"total_discount_amounts": subscription.latest_invoice_discounts or []},
     )
