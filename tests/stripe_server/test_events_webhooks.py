@@ -52,7 +52,6 @@ def test_enabled_events_filter_and_wildcard(sdk: stripe.StripeClient, webhook_re
     sdk.v1.webhook_endpoints.delete(everything.id)
 
 
-@pytest.mark.usefixtures("only_new_endpoints")
 def _event_about(sdk: stripe.StripeClient, event_type: str, object_id: str) -> stripe.Event:
     """The event of that type about this object. Not simply the newest: other tests' test
     clocks may have dated theirs later than now."""
@@ -62,6 +61,7 @@ def _event_about(sdk: stripe.StripeClient, event_type: str, object_id: str) -> s
     return found
 
 
+@pytest.mark.usefixtures("only_new_endpoints")
 def test_failed_delivery_is_retried_and_tracked(sdk: stripe.StripeClient, webhook_receiver) -> None:
     webhook_receiver.answers = [500, 503]
     endpoint = _endpoint(sdk, webhook_receiver.url, ["customer.created"])
