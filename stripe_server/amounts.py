@@ -6,6 +6,9 @@ Pure functions over price objects, following Stripe's documented rules:
 - volume tiers charge every unit at the price of the tier the total falls in, plus that tier's
   flat amount;
 - package pricing bills ceil (`round=up`) or floor (`round=down`) of quantity / `divide_by`.
+
+A metered price's quantity is the usage a meter aggregated, which may be fractional (Stripe
+takes decimal meter values); the amount is still rounded once, to the minor unit, per line.
 """
 
 from __future__ import annotations
@@ -13,11 +16,18 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+Quantity = int | Decimal
+
 
 def _decimal(amount: Any, amount_decimal: Any) -> Decimal:
     if amount_decimal not in (None, ""):
         return Decimal(str(amount_decimal))
     return Decimal(amount or 0)
+
+
+def is_metered(price: dict[str, Any]) -> bool:
+    """Whether the price bills measured usage (`recurring[usage_type]=metered`), not a quantity."""
+    return (price.get("recurring") or {}).get("usage_type") == "metered"
 
 
 def unit_amount(price: dict[str, Any]) -> Decimal:
@@ -39,7 +49,7 @@ def round_to_minor_unit(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def billed_quantity(price: dict[str, Any], quantity: int) -> int:
+def billed_quantity(price: dict[str, Any], quantity: Quantity) -> Quantity:
     """The quantity after `transform_quantity` (package pricing)."""
     transform = price.get("transform_quantity")
     if not transform:
@@ -49,7 +59,9 @@ def billed_quantity(price: dict[str, Any], quantity: int) -> int:
     return whole + 1 if remainder and transform["round"] == "up" else whole
 
 
-def tier_breakdown(price: dict[str, Any], quantity: int) -> list[tuple[int, Decimal, Decimal]]:
+def tier_breakdown(
+    price: dict[str, Any], quantity: Quantity
+) -> list[tuple[Quantity, Decimal, Decimal]]:
     """(units, unit amount, flat amount) for each tier a tiered price charges at `quantity`."""
     tiers = price.get("tiers") or []
     if quantity <= 0:
@@ -71,7 +83,7 @@ def tier_breakdown(price: dict[str, Any], quantity: int) -> list[tuple[int, Deci
     return breakdown
 
 
-def price_amount(price: dict[str, Any], quantity: int) -> int:
+def price_amount(price: dict[str, Any], quantity: Quantity) -> int:
     """The amount, in the currency's minor unit, that `quantity` of `price` costs per period."""
     if quantity < 0:
         raise ValueError("quantity must not be negative")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from stripe_server.amounts import billed_quantity, price_amount
@@ -61,3 +63,33 @@ def test_package_pricing_rounds_quantity_over_divide_by(
 def test_decimal_unit_amounts_round_half_up_to_the_minor_unit() -> None:
     price = {"billing_scheme": "per_unit", "unit_amount": None, "unit_amount_decimal": "0.5"}
     assert price_amount(price, 3) == 2
+
+
+GRADUATED_USAGE = {
+    "billing_scheme": "tiered",
+    "tiers_mode": "graduated",
+    "tiers": [
+        {"up_to": 10_000, "unit_amount": 0, "unit_amount_decimal": "0",
+         "flat_amount": None, "flat_amount_decimal": None},
+        {"up_to": None, "unit_amount": None, "unit_amount_decimal": "0.2",
+         "flat_amount": None, "flat_amount_decimal": None},
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("usage", "cents"),
+    [
+        (0, 0),
+        (10_000, 0),
+        (12_345, 469),  # 2,345 x 0.2 = 469.0
+        (12_347, 469),  # 469.4 rounds down
+        (12_348, 470),  # 469.6 rounds up
+        (Decimal("12347.5"), 470),  # fractional usage: 469.5 rounds half up
+        (Decimal("10000.4"), 0),  # 0.08 of a cent
+    ],
+)
+def test_metered_usage_through_decimal_tiers_rounds_once_per_line(
+    usage: int | Decimal, cents: int
+) -> None:
+    assert price_amount(GRADUATED_USAGE, usage) == cents
