@@ -1,4 +1,5 @@
-"""Non-Stripe endpoints under `/_local/`: health, the clock, billing passes, delivery state.
+"""Non-Stripe endpoints under `/_local/`: health, the clock, billing passes, delivery state,
+meter events that did not count.
 
 They need no API key (the server binds to loopback) and never exist on real Stripe, so client
 code must not depend on them; tests and local tooling do. Later fault knobs belong here too.
@@ -52,3 +53,24 @@ def event_deliveries(ctx: Context) -> dict[str, Any]:
 def price_remove(ctx: Context) -> dict[str, Any]:
     """Delete a price as the Dashboard can (emits `price.deleted`); the v1 API cannot."""
     return price_delete(ctx, ctx.arg("id"))
+
+
+@route("GET", "/_local/billing/meter_event_errors", public=True)
+def meter_event_errors(ctx: Context) -> dict[str, Any]:
+    """The latest meter events that did not count (`limit=`, default 20), newest first, each
+    with the code and message of the error Stripe reports for it asynchronously."""
+    limit = ctx.params.integer("limit", minimum=1, maximum=100, default=20)
+    assert limit is not None
+    return {
+        "data": [
+            {
+                "code": record.error_code,
+                "created": record.created,
+                "event_name": record.event_name,
+                "identifier": record.identifier,
+                "message": record.error_message,
+                "timestamp": record.timestamp,
+            }
+            for record in ctx.db.meter_event_errors(limit)
+        ]
+    }

@@ -19,6 +19,7 @@ LABELS = {
     "invoiceitem": "invoice item",
     "customer_balance_transaction": "customer balance transaction",
     "subscription_schedule": "subscription schedule",
+    "billing.meter": "billing meter",
 }
 
 

@@ -25,6 +25,7 @@ PREFIXES: dict[str, str] = {
     "di": "discount",
     "we": "webhook_endpoint",
     "acct": "account",
+    "mtr": "billing.meter",
 }
 
 

@@ -1,9 +1,10 @@
 """SQLite persistence: every object, event, idempotent response and webhook delivery.
 
 Objects are stored as the JSON Stripe would return (plus includable fields such as a price's
-`tiers`, which `expand.py` strips unless asked for). One connection is shared behind a lock and
-every API request runs in one `BEGIN IMMEDIATE` transaction, so a request that fails leaves no
-trace and concurrent requests see each other's writes whole.
+`tiers`, which `expand.py` strips unless asked for). Meter events, which have no id and are
+read by meter, customer and time, have a table of their own. One connection is shared behind a
+lock and every API request runs in one `BEGIN IMMEDIATE` transaction, so a request that fails
+leaves no trace and concurrent requests see each other's writes whole.
 """
 
 from __future__ import annotations
@@ -49,7 +50,52 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt_at);
 CREATE INDEX IF NOT EXISTS deliveries_by_event ON deliveries (event_id);
+CREATE TABLE IF NOT EXISTS meter_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    identifier TEXT NOT NULL,
+    event_name TEXT NOT NULL,
+    meter TEXT,
+    customer TEXT,
+    timestamp INTEGER NOT NULL,
+    value TEXT,
+    created INTEGER NOT NULL,
+    canceled INTEGER NOT NULL DEFAULT 0,
+    error_code TEXT,
+    error_message TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS meter_events_by_identifier ON meter_events (identifier, created);
+CREATE INDEX IF NOT EXISTS meter_events_usage ON meter_events (meter, customer, timestamp);
 """
+
+
+@dataclass(frozen=True)
+class MeterEventRecord:
+    """A meter event as received (`data`, what the API answered), with what it counts for:
+    the `meter` and `customer` it was matched to and its `value`, or the asynchronous error
+    (`error_code`, `error_message`) that kept it from counting, as Stripe reports one later."""
+
+    identifier: str
+    event_name: str
+    meter: str | None
+    customer: str | None
+    timestamp: int
+    value: str | None
+    created: int
+    error_code: str | None
+    error_message: str | None
+    data: dict[str, Any]
+    canceled: bool = False
+    seq: int | None = None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One counted meter event: when it happened, its value, and its order of arrival."""
+
+    timestamp: int
+    value: str | None
+    seq: int
 
 
 @dataclass(frozen=True)
@@ -66,6 +112,17 @@ class Delivery:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=False)
+
+
+_SELECT_METER_EVENTS = (
+    "SELECT identifier, event_name, meter, customer, timestamp, value, created, error_code, "
+    "error_message, data, canceled, seq FROM meter_events "
+)
+
+
+def _meter_event(row: tuple[Any, ...]) -> MeterEventRecord:
+    *fields, data, canceled, seq = row
+    return MeterEventRecord(*fields, data=json.loads(data), canceled=bool(canceled), seq=seq)
 
 
 class Store:
@@ -199,6 +256,57 @@ class Session:
             "VALUES (?, ?, ?, ?, ?)",
             (key, fingerprint, status, body, created),
         )
+
+    # meter events
+    def meter_event_add(self, record: MeterEventRecord) -> None:
+        self._db.execute(
+            "INSERT INTO meter_events (identifier, event_name, meter, customer, timestamp, "
+            "value, created, canceled, error_code, error_message, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+            (
+                record.identifier,
+                record.event_name,
+                record.meter,
+                record.customer,
+                record.timestamp,
+                record.value,
+                record.created,
+                record.error_code,
+                record.error_message,
+                _dumps(record.data),
+            ),
+        )
+
+    def meter_event_received_since(self, identifier: str, since: int) -> MeterEventRecord | None:
+        """The latest meter event with `identifier` received at or after `since`."""
+        row = self._db.execute(
+            _SELECT_METER_EVENTS
+            + "WHERE identifier = ? AND created >= ? ORDER BY seq DESC LIMIT 1",
+            (identifier, since),
+        ).fetchone()
+        return None if row is None else _meter_event(row)
+
+    def meter_event_cancel(self, seq: int) -> None:
+        self._db.execute("UPDATE meter_events SET canceled = 1 WHERE seq = ?", (seq,))
+
+    def meter_readings(self, meter: str, customer: str, start: int, end: int) -> list[Reading]:
+        """The counted (not canceled) events of `meter` for `customer` with a timestamp in
+        [start, end), oldest first (by timestamp, then arrival)."""
+        rows = self._db.execute(
+            "SELECT timestamp, value, seq FROM meter_events WHERE meter = ? AND customer = ? "
+            "AND timestamp >= ? AND timestamp < ? AND canceled = 0 AND error_code IS NULL "
+            "ORDER BY timestamp, seq",
+            (meter, customer, start, end),
+        )
+        return [Reading(*row) for row in rows]
+
+    def meter_event_errors(self, limit: int) -> list[MeterEventRecord]:
+        """The latest meter events that did not count, newest first."""
+        rows = self._db.execute(
+            _SELECT_METER_EVENTS + "WHERE error_code IS NOT NULL ORDER BY seq DESC LIMIT ?",
+            (limit,),
+        )
+        return [_meter_event(row) for row in rows]
 
     # webhook deliveries
     def delivery_add(self, event_id: str, endpoint_id: str, due_at: float) -> None:

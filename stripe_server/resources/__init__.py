@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from stripe_server.resources import (
     account,
+    billing_meter_events,
+    billing_meters,
     coupons,
     customer_balance_transactions,
     customers,
@@ -22,6 +24,8 @@ from stripe_server.resources import (
 
 __all__ = [
     "account",
+    "billing_meter_events",
+    "billing_meters",
     "coupons",
     "customer_balance_transactions",
     "customers",
