@@ -13,6 +13,8 @@ from typing import Any
 from stripe_server import events
 from stripe_server.context import Context
 from stripe_server.ids import new_id
+from stripe_server.lifecycle.usage import KIND as METER_KIND
+from stripe_server.versions import BASIL
 from stripe_server.wire import (
     Params,
     StripeError,
@@ -42,24 +44,62 @@ def _amount_pair(params: Params, key: str) -> tuple[int | None, str | None]:
     return None, None
 
 
-def _recurring(params: Params) -> dict[str, Any] | None:
+def _recurring(ctx: Context, params: Params) -> dict[str, Any] | None:
     recurring = params.nested("recurring")
     if recurring is None:
         return None
-    recurring.reject_unknown({"interval", "interval_count", "usage_type", "trial_period_days"})
+    recurring.reject_unknown(
+        {"interval", "interval_count", "meter", "usage_type", "trial_period_days"}
+    )
     interval = recurring.string("interval", required=True, choices=tuple(_INTERVAL_MAX_COUNT))
     assert interval is not None
     count = recurring.integer(
         "interval_count", minimum=1, maximum=_INTERVAL_MAX_COUNT[interval], default=1
     )
-    usage_type = recurring.string("usage_type", choices=("licensed",), default="licensed")
+    usage_type = recurring.string("usage_type", choices=("licensed", "metered"), default="licensed")
     return {
         "interval": interval,
         "interval_count": count,
-        "meter": None,
+        "meter": _meter(ctx, recurring, metered=usage_type == "metered"),
         "usage_type": usage_type,
         "trial_period_days": recurring.integer("trial_period_days", minimum=1, maximum=730),
     }
+
+
+def _meter(ctx: Context, recurring: Params, *, metered: bool) -> str | None:
+    """The active meter a metered price bills the usage of (`recurring[meter]`).
+
+    Since 2025-03-31.basil a metered price must name one; before, a metered price without one
+    billed usage records (legacy usage-based billing), which this server does not emulate."""
+    meter_id = recurring.string("meter") or None
+    param = recurring.name("meter")
+    if not metered:
+        if meter_id is not None:
+            raise invalid_request(
+                "A meter can only be set on a price with `recurring[usage_type]=metered`.",
+                param=param,
+            )
+        return None
+    if meter_id is None:
+        if ctx.api_version >= BASIL:
+            raise invalid_request(
+                "Metered prices must be backed by a meter: pass `recurring[meter]` with the id "
+                "of an active meter.",
+                param=param,
+            )
+        raise invalid_request(
+            "The local Stripe server does not emulate legacy usage-based billing (metered "
+            "prices without a meter, billed by usage records): pass `recurring[meter]`.",
+            param=param,
+        )
+    meter = ctx.require(METER_KIND, meter_id, param=param, status=400)
+    if meter["status"] != "active":
+        raise invalid_request(
+            f"The meter `{meter_id}` is inactive: a deactivated meter cannot be attached to a "
+            "price.",
+            param=param,
+        )
+    return meter_id
 
 
 def _tiers(params: Params) -> list[dict[str, Any]]:
@@ -178,7 +218,7 @@ def price_new(ctx: Context, params: Params, *, product_id: str | None = None) ->
             transfer=bool(params.boolean("transfer_lookup_key")),
             price_id=price_id,
         )
-    recurring = _recurring(params)
+    recurring = _recurring(ctx, params)
     price: dict[str, Any] = {
         "active": params.boolean("active", default=True),
         "billing_scheme": billing_scheme,

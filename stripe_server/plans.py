@@ -20,7 +20,7 @@ def plan_from_price(price: dict[str, Any]) -> dict[str, Any]:
         "interval_count": recurring.get("interval_count"),
         "livemode": False,
         "metadata": price["metadata"],
-        "meter": None,
+        "meter": recurring.get("meter"),
         "nickname": price["nickname"],
         "object": "plan",
         "product": price["product"],

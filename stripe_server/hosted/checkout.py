@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from stripe_server import events
+from stripe_server.amounts import is_metered
 from stripe_server.calls import call_handler
 from stripe_server.context import Context
 from stripe_server.frozen_time import clock_context
@@ -44,6 +45,7 @@ from stripe_server.hosted.page import (
     money,
     redirect,
 )
+from stripe_server.hosted.price_text import price_terms
 from stripe_server.hosted.render import EMPTY, Html, join, render
 from stripe_server.lifecycle.discounts import DiscountRequest
 from stripe_server.lifecycle.redemptions import (
@@ -90,6 +92,13 @@ def _price_note(price: dict[str, Any]) -> str:
     if transform:
         return f"{unit} per {transform['divide_by']} units"
     return f"{unit} each"
+
+
+def _subscription_item(line_item: dict[str, Any]) -> dict[str, str]:
+    """The subscription item a line item starts (a metered one with no quantity)."""
+    if line_item["quantity"] is None:
+        return {"price": line_item["price"]["id"]}
+    return {"price": line_item["price"]["id"], "quantity": str(line_item["quantity"])}
 
 
 def collects_card(session: dict[str, Any]) -> bool:
@@ -304,10 +313,7 @@ def checkout_session_complete(
     data = session["_subscription_data"]
     subscription_params: dict[str, Any] = {
         "customer": customer["id"],
-        "items": [
-            {"price": item["price"]["id"], "quantity": str(item["quantity"])}
-            for item in session["_line_items"]
-        ],
+        "items": [_subscription_item(item) for item in session["_line_items"]],
         "payment_behavior": "error_if_incomplete",
     }
     if entry is not None:
@@ -380,6 +386,18 @@ def _render(
         price = ctx.db.get(item["price"]["id"], "price") or item["price"]
         interval = interval_text(price["recurring"])
         recurring_total += item["amount_total"]
+        if is_metered(price):
+            product = ctx.db.get(price["product"], "product") or {}
+            lines.append(
+                render(
+                    "checkout/usage_line.html",
+                    description=item["description"],
+                    terms=price_terms(price, product),
+                    interval=interval,
+                    amount=money(item["amount_total"], currency),
+                )
+            )
+            continue
         lines.append(
             render(
                 "checkout/line.html",

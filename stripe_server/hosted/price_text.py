@@ -4,14 +4,16 @@ the bounds of a tier).
 
 The unit is the product's `unit_label` (which Stripe shows in its hosted pages), else "unit".
 A per-unit price of a product without a unit label reads as a flat price: it is what one
-subscription costs, not a price per something.
+subscription costs, not a price per something. A metered price bills what was used, in arrears:
+`Usage-based, $0.002 per unit`, `Usage-based, $0.002 per unit after 10,000` (a first tier
+free), `Usage-based, $5 per 1,000 units`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from stripe_server.amounts import tier_amounts, unit_amount
+from stripe_server.amounts import is_metered, tier_amounts, unit_amount
 from stripe_server.hosted.page import interval_text, price_money
 
 _INTERVALS = ("day", "week", "month", "year")
@@ -62,6 +64,8 @@ def price_terms(price: dict[str, Any], product: dict[str, Any]) -> str:
     """What the price costs, worded for people (see the module's examples)."""
     currency = price["currency"]
     per = _per_interval(price["recurring"])
+    if is_metered(price):
+        return _usage_terms(price, product, per)
     if price["billing_scheme"] == "tiered":
         return _tiered_terms(price, product, per)
     amount = price_money(unit_amount(price), currency)
@@ -73,6 +77,26 @@ def price_terms(price: dict[str, Any], product: dict[str, Any]) -> str:
     if is_flat(price, product):
         return f"{amount} {per}"
     return f"{amount} per {unit_name(product)} {per}"
+
+
+def _usage_terms(price: dict[str, Any], product: dict[str, Any], per: str) -> str:
+    """A metered price: what each unit used costs (see the module's examples)."""
+    currency = price["currency"]
+    if price["billing_scheme"] != "tiered":
+        amount = price_money(unit_amount(price), currency)
+        size = int((price.get("transform_quantity") or {}).get("divide_by") or 1)
+        if size == 1:
+            return f"Usage-based, {amount} per {unit_name(product)}"
+        return f"Usage-based, {amount} per {size:,} {unit_name(product, size)}"
+    tiers = price.get("tiers") or []
+    graduated = price.get("tiers_mode") != "volume"
+    if graduated and len(tiers) == 2 and tiers[0]["up_to"] is not None:
+        free = tier_amounts(tiers[0]) == (0, 0)
+        unit, flat = tier_amounts(tiers[1])
+        if free and unit and not flat:
+            amount = price_money(unit, currency)
+            return f"Usage-based, {amount} per {unit_name(product)} after {tiers[0]['up_to']:,}"
+    return f"Usage-based: {_tiered_terms(price, product, per)}"
 
 
 def _tiered_terms(price: dict[str, Any], product: dict[str, Any], per: str) -> str:

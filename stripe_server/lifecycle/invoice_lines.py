@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from stripe_server.amounts import price_amount
+from stripe_server.amounts import Quantity, price_amount
 from stripe_server.context import Context
 from stripe_server.ids import new_id
 
@@ -13,10 +14,11 @@ def _money(amount: int, currency: str) -> str:
     return f"{currency.upper()} {amount / 100:.2f}"
 
 
-def item_amount(ctx: Context, item: dict[str, Any]) -> int:
-    """What an item costs per period; embedded prices lack `tiers`, so read the stored one."""
+def item_amount(ctx: Context, item: dict[str, Any], quantity: Quantity | None = None) -> int:
+    """What an item costs per period (a metered item: for `quantity` units of usage); embedded
+    prices lack `tiers`, so read the stored one."""
     price = ctx.db.get(item["price"]["id"], "price") or item["price"]
-    return price_amount(price, item["quantity"])
+    return price_amount(price, item["quantity"] if quantity is None else quantity)
 
 
 def line_for_item(
@@ -28,19 +30,24 @@ def line_for_item(
     end: int,
     *,
     trial: bool = False,
+    usage: Quantity | None = None,
 ) -> dict[str, Any]:
     """The line billing `item` for the period from `start` to `end`; for a free `trial`, the
-    $0 line Stripe makes instead: "Trial period for Pro", its quantity, the trial's dates."""
+    $0 line Stripe makes instead: "Trial period for Pro", its quantity, the trial's dates.
+
+    A metered item has no quantity of its own: its line bills the `usage` measured over the
+    period (none yet, 0, on the invoice that starts it)."""
     price = item["price"]
+    quantity: Quantity = item.get("quantity", 0) if usage is None else usage
     if trial:
         product = ctx.db.get(price["product"], "product") or {}
         amount = 0
         description = f"Trial period for {product.get('name') or price['product']}"
     else:
-        amount = item_amount(ctx, item)
+        amount = item_amount(ctx, item, quantity)
         interval = price["recurring"]["interval"] if price.get("recurring") else "one time"
         description = (
-            f"{item['quantity']} x {price['product']} (at "
+            f"{quantity_text(quantity)} x {price['product']} (at "
             f"{_money(amount, price['currency'])} / {interval})"
         )
     line = invoice_line(
@@ -48,7 +55,7 @@ def line_for_item(
         subscription,
         item,
         amount=amount,
-        quantity=item["quantity"],
+        quantity=quantity,
         description=description,
         start=start,
         end=end,
@@ -61,13 +68,27 @@ def line_for_item(
     return line
 
 
+def quantity_text(quantity: Quantity) -> str:
+    """`3`, `12345`, `2.5`: a quantity (or measured usage) as a decimal string."""
+    if isinstance(quantity, int):
+        return str(quantity)
+    return format(quantity.normalize(), "f")
+
+
+def _whole(quantity: Quantity) -> int:
+    """The whole number `quantity` shows (usage may be fractional; `quantity_decimal` is exact)."""
+    if isinstance(quantity, int):
+        return quantity
+    return int(quantity.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def invoice_line(
     invoice_id: str,
     subscription: dict[str, Any],
     item: dict[str, Any],
     *,
     amount: int,
-    quantity: int,
+    quantity: Quantity,
     description: str,
     start: int,
     end: int,
@@ -96,7 +117,7 @@ def invoice_line(
         "metadata": {},
         "object": "line_item",
         "period": {"end": end, "start": start},
-        "quantity": quantity,
+        "quantity": _whole(quantity),
         # Top-level `subscription` is what dj-stripe 2.11 reads to link the line.
         "subscription": subscription["id"],
         "pretax_credit_amounts": [],
@@ -118,5 +139,5 @@ def invoice_line(
             "unit_amount_decimal": price.get("unit_amount_decimal"),
         },
         "subtotal": amount,
-        "quantity_decimal": str(quantity),
+        "quantity_decimal": quantity_text(quantity),
     }

@@ -8,6 +8,7 @@ import copy
 from typing import Any
 
 from stripe_server import events
+from stripe_server.amounts import is_metered
 from stripe_server.balance import balance_split, invoice_balance_apply, invoice_balance_unapply
 from stripe_server.context import Context
 from stripe_server.ids import new_id
@@ -16,6 +17,7 @@ from stripe_server.lifecycle.discounts import invoice_discounts_apply
 from stripe_server.lifecycle.invoice_lines import line_for_item
 from stripe_server.lifecycle.periods import next_period_end
 from stripe_server.lifecycle.prorations import pending_proration_lines
+from stripe_server.lifecycle.usage import item_usage
 from stripe_server.wire import list_object
 
 
@@ -187,14 +189,19 @@ def invoice_for_period(
     end: int,
     bill_items: bool = True,
     trial: bool = False,
+    usage_period: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """Create and finalize the invoice for a period: its items (a $0 line each for a free
-    `trial`, none without `bill_items`) plus pending prorations."""
+    `trial`, none without `bill_items`) plus pending prorations.
+
+    Licensed items are billed in advance, for the period from `start` to `end`; metered items
+    in arrears, for the usage over `usage_period` (the period that just ended), or with no usage
+    (0) when no period ended: the invoice that starts a subscription, or ends a trial."""
     invoice_id = new_id("in")
     lines = []
     if bill_items:
         lines = [
-            line_for_item(ctx, invoice_id, subscription, item, start, end, trial=trial)
+            _item_line(ctx, invoice_id, subscription, item, start, end, trial, usage_period)
             for item in subscription["items"]["data"]
         ]
     lines += pending_proration_lines(ctx, subscription, invoice_id)
@@ -213,12 +220,33 @@ def invoice_for_period(
     return invoice
 
 
+def _item_line(
+    ctx: Context,
+    invoice_id: str,
+    subscription: dict[str, Any],
+    item: dict[str, Any],
+    start: int,
+    end: int,
+    trial: bool,
+    usage_period: tuple[int, int] | None,
+) -> dict[str, Any]:
+    if not is_metered(item["price"]) or usage_period is None or trial:
+        return line_for_item(ctx, invoice_id, subscription, item, start, end, trial=trial)
+    used_from, used_until = usage_period
+    usage = item_usage(ctx, subscription, item, used_from, used_until)
+    return line_for_item(ctx, invoice_id, subscription, item, used_from, used_until, usage=usage)
+
+
 def invoice_for_new_cycle(
     ctx: Context, subscription: dict[str, Any], customer: dict[str, Any]
 ) -> dict[str, Any]:
     """Re-anchor the billing cycle now and invoice the new period in full (a change of
-    interval, `billing_cycle_anchor=now`, a resumption): the invoice, finalized."""
+    interval, `billing_cycle_anchor=now`, a resumption): the invoice, finalized. A paid period
+    cut short bills its metered usage so far; a trial's (a resumption's) bills none."""
     now = ctx.now()
+    usage_period = None
+    if subscription["status"] in ("active", "past_due"):
+        usage_period = (subscription["current_period_start"], now)
     subscription["billing_cycle_anchor"] = now
     subscription["current_period_start"] = now
     subscription["current_period_end"] = next_period_end(subscription, now)
@@ -229,6 +257,7 @@ def invoice_for_new_cycle(
         billing_reason="subscription_update",
         start=now,
         end=subscription["current_period_end"],
+        usage_period=usage_period,
     )
 
 

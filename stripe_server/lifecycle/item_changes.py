@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from stripe_server.amounts import is_metered
 from stripe_server.context import Context
 from stripe_server.expand import strip_includables
 from stripe_server.ids import new_id
@@ -23,10 +24,15 @@ from stripe_server.wire import invalid_request, metadata_update
 
 
 def item_new(
-    ctx: Context, subscription_id: str, price: dict[str, Any], quantity: int, metadata: dict
+    ctx: Context,
+    subscription_id: str,
+    price: dict[str, Any],
+    quantity: int | None,
+    metadata: dict,
 ) -> dict[str, Any]:
-    """A new item of `quantity` x `price` on the subscription (not yet stored)."""
-    return {
+    """A new item of `quantity` x `price` on the subscription (not yet stored); an item of a
+    metered price has no quantity (Stripe leaves the key out)."""
+    item = {
         "created": ctx.now(),
         "discounts": [],
         "id": new_id("si", 14),
@@ -41,6 +47,9 @@ def item_new(
         "current_period_start": 0,
         "billing_thresholds": None,
     }
+    if is_metered(price):
+        del item["quantity"]
+    return item
 
 
 def items_check_compatible(items: list[dict[str, Any]]) -> None:
@@ -121,12 +130,17 @@ def subscription_apply_item_changes(
         if "price" in change:
             new["price"] = strip_includables(change["price"])
             new["plan"] = plan_from_price(change["price"])
-        if change.get("quantity") is not None:
+        if is_metered(new["price"]):
+            new.pop("quantity", None)
+        elif change.get("quantity") is not None:
             new["quantity"] = change["quantity"]
+        else:
+            # A metered item switched to a licensed price starts at one.
+            new.setdefault("quantity", 1)
         if "metadata_params" in change:
             new["metadata"] = metadata_update(new["metadata"], change["metadata_params"])
         items[old["id"]] = new
-        if (new["price"]["id"], new["quantity"]) != (old["price"]["id"], old["quantity"]):
+        if (new["price"]["id"], new.get("quantity")) != (old["price"]["id"], old.get("quantity")):
             prorations.append((old, new))
     new_items = [items[item_id] for item_id in order]
     items_check_compatible(new_items)

@@ -7,7 +7,8 @@ date, `(period_end - proration_date) / (period_end - period_start)`, rounded to 
 line by line. The proration date is now, or the `proration_date` a request names (so an update
 can bill exactly what a preview showed). The total is after the subscription's percent-off
 discounts on the item's product (`discounts.proration_discounted_amount`), which the proration
-names in its `discounts`.
+names in its `discounts`. Metered items are never prorated: their usage is billed as measured,
+at the period's end.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from stripe_server import events
+from stripe_server.amounts import is_metered
 from stripe_server.context import Context
 from stripe_server.ids import new_id
 from stripe_server.lifecycle.discounts import proration_discounted_amount
@@ -42,7 +44,7 @@ def proration_items(
     proration_date: int | None = None,
 ) -> list[dict[str, Any]]:
     """Pending invoice items crediting unused time on the old item and charging the new, as of
-    `proration_date` (default: now)."""
+    `proration_date` (default: now); none for a metered one."""
     now = ctx.now()
     start, end = subscription["current_period_start"], subscription["current_period_end"]
     at = max(now if proration_date is None else proration_date, start)
@@ -50,7 +52,7 @@ def proration_items(
         return []
     created = []
     for item, sign, label in ((old_item, -1, "Unused time on"), (new_item, 1, "Remaining time on")):
-        if item is None:
+        if item is None or is_metered(item["price"]):
             continue
         period_amount, discount_ids = proration_discounted_amount(
             ctx, subscription, item["price"]["product"], item_amount(ctx, item)

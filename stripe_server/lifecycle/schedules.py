@@ -36,8 +36,9 @@ from stripe_server.wire import Params, metadata_update
 EXPIRING_NOTICE_SECONDS = 7 * 24 * 3600
 
 
-def phase_item(price: dict[str, Any], quantity: int, metadata: dict[str, str]) -> dict:
-    """One item of a phase, as the schedule shows it (the price by id)."""
+def phase_item(price: dict[str, Any], quantity: int | None, metadata: dict[str, str]) -> dict:
+    """One item of a phase, as the schedule shows it (the price by id; a metered price with no
+    quantity)."""
     return {
         "billing_thresholds": None,
         "discounts": [],
@@ -137,7 +138,8 @@ def schedule_from_subscription(
     """An `active` schedule taking over the subscription: one phase of its items until its
     current period ends, then `release` (Stripe's `from_subscription`)."""
     items = [
-        phase_item(item["price"], item["quantity"], {}) for item in subscription["items"]["data"]
+        phase_item(item["price"], item.get("quantity"), {})
+        for item in subscription["items"]["data"]
     ]
     phase = phase_new(
         items,

@@ -29,10 +29,11 @@ from stripe_server.wire import list_object
 
 @dataclass
 class ItemSpec:
-    """One item a subscription starts with: a usable recurring price, its quantity, metadata."""
+    """One item a subscription starts with: a usable recurring price, its quantity (None for a
+    metered price), metadata."""
 
     price: dict[str, Any]
-    quantity: int = 1
+    quantity: int | None = 1
     metadata: dict[str, str] = field(default_factory=dict)
 
 

@@ -69,18 +69,28 @@ def customer_set_delinquent(ctx: Context, customer: dict[str, Any], delinquent: 
 
 
 def subscription_renew(ctx: Context, subscription: dict[str, Any]) -> None:
-    """Start the next period: invoice it, charge it, and become active or past_due."""
+    """Start the next period: invoice it (and the metered usage of the one that ended), charge
+    it, and become active or past_due."""
     customer = ctx.require("customer", subscription["customer"])
     before = copy.deepcopy(subscription)
     start = subscription["current_period_end"]
+    # Metered items bill the usage of the period that ended, unless it was a free trial.
+    ended = (subscription["current_period_start"], start)
     if subscription["status"] == "trialing":
         # The first paid period starts when the trial ends, anchoring the cycle there.
         subscription["billing_cycle_anchor"] = start
+        ended = None
     end = next_period_end(subscription, start)
     subscription["current_period_start"] = start
     subscription["current_period_end"] = end
     invoice = invoice_for_period(
-        ctx, subscription, customer, billing_reason="subscription_cycle", start=start, end=end
+        ctx,
+        subscription,
+        customer,
+        billing_reason="subscription_cycle",
+        start=start,
+        end=end,
+        usage_period=ended,
     )
     decline = invoice_attempt_payment(ctx, invoice, payment_method_for(ctx, subscription, customer))
     subscription["status"] = "active" if decline is None else "past_due"

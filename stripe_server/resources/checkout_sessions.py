@@ -31,7 +31,7 @@ from stripe_server.lifecycle.redemptions import (
 )
 from stripe_server.redirect_urls import safe_url
 from stripe_server.resources.discount_requests import discount_requests_parse
-from stripe_server.resources.subscriptions import trial_settings_param
+from stripe_server.resources.subscriptions import item_quantity, trial_settings_param
 from stripe_server.routing import route
 from stripe_server.wire import (
     Params,
@@ -100,10 +100,10 @@ def _line_item(ctx: Context, entry: Params) -> dict[str, Any]:
             f"`{price_id}` is one-time.",
             param=entry.name("price"),
         )
-    quantity = entry.integer("quantity", minimum=1, maximum=999_999, default=1)
-    assert quantity is not None
+    # A metered price takes no quantity (it bills usage, in arrears: nothing now).
+    quantity = item_quantity(entry, price, minimum=1, maximum=999_999)
     product = ctx.db.get(price["product"], "product") or {}
-    amount = price_amount(price, quantity)
+    amount = price_amount(price, quantity or 0)
     return {
         "amount_discount": 0,
         "amount_subtotal": amount,

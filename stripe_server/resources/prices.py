@@ -1,4 +1,5 @@
-"""Prices: per-unit, package and tiered (graduated/volume), one-time or recurring.
+"""Prices: per-unit, package and tiered (graduated/volume), one-time or recurring, licensed or
+metered (billing a meter's usage).
 
 The price itself is built in `catalog.py` (products create prices too); this module is the
 `/v1/prices` endpoints.
@@ -13,7 +14,13 @@ from stripe_server.catalog import TAX_BEHAVIORS, lookup_key_claim, price_new
 from stripe_server.context import Context
 from stripe_server.lifecycle.subscriptions import ENDED_STATUSES
 from stripe_server.routing import route
-from stripe_server.wire import StripeError, created_filter, invalid_request, metadata_update
+from stripe_server.wire import (
+    Params,
+    StripeError,
+    created_filter,
+    invalid_request,
+    metadata_update,
+)
 
 _CREATE_PARAMS = {
     "active",
@@ -103,8 +110,9 @@ def price_list(ctx: Context) -> dict[str, Any]:
     lookup_keys = params.strings("lookup_keys")
     if lookup_keys is not None and len(lookup_keys) > 10:
         raise invalid_request("You may pass at most 10 lookup_keys.", param="lookup_keys")
-    recurring = params.nested("recurring")
-    interval = recurring.string("interval") if recurring else None
+    recurring = params.nested("recurring") or Params({}, "recurring")
+    recurring.reject_unknown({"interval", "meter", "usage_type"})
+    wanted = {key: recurring.string(key) for key in ("interval", "meter", "usage_type")}
     created = created_filter(params)
     prices = [
         price
@@ -114,7 +122,10 @@ def price_list(ctx: Context) -> dict[str, Any]:
         and (product is None or price["product"] == product)
         and (price_type is None or price["type"] == price_type)
         and (lookup_keys is None or price["lookup_key"] in lookup_keys)
-        and (interval is None or (price["recurring"] or {}).get("interval") == interval)
+        and all(
+            value is None or (price["recurring"] or {}).get(key) == value
+            for key, value in wanted.items()
+        )
         and created(price["created"])
     ]
     return ctx.page(prices, "/v1/prices", "price")

@@ -30,7 +30,11 @@ from stripe_server.lifecycle.schedules import (
     schedule_start,
 )
 from stripe_server.lifecycle.subscriptions import ENDED_STATUSES
-from stripe_server.resources.subscriptions import PRORATION_BEHAVIORS, usable_price
+from stripe_server.resources.subscriptions import (
+    PRORATION_BEHAVIORS,
+    item_quantity,
+    usable_price,
+)
 from stripe_server.routing import route
 from stripe_server.wire import (
     Params,
@@ -305,7 +309,7 @@ def _phase_start(ctx: Context, entry: Params, *, may_be_past: bool) -> int | Non
     return _timestamp(ctx, entry, "start_date")
 
 
-def _phase_items(ctx: Context, entry: Params) -> list[tuple[dict[str, Any], int, dict]]:
+def _phase_items(ctx: Context, entry: Params) -> list[tuple[dict[str, Any], int | None, dict]]:
     item_params = entry.items("items")
     if not item_params:
         raise missing_param(entry.name("items"))
@@ -316,14 +320,14 @@ def _phase_items(ctx: Context, entry: Params) -> list[tuple[dict[str, Any], int,
         if not price_id:
             raise missing_param(item.name("price"))
         price = usable_price(ctx, price_id, item.name("price"))
-        quantity = item.integer("quantity", minimum=0, default=1)
-        assert quantity is not None
-        items.append((price, quantity, metadata_update({}, item)))
+        items.append((price, item_quantity(item, price), metadata_update({}, item)))
     items_check_compatible([{"price": price} for price, _, _ in items])
     return items
 
 
-def _phase_end(entry: Params, start: int, items: list[tuple[dict[str, Any], int, dict]]) -> int:
+def _phase_end(
+    entry: Params, start: int, items: list[tuple[dict[str, Any], int | None, dict]]
+) -> int:
     """`end_date`, or `duration` intervals on, or (neither given) one billing period on."""
     if entry.has("end_date") and entry.has("duration"):
         raise invalid_request(

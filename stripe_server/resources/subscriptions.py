@@ -11,7 +11,7 @@ import copy
 from typing import Any
 
 from stripe_server import events
-from stripe_server.amounts import price_amount
+from stripe_server.amounts import is_metered, price_amount
 from stripe_server.context import Context
 from stripe_server.frozen_time import clock_context
 from stripe_server.lifecycle.discounts import subscription_discounts_set
@@ -90,6 +90,23 @@ def usable_price(ctx: Context, price_id: str, param: str) -> dict[str, Any]:
             param=param,
         )
     return price
+
+
+def item_quantity(
+    entry: Params, price: dict[str, Any], *, minimum: int = 0, maximum: int | None = None
+) -> int | None:
+    """The `quantity` of an item entry (1 when not given), or None for a metered price, which
+    takes none (Stripe's 400 when one is given)."""
+    if not is_metered(price):
+        return entry.integer("quantity", minimum=minimum, maximum=maximum, default=1)
+    if entry.has("quantity"):
+        place = f"`{entry.prefix}`" if entry.prefix else "the request"
+        raise invalid_request(
+            "Quantity should not be specified where usage_type is `metered`. "
+            f"Remove quantity from {place}.",
+            param=entry.name("quantity"),
+        )
+    return None
 
 
 def _trial_end(ctx: Context, params: Params, first_price: dict[str, Any]) -> int | None:
@@ -186,15 +203,8 @@ def subscription_create(ctx: Context) -> dict[str, Any]:
         price_id = entry.string("price")
         if not price_id:
             raise missing_param(entry.name("price"))
-        quantity = entry.integer("quantity", minimum=0, default=1)
-        assert quantity is not None
-        specs.append(
-            ItemSpec(
-                usable_price(ctx, price_id, entry.name("price")),
-                quantity,
-                metadata_update({}, entry),
-            )
-        )
+        price = usable_price(ctx, price_id, entry.name("price"))
+        specs.append(ItemSpec(price, item_quantity(entry, price), metadata_update({}, entry)))
     options = StartOptions(
         payment_behavior=payment_behavior or "allow_incomplete",
         trial_end=_trial_end(ctx, params, specs[0].price),
@@ -209,7 +219,7 @@ def subscription_create(ctx: Context) -> dict[str, Any]:
         options.trial_settings = trial_settings
     purchase = Purchase(
         customer=customer,
-        subtotal=sum(price_amount(spec.price, spec.quantity) for spec in specs),
+        subtotal=sum(price_amount(spec.price, spec.quantity or 0) for spec in specs),
         currency=specs[0].price["currency"],
     )
     options.discounts = discount_requests_parse(ctx, params, purchase) or []
@@ -362,8 +372,11 @@ def item_change_from_params(
         change["price"] = usable_price(ctx, entry.string("price") or "", entry.name("price"))
     elif change["id"] is None:
         raise missing_param(entry.name("price"))
-    if entry.has("quantity"):
-        change["quantity"] = entry.integer("quantity", minimum=0)
+    price = change.get("price") or next(
+        i["price"] for i in subscription["items"]["data"] if i["id"] == change["id"]
+    )
+    if entry.has("quantity") or is_metered(price):
+        change["quantity"] = item_quantity(entry, price)
     if entry.has("metadata"):
         change["metadata_params"] = entry
     change["deleted"] = bool(entry.boolean("deleted"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from stripe_server.amounts import is_metered
 from stripe_server.context import Context
 from stripe_server.hosted.forms import form_value
 from stripe_server.hosted.page import RawResponse, html_page
@@ -30,6 +31,8 @@ def update_refusal(configuration: dict[str, Any], subscription: dict[str, Any]) 
         return "This subscription is paused; its plan can be changed once it is resumed."
     if len(subscription["items"]["data"]) != 1:
         return "This subscription has several items; the portal changes single-item plans only."
+    if is_metered(subscription["items"]["data"][0]["price"]):
+        return "This plan is billed by usage; the portal does not change usage-based plans."
     return None
 
 

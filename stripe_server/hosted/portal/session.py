@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from stripe_server.amounts import price_amount
+from stripe_server.amounts import is_metered, price_amount
 from stripe_server.context import Context
 from stripe_server.hosted.page import RawResponse, interval_text, message_page, money, redirect
+from stripe_server.hosted.price_text import price_terms
 from stripe_server.hosted.render import EMPTY, Html, join, render
 from stripe_server.redirect_urls import safe_url
 from stripe_server.resources.billing_portal_sessions import PORTAL_PATH
@@ -87,9 +88,12 @@ def form_error(error: str | None) -> Html:
 
 
 def item_summary(ctx: Context, item: dict[str, Any]) -> str:
-    """`Studio · $12.00 every month · Qty 3`: an item as the customer reads it."""
+    """`Studio · $12.00 every month · Qty 3`, `API calls · Usage-based, $0.002 per unit`: an
+    item as the customer reads it."""
     price = ctx.db.get(item["price"]["id"], "price") or item["price"]
     product = ctx.db.get(price["product"], "product") or {}
+    if is_metered(price):
+        return f"{product.get('name') or price['product']} · {price_terms(price, product)}"
     amount = price_amount(price, item["quantity"])
     return (
         f"{product.get('name') or price['product']} · "
