@@ -119,6 +119,15 @@ def sample(local_stripe: LocalStripe) -> dict[str, Any]:
          "discounts": [{"promotion_code": promotion_code.id}], "expand": ["discounts"]}
     )  # fmt: skip
     clock = sdk.v1.test_helpers.test_clocks.create({"frozen_time": changed.created})
+    meter = sdk.v1.billing.meters.create(
+        {"display_name": "Conformance", "event_name": f"conformance_{clock.id}",
+         "default_aggregation": {"formula": "sum"}}
+    )  # fmt: skip
+    meter_event = sdk.v1.billing.meter_events.create(
+        {"event_name": meter.event_name,
+         "payload": {"stripe_customer_id": customer.id, "value": "25"}}
+    )  # fmt: skip
+    minute = meter_event.timestamp // 60 * 60
     gone_price = sdk.v1.prices.create({"product": product.id, "currency": "usd", "unit_amount": 1})
     return {
         "invoiceitem": sdk.v1.invoice_items.list({"customer": customer.id, "pending": True}).data[
@@ -163,6 +172,18 @@ def sample(local_stripe: LocalStripe) -> dict[str, Any]:
         "promotion_code": sdk.v1.promotion_codes.retrieve(promotion_code.id),
         "discount": discounted.discounts[0],
         "deleted_coupon": sdk.v1.coupons.delete(sdk.v1.coupons.create({"percent_off": 1}).id),
+        "billing.meter": sdk.v1.billing.meters.retrieve(meter.id),
+        "billing.meter_event": meter_event,
+        "billing.meter_event_summary": sdk.v1.billing.meters.event_summaries.list(
+            meter.id, {"customer": customer.id, "start_time": minute, "end_time": minute + 60}
+        ).data[0],
+        "billing.meter_event_adjustment": sdk.v1.billing.meter_event_adjustments.create(
+            {
+                "event_name": meter.event_name,
+                "type": "cancel",
+                "cancel": {"identifier": meter_event.identifier},
+            }
+        ),
     }
 
 
@@ -197,6 +218,10 @@ def sample(local_stripe: LocalStripe) -> dict[str, Any]:
         "promotion_code",
         "discount",
         "deleted_coupon",
+        "billing.meter",
+        "billing.meter_event",
+        "billing.meter_event_summary",
+        "billing.meter_event_adjustment",
     ],
 )
 def test_served_object_matches_fixture_shape(

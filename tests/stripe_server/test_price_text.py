@@ -13,7 +13,7 @@ MONTH = {"interval": "month", "interval_count": 1}
 SEAT = {"unit_label": "seat"}
 
 
-def _per_unit(amount: int, recurring: dict = MONTH, **extra: object) -> dict:
+def _per_unit(amount: int | None, recurring: dict = MONTH, **extra: object) -> dict:
     return {"billing_scheme": "per_unit", "unit_amount": amount, "currency": "usd",
             "recurring": recurring, "transform_quantity": None, **extra}  # fmt: skip
 
@@ -97,6 +97,47 @@ def test_tiered_prices_name_each_tier(
     mode: str, tiers: list[tuple[int | None, int, int]], text: str
 ) -> None:
     assert price_terms(_tiered(mode, tiers), SEAT) == text
+
+
+METERED = {**MONTH, "usage_type": "metered", "meter": "mtr_test_1"}
+
+
+@pytest.mark.parametrize(
+    ("price", "product", "text"),
+    [
+        (
+            {
+                **_tiered("graduated", [(10_000, 0, 0), (None, 0, 0)]),
+                "recurring": METERED,
+                "tiers": [
+                    {"up_to": 10_000, "unit_amount": 0, "flat_amount": None},
+                    {
+                        "up_to": None,
+                        "unit_amount": None,
+                        "unit_amount_decimal": "0.2",
+                        "flat_amount": None,
+                    },
+                ],
+            },
+            {},
+            "Usage-based, $0.002 per unit after 10,000",
+        ),
+        (_per_unit(None, METERED, unit_amount_decimal="0.5"), {}, "Usage-based, $0.005 per unit"),
+        (_per_unit(2, METERED), {"unit_label": "call"}, "Usage-based, $0.02 per call"),
+        (
+            _per_unit(500, METERED, transform_quantity={"divide_by": 1000, "round": "up"}),
+            {"unit_label": "call"},
+            "Usage-based, $5 per 1,000 calls",
+        ),
+        (
+            {**_tiered("graduated", [(1000, 100, 0), (None, 50, 0)]), "recurring": METERED},
+            {},
+            "Usage-based: $1 per unit per month for 1–1000, then $0.50",
+        ),
+    ],
+)
+def test_metered_prices_say_they_bill_usage(price: dict, product: dict, text: str) -> None:
+    assert price_terms(price, product) == text
 
 
 def test_units_and_intervals_read_naturally() -> None:

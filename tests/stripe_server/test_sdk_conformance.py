@@ -140,6 +140,28 @@ def _scenario(sdk: stripe.StripeClient, local_stripe: LocalStripe) -> None:
         }
     )
     one_time = v1.prices.create({"product": product.id, "currency": "usd", "unit_amount": 99})
+    # Usage-based billing: meters, and a graduated metered price on one.
+    meter = v1.billing.meters.create(
+        {"display_name": f"Calls {tag}", "event_name": f"calls_{tag}",
+         "default_aggregation": {"formula": "sum"}}
+    )  # fmt: skip
+    v1.billing.meters.update(meter.id, {"display_name": f"API calls {tag}"})
+    v1.billing.meters.retrieve(meter.id)
+    v1.billing.meters.list({"status": "active", "limit": 3})
+    spare = v1.billing.meters.create(
+        {"display_name": "Spare", "event_name": f"spare_{tag}", "event_time_window": "day",
+         "default_aggregation": {"formula": "count"},
+         "customer_mapping": {"event_payload_key": "account", "type": "by_id"}}
+    )  # fmt: skip
+    v1.billing.meters.deactivate(spare.id)
+    v1.billing.meters.reactivate(spare.id)
+    metered = v1.prices.create(
+        {"product": product.id, "currency": "usd", "billing_scheme": "tiered",
+         "tiers_mode": "graduated",
+         "tiers": [{"up_to": 100, "unit_amount": 0},
+                   {"up_to": "inf", "unit_amount_decimal": "0.5"}],
+         "recurring": {"interval": "month", "usage_type": "metered", "meter": meter.id}}
+    )  # fmt: skip
     v1.prices.update(monthly.id, {"metadata": {"plan": "pro"}})
     v1.prices.retrieve(graduated.id, {"expand": ["tiers", "product"]})
     v1.prices.list({"lookup_keys": [f"shape-{tag}"]})
@@ -361,6 +383,16 @@ def _scenario(sdk: stripe.StripeClient, local_stripe: LocalStripe) -> None:
         }
     )
     v1.checkout.sessions.expire(expired.id)
+    by_usage = v1.checkout.sessions.create(
+        {
+            "mode": "subscription",
+            "customer": customer.id,
+            "line_items": [{"price": monthly.id, "quantity": 1}, {"price": metered.id}],
+            "success_url": f"{HERE}/ok",
+            "cancel_url": f"{HERE}/back",
+        }
+    )
+    v1.checkout.sessions.line_items.list(by_usage.id)
 
     # The Customer Portal.
     default = v1.billing_portal.configurations.list({"is_default": True}).data[0]
@@ -416,7 +448,31 @@ def _scenario(sdk: stripe.StripeClient, local_stripe: LocalStripe) -> None:
             "invoice_settings": {"default_payment_method": "pm_card_visa"},
         }
     )
-    v1.subscriptions.create({"customer": clocked.id, "items": [{"price": monthly.id}]})
+    usage = v1.subscriptions.create(
+        {"customer": clocked.id, "items": [{"price": monthly.id}, {"price": metered.id}]}
+    )
+    for value in ("150", "20.5"):
+        v1.billing.meter_events.create(
+            {"event_name": meter.event_name,
+             "payload": {"stripe_customer_id": clocked.id, "value": value}}
+        )  # fmt: skip
+    mistake = v1.billing.meter_events.create(
+        {"event_name": meter.event_name, "identifier": f"mistake-{tag}",
+         "payload": {"stripe_customer_id": clocked.id, "value": "1000"}}
+    )  # fmt: skip
+    v1.billing.meter_event_adjustments.create(
+        {"event_name": meter.event_name, "type": "cancel",
+         "cancel": {"identifier": mistake.identifier}}
+    )  # fmt: skip
+    day = clock.frozen_time // 86400 * 86400
+    v1.billing.meters.event_summaries.list(
+        meter.id, {"customer": clocked.id, "start_time": day, "end_time": day + 86400}
+    )
+    v1.billing.meters.event_summaries.list(
+        meter.id, {"customer": clocked.id, "start_time": day, "end_time": day + 86400,
+                   "value_grouping_window": "hour"}
+    )  # fmt: skip
+    v1.invoices.create_preview({"subscription": usage.id})
     # A trial without a card pauses at its end, and resumes once a card is there.
     cardless = v1.customers.create({"email": f"trial-{tag}@example.com", "test_clock": clock.id})
     trial = v1.subscriptions.create(
@@ -473,6 +529,10 @@ def test_scenario_touches_every_served_object(recorded: list[tuple[str, Any]]) -
         "subscription_schedule",
         "coupon",
         "promotion_code",
+        "billing.meter",
+        "billing.meter_event",
+        "billing.meter_event_adjustment",
+        "billing.meter_event_summary",
     ):
         assert name in served, f"the scenario got no {name}"
     unknown = sorted(name for name in served if sdk_class(name) is None and name != "list")
