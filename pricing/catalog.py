@@ -2,15 +2,16 @@
 `pricing.metadata` lists, their synced prices per interval, and one offered price.
 
 Prices come from dj-stripe's `Product` and `Price` rows (synced by `bootstrap_subscriptions`).
-Reading the offers costs three queries whatever the number of products (the catalog's stamp,
-the products, and their active prices, prefetched), and one once cached; it never calls
-Stripe. The cache is keyed by the stamp, which changes whenever a product, price, coupon or
-promotion code row is added, changed or deleted (by a webhook, a sync or the admin), so cached
-offers (and the promotions of `pricing.promotions`) are never stale, in any process.
+Reading the offers costs four queries whatever the number of products (the catalog's stamp,
+the products, their active prices, prefetched, and the meters), and one once cached; it never
+calls Stripe. The cache is keyed by the stamp, which changes whenever a product, price, coupon,
+promotion code or meter row is added, changed or deleted (by a webhook, a sync or the admin),
+so cached offers (and the promotions of `pricing.promotions`) are never stale, in any process.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import time
@@ -24,7 +25,8 @@ from django.db.models import Prefetch
 from djstripe.models import Coupon, Price, Product, PromotionCode
 
 from pricing import metadata as pricing_metadata
-from pricing.metadata import ProductMetadata
+from pricing.metadata import MeterMetadata, ProductMetadata
+from pricing.models import Meter
 from pricing.price_maths import PriceTerms, price_terms_from_stripe
 
 
@@ -33,9 +35,29 @@ def active_products() -> list[ProductMetadata]:
     return list(pricing_metadata.ACTIVE_PRODUCTS)
 
 
+def active_meters() -> list[MeterMetadata]:
+    """The meters `pricing.metadata` lists, read at call time."""
+    return list(pricing_metadata.ACTIVE_METERS)
+
+
+def meter_named(slug: str) -> MeterMetadata | None:
+    """The meter usage is recorded under this name, if `pricing.metadata` lists one."""
+    return next((meter for meter in active_meters() if meter.slug == slug), None)
+
+
 def active_intervals() -> list[str]:
     """The intervals `pricing.metadata` offers; the first is the page's default."""
     return list(pricing_metadata.ACTIVE_PLAN_INTERVALS) or ["month"]
+
+
+@dataclass(frozen=True)
+class MeteredPrice:
+    """A metered price billed next to a plan's price: the usage of one meter."""
+
+    id: str
+    terms: PriceTerms
+    # The `event_name` of the meter it bills (see `pricing.metadata.ACTIVE_METERS`).
+    event_name: str
 
 
 @dataclass(frozen=True)
@@ -43,19 +65,26 @@ class PriceRow:
     id: str
     terms: PriceTerms
     created: Any
+    # The product's metered prices in the same interval, subscribed to with this one.
+    metered: tuple[MeteredPrice, ...] = ()
 
 
-def prices_by_interval(*, product: Product) -> dict[str, PriceRow]:
+def prices_by_interval(
+    *, product: Product, meter_events: dict[str, str] | None = None
+) -> dict[str, PriceRow]:
     """The price to show for each interval, from the product's prefetched (active) `prices`:
-    the product's default price when it bills in that interval, else the newest one.
+    the product's default price when it bills in that interval, else the newest one; with, for
+    each meter (`meter_events`: Stripe meter id to event name), the newest metered price of
+    that interval.
 
     Only prices billed every 1 month or year count; a tiered price synced without its tiers
-    cannot be priced and is skipped.
+    cannot be priced and is skipped, and so is a metered price of a meter not synced.
     """
     default_price = product.stripe_data.get("default_price")
     if isinstance(default_price, dict):
         default_price = default_price.get("id")
     chosen: dict[str, PriceRow] = {}
+    metered: dict[tuple[str, str], MeteredPrice] = {}
     rows = sorted(product.prices.all(), key=lambda price: (price.created is None, price.created))
     for price in rows:
         terms = price_terms_from_stripe(data=price.stripe_data)
@@ -63,11 +92,22 @@ def prices_by_interval(*, product: Product) -> dict[str, PriceRow]:
             continue
         if terms.is_tiered and not terms.tiers:
             continue
+        if terms.is_metered:
+            event_name = (meter_events or {}).get(terms.meter or "")
+            if event_name is not None:
+                metered[(terms.interval, event_name)] = MeteredPrice(price.id, terms, event_name)
+            continue
         current = chosen.get(terms.interval)
         if current is not None and current.id == default_price:
             continue
         chosen[terms.interval] = PriceRow(id=price.id, terms=terms, created=price.created)
-    return chosen
+    return {
+        interval: dataclasses.replace(
+            row,
+            metered=tuple(price for (of, _), price in sorted(metered.items()) if of == interval),
+        )
+        for interval, row in chosen.items()
+    }
 
 
 def catalog_products(*, product_ids: Sequence[str], using: str = "default") -> dict[str, Product]:
@@ -87,8 +127,16 @@ def catalog_products(*, product_ids: Sequence[str], using: str = "default") -> d
 CATALOG_CACHE_SECONDS = 600
 
 
-# The synced rows the pricing page shows: what is for sale, and the codes that discount it.
-CATALOG_MODELS = (Product, Price, Coupon, PromotionCode)
+# The synced rows the pricing page shows (what is for sale, the codes that discount it, the
+# meters usage is billed by), each with the column that says when it last changed.
+CATALOG_STAMP_COLUMNS = {
+    Product: "djstripe_updated",
+    Price: "djstripe_updated",
+    Coupon: "djstripe_updated",
+    PromotionCode: "djstripe_updated",
+    Meter: "updated",
+}
+CATALOG_MODELS = tuple(CATALOG_STAMP_COLUMNS)
 
 
 @functools.cache
@@ -96,9 +144,9 @@ def _catalog_stamp_sql(using: str) -> str:
     quote = connections[using].ops.quote_name
     # Table and column names come from the models, never from input.
     columns = []
-    for model in CATALOG_MODELS:
+    for model, updated_field in CATALOG_STAMP_COLUMNS.items():
         table = quote(model._meta.db_table)
-        updated = quote(model._meta.get_field("djstripe_updated").column)
+        updated = quote(model._meta.get_field(updated_field).column)
         columns += [
             f"(SELECT COUNT(*) FROM {table})",  # noqa: S608
             f"(SELECT MAX({updated}) FROM {table})",  # noqa: S608
@@ -107,8 +155,9 @@ def _catalog_stamp_sql(using: str) -> str:
 
 
 def catalog_stamp(*, using: str = "default") -> str:
-    """A short hash of how many synced products, prices, coupons and promotion codes there are
-    and when the latest changed, in one query: it changes with every one written or deleted."""
+    """A short hash of how many synced products, prices, coupons, promotion codes and meters
+    there are and when the latest changed, in one query: it changes with every one written or
+    deleted."""
     with connections[using].cursor() as cursor:
         cursor.execute(_catalog_stamp_sql(using))
         row = cursor.fetchone()
@@ -143,7 +192,7 @@ def catalog_offers(
     *, product_ids: Sequence[str], using: str = "default", stamp: str | None = None
 ) -> dict[str, dict[str, PriceRow]]:
     """The price to show per interval of each of these products that is synced and active,
-    cached under the catalog's stamp (one query when cached, three when not; none when cached
+    cached under the catalog's stamp (one query when cached, four when not; none when cached
     and the caller has just read the stamp and passes it)."""
     if stamp is None:
         stamp = catalog_stamp(using=using)
@@ -154,8 +203,11 @@ def catalog_offers(
     offers = cache.get(key)
     if offers is None:
         rows = catalog_products(product_ids=product_ids, using=using)
+        meter_events = dict(
+            Meter.objects.using(using).filter(active=True).values_list("stripe_id", "event_name")
+        )
         offers = {
-            product_id: prices_by_interval(product=row)
+            product_id: prices_by_interval(product=row, meter_events=meter_events)
             for product_id, row in rows.items()
             if row.active is not False
         }
@@ -174,6 +226,8 @@ class Offer:
     price_id: str
     terms: PriceTerms
     interval: str
+    # The metered prices subscribed to with it (usage billed at each period's end).
+    metered: tuple[MeteredPrice, ...] = ()
 
 
 def _offers() -> list[Offer]:
@@ -182,7 +236,13 @@ def _offers() -> list[Offer]:
         product_ids=[product.stripe_id for product in products], stamp=catalog_stamp_recent()
     )
     return [
-        Offer(product=product, price_id=row.id, terms=row.terms, interval=interval)
+        Offer(
+            product=product,
+            price_id=row.id,
+            terms=row.terms,
+            interval=interval,
+            metered=row.metered,
+        )
         for product in products
         for interval, row in offers.get(product.stripe_id, {}).items()
     ]

@@ -17,7 +17,7 @@ from typing import Any
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DatabaseError, connections
 
-from pricing.catalog import active_intervals, active_products
+from pricing.catalog import active_intervals, active_meters, active_products
 from pricing.metadata import ProductMetadata
 
 _FIX = "Run `manage.py bootstrap_subscriptions` to sync your Stripe products, or fix "
@@ -66,6 +66,44 @@ def metadata_shape_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
             )
         )
     errors.extend(_trial_errors(products))
+    errors.extend(_usage_errors(products))
+    return errors
+
+
+def _usage_errors(products: Sequence[ProductMetadata]) -> list[CheckMessage]:
+    """Meters with unique names, and usage limits only of meters that exist, of whole
+    numbers."""
+    errors: list[CheckMessage] = []
+    meters = active_meters()
+    for name, values in (
+        ("slug", [meter.slug for meter in meters]),
+        ("event_name", [meter.event_name for meter in meters]),
+    ):
+        for value, count in Counter(values).items():
+            if count > 1:
+                errors.append(
+                    Error(
+                        f"ACTIVE_METERS lists {name} {value!r} {count} times.",
+                        hint="Each meter appears once in pricing/metadata.py.",
+                        id="pricing.E008",
+                    )
+                )
+    slugs = {meter.slug for meter in meters}
+    for product in products:
+        for slug, limit in product.usage_limits.items():
+            quantity = getattr(limit, "quantity", None)
+            if slug not in slugs:
+                message = f"Product {product.slug!r} limits meter {slug!r}, not in ACTIVE_METERS."
+            elif isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+                message = (
+                    f"Product {product.slug!r} limits {slug!r} to {quantity!r}; a limit is a "
+                    "whole number >= 0 (a UsageLimit)."
+                )
+            else:
+                continue
+            errors.append(
+                Error(message, hint="Fix usage_limits in pricing/metadata.py.", id="pricing.E009")
+            )
     return errors
 
 

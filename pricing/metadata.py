@@ -37,6 +37,10 @@ class ProductMetadata:
     - `trial_requires_card`: whether the trial's Checkout asks for a card (default). Without
       one, the trial ends as `PORTAL_TRIAL_MISSING_PAYMENT_METHOD` says (cancel or pause)
       unless a card is added by then.
+    - `usage_limits`: optional cap per meter (`{"api_calls": UsageLimit(20_000)}`) on what a
+      holder on this plan may use in a billing period; see `accounts.usage`. What usage costs
+      is not set here: the product's metered prices in Stripe say it (a free first tier is
+      what a plan includes).
     """
 
     stripe_id: str
@@ -51,6 +55,50 @@ class ProductMetadata:
     max_seats: int | None = None
     trial_days: int = 0
     trial_requires_card: bool = True
+    usage_limits: dict[str, UsageLimit] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UsageLimit:
+    """The most of a meter a plan's holder may use in a month (twelve times it in a yearly
+    plan's period).
+
+    `hard`: past it, `usage_within_limit` says no and gates refuse ("upgrade for more"); a soft
+    limit only warns on the status page, and the usage is billed.
+    """
+
+    quantity: int
+    hard: bool = True
+
+
+@dataclass(frozen=True)
+class MeterMetadata:
+    """A usage meter: what `usage_record(holder=..., meter=slug, value=...)` counts.
+
+    - `slug`: the name code records usage under (`"api_calls"`).
+    - `event_name`: the `event_name` of the Stripe meter it is sent to; products bill it with
+      metered prices on that meter (`recurring[meter]`).
+    - `unit`, `unit_plural`: what one unit is called on the pricing and status pages.
+    """
+
+    slug: str
+    event_name: str
+    unit: str
+    unit_plural: str
+
+    def units(self, quantity: int | float) -> str:
+        """ "1 API call", "10,000 API calls"."""
+        word = self.unit if quantity == 1 else self.unit_plural
+        return f"{quantity:,} {word}"
+
+
+# The meters usage can be recorded for. `bootstrap_subscriptions` syncs the Stripe meters with
+# these event names; `manage.py check` reports one Stripe does not have.
+ACTIVE_METERS: list[MeterMetadata] = [
+    MeterMetadata(
+        slug="api_calls", event_name="portal_api_calls", unit="API call", unit_plural="API calls"
+    ),
+]
 
 
 # The intervals the page offers, in the order of its toggle: "month" and/or "year".
@@ -65,6 +113,7 @@ ACTIVE_PRODUCTS: list[ProductMetadata] = [
         name="Basic",
         description="For trying things out on your own.",
         features=["1 project", "Community support", "Core features"],
+        usage_limits={"api_calls": UsageLimit(0)},
     ),
     ProductMetadata(
         stripe_id="prod_portal_starter",
@@ -75,6 +124,7 @@ ACTIVE_PRODUCTS: list[ProductMetadata] = [
         is_default=True,
         trial_days=7,
         trial_requires_card=False,
+        usage_limits={"api_calls": UsageLimit(50_000)},
     ),
     ProductMetadata(
         stripe_id="prod_portal_pro",
@@ -83,6 +133,7 @@ ACTIVE_PRODUCTS: list[ProductMetadata] = [
         description="For businesses that need more.",
         features=["Unlimited projects", "Priority support", "Single sign-on", "Audit log"],
         trial_days=14,
+        usage_limits={"api_calls": UsageLimit(1_000_000, hard=False)},
     ),
     ProductMetadata(
         stripe_id="prod_portal_team_seats",

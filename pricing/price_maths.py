@@ -87,6 +87,23 @@ class PriceTerms:
     round: Rounding | None = None
     interval: str | None = None
     interval_count: int = 1
+    # "metered": billed at the period's end for the usage its `meter` (`mtr_...`) counted.
+    usage_type: Literal["licensed", "metered"] = "licensed"
+    meter: str | None = None
+
+    @property
+    def is_metered(self) -> bool:
+        return self.usage_type == "metered"
+
+    @property
+    def included_quantity(self) -> int:
+        """How much usage the price bills nothing for: a graduated price's free first tier."""
+        if not self.is_tiered or self.tiers_mode != "graduated" or not self.tiers:
+            return 0
+        first = self.tiers[0]
+        if first.up_to is None or first.unit_amount or first.flat_amount:
+            return 0
+        return first.up_to
 
     @property
     def is_package(self) -> bool:
@@ -134,6 +151,8 @@ def price_terms_from_stripe(*, data: Mapping[str, Any]) -> PriceTerms:
         round=transform.get("round"),
         interval=recurring.get("interval"),
         interval_count=int(recurring.get("interval_count") or 1),
+        usage_type="metered" if recurring.get("usage_type") == "metered" else "licensed",
+        meter=recurring.get("meter"),
     )
 
 
@@ -294,6 +313,48 @@ def price_terms_describe(*, terms: PriceTerms, unit: str = "seat") -> list[str]:
             f"{unit.capitalize()}s are {rounding} whole packs.",
         ]
     return [f"{amount} per {unit}"]
+
+
+def unit_amount_format(*, amount: Decimal | int, currency: str) -> str:
+    """A price per unit, which may be a fraction of the minor unit: 0.2 cents -> "$0.002",
+    150 -> "$1.50"."""
+    value = Decimal(amount)
+    if value == value.to_integral_value():
+        return amount_format(amount=value, currency=currency)
+    code = currency.lower()
+    major = value / (10 ** currency_minor_units(currency=code))
+    text = f"{major.normalize():,f}"
+    symbol = CURRENCY_SYMBOLS.get(code)
+    return f"{code.upper()} {text}" if symbol is None else f"{symbol}{text}"
+
+
+def metered_terms_describe(*, terms: PriceTerms, unit: str, unit_plural: str) -> str:
+    """What a metered price charges for usage, in words: "10,000 API calls included, then
+    $0.002 per API call" (a graduated price with a free first tier), "$0.002 per API call",
+    or each tier in turn ("$0.01 per API call up to 1,000, then $0.005 per API call")."""
+    currency = terms.currency
+
+    def rate(unit_amount: Decimal, flat_amount: Decimal) -> str:
+        text = f"{unit_amount_format(amount=unit_amount, currency=currency)} per {unit}"
+        if flat_amount:
+            text += f" + {amount_format(amount=flat_amount, currency=currency)}"
+        return text
+
+    if not terms.is_tiered:
+        return rate(terms.unit_amount or Decimal(0), Decimal(0))
+    parts: list[str] = []
+    for position, tier in enumerate(terms.tiers):
+        free = not tier.unit_amount and not tier.flat_amount
+        if position == 0 and free and tier.up_to is not None:
+            parts.append(f"{tier.up_to:,} {unit if tier.up_to == 1 else unit_plural} included")
+            continue
+        text = rate(tier.unit_amount, tier.flat_amount)
+        if tier.up_to is not None:
+            text += f" up to {tier.up_to:,}"
+        parts.append(f"then {text}" if parts else text)
+    if terms.tiers_mode == "volume":
+        parts.append(f"every {unit} at the rate of the tier the total reaches")
+    return ", ".join(parts)
 
 
 # --- Coupons -------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 from pricing.catalog import (
     PriceRow,
     active_intervals,
+    active_meters,
     active_products,
     catalog_offers,
 )
@@ -19,6 +20,7 @@ from pricing.plan_changes import ChangeKind, PlanPosition, plan_change_kind
 from pricing.price_maths import (
     amount_format,
     annual_savings_percent,
+    metered_terms_describe,
     price_terms_describe,
     price_terms_from_stripe,
     price_total,
@@ -57,6 +59,9 @@ class PlanCard:
     trial_days: int = 0
     # What the promotion code of a `?promo=` link does to this plan's price (None: no code).
     discount: PlanDiscount | None = None
+    # What its usage costs, one line per meter billed ("10,000 API calls included, then
+    # $0.002 per API call"), per period.
+    usage_lines: list[str] = field(default_factory=list)
 
     @property
     def discounted_price_text(self) -> str | None:
@@ -186,6 +191,19 @@ def _position(current: CurrentPlan, offers: dict[str, dict[str, PriceRow]]) -> P
     return PlanPosition(price_id=current.price_id, terms=terms, quantity=current.quantity)
 
 
+def _usage_lines(price: PriceRow, interval: str) -> list[str]:
+    meters = {meter.event_name: meter for meter in active_meters()}
+    lines = []
+    for metered in price.metered:
+        meter = meters.get(metered.event_name)
+        if meter is not None:
+            usage = metered_terms_describe(
+                terms=metered.terms, unit=meter.unit, unit_plural=meter.unit_plural
+            )
+            lines.append(f"{usage}, per {interval}")
+    return lines
+
+
 def _card(
     *,
     product: ProductMetadata,
@@ -225,6 +243,7 @@ def _card(
         period_text="" if custom_text else f"/{interval}",
         seats=quantity if product.per_seat else None,
         pricing_lines=price_terms_describe(terms=terms) if product.per_seat else [],
+        usage_lines=_usage_lines(price, interval),
         monthly_equivalent_text=None if custom_text else monthly_equivalent,
         savings_percent=savings,
         is_default=product.is_default,

@@ -1,5 +1,5 @@
-"""Writes for the pricing catalog: demo products (and a demo promotion code) in Stripe, and
-syncing Stripe's catalog in: products, prices, coupons and promotion codes.
+"""Writes for the pricing catalog: demo products (and a demo promotion code and meter) in
+Stripe, and syncing Stripe's catalog in: products, prices, coupons, promotion codes and meters.
 
 The only module of the pricing app that calls Stripe, through `portal.stripe_client`.
 """
@@ -25,11 +25,13 @@ from portal.stripe_client import (
 )
 from pricing.catalog import active_products, catalog_stamp_forget
 from pricing.metadata import ProductMetadata
+from pricing.models import Meter
 from pricing.price_maths import (
     PriceTerms,
     amount_format,
     coupon_describe,
     coupon_terms_from_stripe,
+    metered_terms_describe,
     price_terms_describe,
     price_terms_from_stripe,
 )
@@ -47,6 +49,8 @@ class DemoPrice:
     lookup_key: str
     interval: str
     params: dict[str, Any]
+    # The event name of the demo meter a metered price bills (None: a licensed price).
+    meter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,24 @@ def _package(key: str, interval: str, per_pack: int) -> DemoPrice:
     )
 
 
+# The demo meter: API calls, recorded with `usage_record(meter="api_calls")`.
+DEMO_METER = {"event_name": "portal_api_calls", "display_name": "API calls"}
+
+
+def _metered(key: str, interval: str, included: int, tenths_of_a_cent: int) -> DemoPrice:
+    """A metered price: `included` calls free each period, then a fraction of a cent each."""
+    tiers = [
+        {"up_to": included, "unit_amount": 0},
+        {"up_to": "inf", "unit_amount_decimal": str(tenths_of_a_cent / 10)},
+    ]
+    return DemoPrice(
+        key,
+        interval,
+        {"billing_scheme": "tiered", "tiers_mode": "graduated", "tiers": tiers},
+        meter=DEMO_METER["event_name"],
+    )
+
+
 DEMO_PRODUCTS: tuple[DemoProduct, ...] = (
     DemoProduct(
         "prod_portal_basic",
@@ -95,6 +117,9 @@ DEMO_PRODUCTS: tuple[DemoProduct, ...] = (
         (
             _flat("portal_starter_month", "month", 2500),
             _flat("portal_starter_year", "year", 25000),
+            # 10,000 calls a month included, then $0.002 a call.
+            _metered("portal_starter_api_calls_month", "month", 10_000, 2),
+            _metered("portal_starter_api_calls_year", "year", 120_000, 2),
         ),
     ),
     DemoProduct(
@@ -102,7 +127,13 @@ DEMO_PRODUCTS: tuple[DemoProduct, ...] = (
         "Pro",
         "For businesses that need more.",
         ("Unlimited projects", "Priority support", "Single sign-on", "Audit log"),
-        (_flat("portal_pro_month", "month", 5000), _flat("portal_pro_year", "year", 50000)),
+        (
+            _flat("portal_pro_month", "month", 5000),
+            _flat("portal_pro_year", "year", 50000),
+            # 100,000 calls a month included, then $0.001 a call.
+            _metered("portal_pro_api_calls_month", "month", 100_000, 1),
+            _metered("portal_pro_api_calls_year", "year", 1_200_000, 1),
+        ),
     ),
     DemoProduct(
         "prod_portal_team_seats",
@@ -158,7 +189,7 @@ DEMO_PROMOTION = DemoPromotion(
 class BootstrapItem:
     """One object `demo_products_bootstrap` made or found."""
 
-    kind: str  # "product", "price", "coupon" or "promotion code"
+    kind: str  # "meter", "product", "price", "coupon" or "promotion code"
     id: str
     description: str
     created: bool
@@ -202,9 +233,34 @@ def _prices_by_lookup_key(client: Any, lookup_keys: Sequence[str]) -> dict[str, 
     return found
 
 
+def _meter_bootstrap(client: Any, progress: Progress | None) -> tuple[str, BootstrapItem]:
+    """The demo meter (found by its event name among the active meters), and its id."""
+    with translate_stripe_errors("list the billing meters"):
+        meters = client.v1.billing.meters.list(params={"status": "active", "limit": 100})
+        found = next(
+            (
+                meter
+                for meter in meters.auto_paging_iter()
+                if meter.event_name == DEMO_METER["event_name"]
+            ),
+            None,
+        )
+    created = found is None
+    if found is None:
+        with translate_stripe_errors("create the demo meter"):
+            found = client.v1.billing.meters.create(
+                params={**DEMO_METER, "default_aggregation": {"formula": "sum"}}
+            )
+    _say(progress, f"{'Created' if created else 'Found'} meter {found.id} ({found.event_name})")
+    return found.id, BootstrapItem("meter", found.id, DEMO_METER["display_name"], created)
+
+
 def _price_label(price: dict[str, Any]) -> str:
     terms = price_terms_from_stripe(data=price)
     interval = (price.get("recurring") or {}).get("interval", "one time")
+    if terms.is_metered:
+        usage = metered_terms_describe(terms=terms, unit="unit", unit_plural="units")
+        return f"{usage}, per {interval}"
     if terms.is_tiered or terms.is_package:
         rules = "; ".join(price_terms_describe(terms=terms)[:2])
         return f"{rules}, per {interval}"
@@ -275,6 +331,11 @@ def demo_products_bootstrap(
         )
     client = stripe_client()
     items: list[BootstrapItem] = []
+    meter_ids: dict[str, str] = {}
+    if any(price.meter for product in products for price in product.prices):
+        meter_id, item = _meter_bootstrap(client, progress)
+        meter_ids[DEMO_METER["event_name"]] = meter_id
+        items.append(item)
     existing = _prices_by_lookup_key(
         client, [price.lookup_key for product in products for price in product.prices]
     )
@@ -289,14 +350,19 @@ def demo_products_bootstrap(
             price = existing.get(demo_price.lookup_key)
             created = price is None
             if price is None:
+                recurring: dict[str, Any] = {"interval": demo_price.interval}
+                nickname = f"{product.name} ({demo_price.interval}ly)"
+                if demo_price.meter is not None:
+                    recurring |= {"usage_type": "metered", "meter": meter_ids[demo_price.meter]}
+                    nickname = f"{product.name} API calls ({demo_price.interval}ly)"
                 with translate_stripe_errors(f"create the price {demo_price.lookup_key}"):
                     price = client.v1.prices.create(
                         params={
                             "product": product_id,
                             "currency": "usd",
                             "lookup_key": demo_price.lookup_key,
-                            "nickname": f"{product.name} ({demo_price.interval}ly)",
-                            "recurring": {"interval": demo_price.interval},
+                            "nickname": nickname,
+                            "recurring": recurring,
                             **demo_price.params,
                         }
                     )
@@ -318,6 +384,22 @@ class CatalogSyncResult:
     coupons: list[Coupon] = field(default_factory=list)
     promotion_codes: list[PromotionCode] = field(default_factory=list)
     deleted_coupon_ids: list[str] = field(default_factory=list)
+    meters: list[Meter] = field(default_factory=list)
+
+
+def meter_store(*, data: dict[str, Any]) -> Meter:
+    """Store a Stripe meter as Stripe gave it (a list, or a `billing.meter.*` event)."""
+    meter, _ = Meter.objects.update_or_create(
+        stripe_id=data["id"],
+        defaults={
+            "event_name": data.get("event_name") or "",
+            "display_name": data.get("display_name") or "",
+            "formula": (data.get("default_aggregation") or {}).get("formula") or "sum",
+            "active": data.get("status", "active") == "active",
+            "livemode": bool(data.get("livemode")),
+        },
+    )
+    return meter
 
 
 def coupon_sync(*, coupon_id: str) -> Coupon:
@@ -338,7 +420,7 @@ def promotion_code_sync(*, promotion_code_id: str) -> PromotionCode:
 
 def stripe_catalog_sync(*, progress: Progress | None = None) -> CatalogSyncResult:
     """Copy every product, price, coupon and promotion code from Stripe into dj-stripe's
-    tables.
+    tables, and every billing meter into Portal's.
 
     Prices are fetched with `expand=tiers`, so tiered prices keep their tiers for the page's
     price maths, and coupons with `expand=applies_to`, the products they discount. Prices the
@@ -372,6 +454,11 @@ def stripe_catalog_sync(*, progress: Progress | None = None) -> CatalogSyncResul
             stripe_json(code)
             for code in client.v1.promotion_codes.list(params={"limit": 100}).auto_paging_iter()
         ]
+    with translate_stripe_errors("list the billing meters"):
+        stripe_meters = [
+            stripe_json(meter)
+            for meter in client.v1.billing.meters.list(params={"limit": 100}).auto_paging_iter()
+        ]
     result = CatalogSyncResult()
     with transaction.atomic():
         for data in stripe_products:
@@ -400,6 +487,9 @@ def stripe_catalog_sync(*, progress: Progress | None = None) -> CatalogSyncResul
         )
         result.deleted_coupon_ids = list(gone.values_list("id", flat=True))
         gone.delete()
+        for data in stripe_meters:
+            result.meters.append(meter_store(data=data))
+            _say(progress, f"Synchronized meter {data['event_name']} ({data['id']})")
         catalog_stamp_forget()  # an update() sends no signal
     if result.deactivated_price_ids:
         _say(
@@ -423,6 +513,7 @@ _SNIPPET_OPTIONAL = (
     "max_seats",
     "trial_days",
     "trial_requires_card",
+    "usage_limits",
 )
 _SNIPPET_DEFAULTS = {
     name: getattr(ProductMetadata(stripe_id="", slug="", name=""), name)
@@ -458,7 +549,10 @@ def active_products_snippet(*, products: Sequence[Product], prices: Sequence[Pri
                 for feature in data.get("marketing_features") or []
                 if feature.get("name")
             ],
-            per_seat=any(terms.is_tiered or terms.is_package for terms in recurring[product.id]),
+            per_seat=any(
+                (terms.is_tiered or terms.is_package) and not terms.is_metered
+                for terms in recurring[product.id]
+            ),
         )
         lines.append("    ProductMetadata(")
         lines.append(f"        stripe_id={metadata.stripe_id!r},")

@@ -25,6 +25,17 @@ def run(command: str) -> str:
     return output.getvalue()
 
 
+def _demo_prices(client) -> list:
+    """The demo prices, found by lookup key (Stripe takes ten keys a request)."""
+    return [
+        price
+        for start in range(0, len(DEMO_LOOKUP_KEYS), 10)
+        for price in client.v1.prices.list(
+            params={"lookup_keys": DEMO_LOOKUP_KEYS[start : start + 10], "limit": 100}
+        ).data
+    ]
+
+
 def test_bootstrap_demo_products_creates_fixed_ids_and_lookup_keys_once(
     stripe_settings: LocalStripe,
 ) -> None:
@@ -32,15 +43,17 @@ def test_bootstrap_demo_products_creates_fixed_ids_and_lookup_keys_once(
     client = stripe_client()
     for product in DEMO_PRODUCTS:
         assert client.v1.products.retrieve(product.id).name == product.name
-    prices = client.v1.prices.list(params={"lookup_keys": DEMO_LOOKUP_KEYS[:10], "limit": 100}).data
+    prices = _demo_prices(client)
     assert sorted(price.lookup_key for price in prices) == sorted(DEMO_LOOKUP_KEYS)
     assert "product prod_portal_basic (Basic)" in first
     assert "portal_basic_month: $10/month" in first
 
     second = run("bootstrap_demo_products")
     assert "Created" not in second
-    assert "0 created, 17 already there" in second
-    again = client.v1.prices.list(params={"lookup_keys": DEMO_LOOKUP_KEYS[:10], "limit": 100}).data
+    # The meter, the products, their prices, the coupon and its promotion code.
+    everything = 1 + len(DEMO_PRODUCTS) + len(DEMO_LOOKUP_KEYS) + 2
+    assert f"0 created, {everything} already there" in second
+    again = _demo_prices(client)
     assert sorted(price.id for price in again) == sorted(price.id for price in prices)
 
 
@@ -79,7 +92,10 @@ def test_bootstrap_subscriptions_syncs_every_price_and_prints_a_metadata_snippet
     for price in demo_prices:
         assert f"Synchronized plan {price.id}" in output
     snippet = output[output.index("ACTIVE_PRODUCTS = [") :]
-    namespace: dict[str, object] = {"ProductMetadata": metadata.ProductMetadata}
+    namespace: dict[str, object] = {
+        "ProductMetadata": metadata.ProductMetadata,
+        "UsageLimit": metadata.UsageLimit,
+    }
     exec(snippet, namespace)  # noqa: S102 - the snippet is meant to be pasted as Python
     pasted = {product.stripe_id: product for product in namespace["ACTIVE_PRODUCTS"]}  # type: ignore[attr-defined]
     for shipped in metadata.ACTIVE_PRODUCTS:

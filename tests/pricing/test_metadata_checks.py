@@ -92,3 +92,40 @@ def test_metadata_shape_errors(
         "pricing.E004",
         "pricing.E005",
     ]
+
+
+def test_meter_and_usage_limit_errors(
+    use_products: Callable[[list[ProductMetadata]], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = metadata.MeterMetadata("calls", "calls_event", "call", "calls")
+    monkeypatch.setattr(
+        metadata,
+        "ACTIVE_METERS",
+        [calls, metadata.MeterMetadata("calls", "other_event", "call", "calls")],
+    )
+    use_products(
+        [
+            ProductMetadata(
+                stripe_id="prod_a",
+                slug="a",
+                name="A",
+                usage_limits={
+                    "calls": metadata.UsageLimit(-5),
+                    "emails": metadata.UsageLimit(10),
+                },
+            ),
+            ProductMetadata(
+                stripe_id="prod_b",
+                slug="b",
+                name="B",
+                usage_limits={"calls": metadata.UsageLimit(0)},
+            ),
+        ]
+    )
+    errors = [
+        error for error in metadata_shape_check() if error.id in ("pricing.E008", "pricing.E009")
+    ]
+    assert sorted(error.id for error in errors) == ["pricing.E008", "pricing.E009", "pricing.E009"]
+    messages = " ".join(error.msg for error in errors)
+    assert "'emails', not in ACTIVE_METERS" in messages
+    assert "to -5" in messages

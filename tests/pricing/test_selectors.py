@@ -31,7 +31,7 @@ def test_the_page_costs_the_same_bounded_queries_for_3_or_12_products(
     count: int,
 ) -> None:
     use_products(make_plans(count))
-    with django_assert_num_queries(3):  # the catalog's stamp, the products, their prices
+    with django_assert_num_queries(4):  # the catalog's stamp, the products, their prices, meters
         catalog = catalog_for_page(interval="year", seats=3)
     assert len(catalog.plans) == count
     with django_assert_num_queries(1):  # cached under the stamp
