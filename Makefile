@@ -87,6 +87,7 @@ test: lint pytest
 # bench/results.json. BENCH_ARGS="--requests 600" for more requests per page.
 bench: install css redis
 	$(PY) bench/run.py $(BENCH_ARGS)
+	$(PY) bench/usage.py
 
 clean:
 	rm -rf staticfiles static/css/dist test-artifacts

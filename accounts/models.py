@@ -6,8 +6,10 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
 
-# Django looks for an app's models in its `models` module: the webhook events live with the
-# rest of the webhook pipeline, and are handed on from here.
+# Django looks for an app's models in its `models` module: the webhook events and the usage
+# records live with the rest of their pipelines, and are handed on from here.
+from accounts.usage.models import UsageBatch as UsageBatch
+from accounts.usage.models import UsageRecord as UsageRecord
 from accounts.webhooks.models import WebhookEvent as WebhookEvent
 
 

@@ -5,6 +5,7 @@ from django.urls import include, path
 from accounts import views
 from accounts.auth import views as auth_views
 from accounts.billing import views as billing_views
+from accounts.usage import views as usage_views
 
 app_name = "accounts"
 
@@ -17,7 +18,9 @@ urlpatterns = [
     path("subscription/confirm/", views.subscription_confirm, name="subscription_confirm"),
     path("subscription/billing/", views.billing_portal, name="billing_portal"),
     path("subscription/add-card/", views.subscription_add_card, name="subscription_add_card"),
+    path("subscription/usage/", usage_views.subscription_usage, name="subscription_usage"),
     path("subscription/demo/", views.subscription_demo, name="subscription_demo"),
+    path("subscription/demo/api-call/", usage_views.usage_demo_call, name="usage_demo_call"),
     path("subscription/demo/pro/", views.subscription_demo_pro, name="subscription_demo_pro"),
     path(
         "subscription/demo/members/",

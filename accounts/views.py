@@ -53,6 +53,7 @@ from accounts.selectors import (
     subscription_summary,
 )
 from accounts.teams.selectors import billing_manageable
+from accounts.usage.views import demo_usage, usage_panel_context
 from portal.http import redirect_after_post
 from portal.stripe_client import StripeRequestError, StripeUnavailableError
 from pricing.catalog import active_intervals
@@ -89,6 +90,7 @@ def subscription_demo(request: HttpRequest) -> HttpResponse:
         {
             "holder_plan": holder_plan(holder=holder, state=request.billing),
             "summary": subscription_summary(state=request.billing),
+            "api_usage": demo_usage(request),
         },
     )
 
@@ -310,6 +312,8 @@ def subscription(request: HttpRequest) -> HttpResponse:
             request_holder_set(request)  # read the billing state the sync just wrote
     summary = subscription_summary(state=request.billing)
     context: dict[str, object] = {"summary": summary}
+    if summary is not None:
+        context |= usage_panel_context(request)
     if summary is None:
         seats = holder.get_quantity() if holder is not None else 1
         context["catalog"] = catalog_for_page(

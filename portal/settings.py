@@ -335,7 +335,7 @@ CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_TIMEZONE = TIME_ZONE
 # Task modules outside an app's `tasks.py` (which autodiscovery finds by itself).
-CELERY_IMPORTS = ["accounts.webhooks.tasks"]
+CELERY_IMPORTS = ["accounts.webhooks.tasks", "accounts.usage.tasks"]
 # `celery -A portal beat` runs these; in-process (no broker) there is no beat, and
 # `manage.py check_pending_webhooks` does the same by hand or from cron.
 CELERY_BEAT_SCHEDULE = {
@@ -350,6 +350,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.subscriptions_sync",
         "schedule": 60.0 * env_int("PORTAL_SEAT_SYNC_INTERVAL_MINUTES", 60),
     },
+    # Send recorded usage to Stripe's meters (`manage.py usage_flush` by hand).
+    "usage-flush": {"task": "accounts.usage_flush", "schedule": 10.0},
 }
 
 # --- Webhooks ---------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from portal.stripe_client import (
     stripe_client,
     translate_stripe_errors,
 )
+from pricing.catalog import offer_for_price
 from pricing.services import coupon_sync, promotion_code_sync
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,17 @@ def holder_customer_ensure(*, holder: SubscriptionHolder) -> Customer:
 # --- Checkout ---------------------------------------------------------------------------------
 
 
+def _line_items(*, price_id: str, quantity: int | None) -> list[dict[str, Any]]:
+    """The plan's price for the seats, and the metered prices that bill its usage (which
+    take no quantity)."""
+    offer = offer_for_price(price_id=price_id)
+    metered = offer.metered if offer is not None else ()
+    return [
+        {"price": price_id, "quantity": quantity or 1},
+        *({"price": price.id} for price in metered),
+    ]
+
+
 def checkout_session_create(
     *,
     holder: SubscriptionHolder,
@@ -145,7 +157,7 @@ def checkout_session_create(
         "client_reference_id": holder_reference(holder=holder),
         # The subscription names its holder too, for webhooks that arrive without the session.
         "subscription_data": {"metadata": {HOLDER_METADATA_KEY: holder_reference(holder=holder)}},
-        "line_items": [{"price": price_id, "quantity": quantity or 1}],
+        "line_items": _line_items(price_id=price_id, quantity=quantity),
         "success_url": success_url,
         "cancel_url": cancel_url,
     }

@@ -74,6 +74,10 @@ class PlanChangePlan:
     # When the free trial the subscription is in ends (None outside a trial): during a trial
     # every change applies at once, and nothing is charged until it ends.
     trial_ends: datetime | None = None
+    # The subscription's metered items, (item id, price id, meter id), and the new plan's
+    # metered prices, (price id, meter id): usage of a meter both bill moves to the new price.
+    current_metered: tuple[tuple[str, str, str | None], ...] = ()
+    new_metered: tuple[tuple[str, str | None], ...] = ()
 
     @property
     def applies_now(self) -> bool:
@@ -130,11 +134,38 @@ def plan_change_plan(*, state: BillingState, offer: Offer, quantity: int) -> Pla
         subscription_id=state.subscription_id,
         period_end=state.period_end,
         trial_ends=state.trial_end if state.is_trialing else None,
+        current_metered=tuple(
+            (metered.id, metered.price_id or "", metered.meter_id)
+            for metered in state.metered_items
+        ),
+        new_metered=tuple((price.id, price.terms.meter) for price in offer.metered),
     )
 
 
 def _update_items(plan: PlanChangePlan) -> list[dict[str, Any]]:
-    return [{"id": plan.item_id, "price": plan.new.price_id, "quantity": plan.new.quantity}]
+    """The plan's item changes to the new price and seats; each metered item moves to the new
+    plan's price on its meter, or goes when the new plan bills no usage of it; the new plan's
+    other metered prices are added (metered items have no quantity)."""
+    items: list[dict[str, Any]] = [
+        {"id": plan.item_id, "price": plan.new.price_id, "quantity": plan.new.quantity}
+    ]
+    new_by_meter = {meter: price_id for price_id, meter in plan.new_metered}
+    for item_id, price_id, meter in plan.current_metered:
+        new_price_id = new_by_meter.pop(meter, None)
+        if new_price_id is None:
+            items.append({"id": item_id, "deleted": True})
+        elif new_price_id != price_id:
+            items.append({"id": item_id, "price": new_price_id})
+    items += [{"price": price_id} for price_id in new_by_meter.values()]
+    return items
+
+
+def _phase_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A schedule phase's item as it is sent back: metered ones carry no quantity."""
+    sent: dict[str, Any] = {"price": _id(item["price"])}
+    if item.get("quantity") is not None:
+        sent["quantity"] = item["quantity"]
+    return sent
 
 
 def plan_change_preview(
@@ -263,14 +294,16 @@ def _schedule_at_period_end(plan: PlanChangePlan) -> None:
             params={
                 "phases": [
                     {
-                        "items": [
-                            {"price": _id(item["price"]), "quantity": item["quantity"]}
-                            for item in current["items"]
-                        ],
+                        "items": [_phase_item(item) for item in current["items"]],
                         "start_date": current["start_date"],
                         "end_date": current["end_date"],
                     },
-                    {"items": [{"price": plan.new.price_id, "quantity": plan.new.quantity}]},
+                    {
+                        "items": [
+                            {"price": plan.new.price_id, "quantity": plan.new.quantity},
+                            *({"price": price_id} for price_id, _ in plan.new_metered),
+                        ]
+                    },
                 ],
                 "end_behavior": "release",
                 "proration_behavior": "none",

@@ -94,7 +94,8 @@ def _quantity_push(
     subscription_id = state.subscription_id
     # Only a subscription of one item, a per-seat plan of `pricing.metadata`, bills seats.
     item = state.plan_item
-    if len(state.items) != 1 or state.plan is None or not state.plan.per_seat or item is None:
+    licensed = len(state.items) - len(state.metered_items)
+    if licensed != 1 or state.plan is None or not state.plan.per_seat or item is None:
         return SyncOutcome.NOT_BILLED_PER_SEAT, f"{subscription_id} is not billed per seat"
     quantity = max(1, holder.get_quantity())
     before = item.quantity

@@ -89,6 +89,15 @@ class BillingItem:
     def interval_count(self) -> int:
         return int((self.price.get("recurring") or {}).get("interval_count") or 1)
 
+    @property
+    def is_metered(self) -> bool:
+        """Billed at the period's end for the usage its meter counted (no quantity)."""
+        return (self.price.get("recurring") or {}).get("usage_type") == "metered"
+
+    @property
+    def meter_id(self) -> str | None:
+        return (self.price.get("recurring") or {}).get("meter")
+
 
 @dataclass(frozen=True)
 class ScheduledChange:
@@ -127,9 +136,9 @@ class BillingState:
     customer_id: str | None = None
     status: str | None = None
     items: tuple[BillingItem, ...] = ()
-    # The plan `pricing.metadata` describes: of the first item whose product it lists.
+    # The plan `pricing.metadata` describes: of the first licensed item whose product it lists.
     plan: ProductMetadata | None = None
-    # The item that bills the plan (the first item when no product is listed).
+    # The licensed item that bills the plan (the first one when no product is listed).
     plan_item: BillingItem | None = None
     cancel_at_period_end: bool = False
     cancel_at: datetime | None = None
@@ -234,6 +243,11 @@ class BillingState:
         return max(0, -self.balance)
 
     @property
+    def metered_items(self) -> tuple[BillingItem, ...]:
+        """The items that bill usage, each of one meter, at the period's end."""
+        return tuple(item for item in self.items if item.is_metered)
+
+    @property
     def current_price_ids(self) -> frozenset[str]:
         """The prices a live subscription bills (empty when it is not live)."""
         if not self.is_live:
@@ -288,13 +302,15 @@ def billing_state_from_subscription(
     items = _items(data)
     plans = active_products()
     plan_item, plan = None, None
-    for item in items:
+    # The plan is the licensed item: a metered item of the same product bills its usage.
+    licensed = [item for item in items if not item.is_metered]
+    for item in licensed:
         match = next((p for p in plans if p.stripe_id == item.product_id), None)
         if match is not None:
             plan_item, plan = item, match
             break
-    if plan_item is None and items:
-        plan_item = items[0]
+    if plan_item is None and licensed:
+        plan_item = licensed[0]
     card = card or {}
     customer_data = customer.stripe_data if customer is not None else {}
     return BillingState(
