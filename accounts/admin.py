@@ -14,6 +14,8 @@ from accounts.models import (
     Team,
     User,
 )
+from accounts.usage.admin import UsageBatchAdmin, UsageRecordAdmin
+from accounts.usage.models import UsageBatch, UsageRecord
 from accounts.webhooks.admin import WebhookEventAdmin
 from accounts.webhooks.models import WebhookEvent
 
@@ -117,3 +119,7 @@ class SubscriptionQuantityUpdateAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+admin.site.register(UsageBatch, UsageBatchAdmin)
+admin.site.register(UsageRecord, UsageRecordAdmin)

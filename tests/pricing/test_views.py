@@ -357,3 +357,21 @@ def test_a_write_elsewhere_shows_within_a_second_one_here_at_once(
     monthly.stripe_data = {**data, "unit_amount": 1700, "unit_amount_decimal": "1700"}
     monthly.save()
     assert price_on(Client().get(URL).content.decode(), "plan-0") == "$17"
+
+
+def test_metered_prices_are_described_on_their_plans_cards_in_both_intervals(
+    client: Client, demo_catalog: str
+) -> None:
+    monthly = client.get(URL).content.decode()
+    yearly = client.get(URL, {"interval": "year"}, **HTMX).content.decode()
+
+    # Starter: 10,000 calls a month free, then 0.2 cents each; Pro: 100,000, then 0.1 cents.
+    assert "10,000 API calls included, then $0.002 per API call, per month" in monthly
+    assert "100,000 API calls included, then $0.001 per API call, per month" in monthly
+    assert "120,000 API calls included, then $0.002 per API call, per year" in yearly
+    assert "1,200,000 API calls included, then $0.001 per API call, per year" in yearly
+    # Basic bills no usage.
+    basic = monthly[
+        monthly.index('id="plan-basic-offer"') : monthly.index('id="plan-starter-offer"')
+    ]
+    assert "API calls" not in basic

@@ -138,3 +138,17 @@ def test_a_batch_stripe_refuses_fails_alone_and_the_rest_go_on(subscriber, api_m
     # A refused batch is not sent again.
     report = usage_flush()
     assert (report.sent, report.failed) == (0, 0)
+
+
+def test_the_admin_lists_batches_with_stripes_reason_and_records(subscriber, admin_client) -> None:
+    user, _, _ = subscriber
+    usage_record(holder=user, meter="api_calls", value=3)
+    UsageRecord.objects.update(recorded_at=timezone.now() - timedelta(days=40))
+    usage_flush()
+
+    batches = admin_client.get("/admin/accounts/usagebatch/")
+    records = admin_client.get("/admin/accounts/usagerecord/?batch__isempty=0")
+
+    assert batches.status_code == records.status_code == 200
+    assert "35 days" in batches.content.decode()
+    assert admin_client.get("/admin/accounts/usagebatch/add/").status_code == 403
