@@ -16,7 +16,7 @@ From `--threads` threads at once, in interleaved rounds so that a busy machine s
 Then one `usage_flush` sends everything recorded, and the Stripe calls it made are compared with
 the holder x meter x minute windows the records fall in (the target: at most one call each).
 
-Prints a table and writes `bench/usage-results.json`.
+Prints a table and writes `bench/usage-results-sqlite.json` (or `-postgresql.json`).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from bench.run import machine  # noqa: E402
 from stripe_server.testing import running_server  # noqa: E402
 
-RESULTS = ROOT / "bench" / "usage-results.json"
+RESULTS = ROOT / "bench" / "usage-results-{vendor}.json"
 DATABASE = Path(tempfile.gettempdir()) / "portal-bench-usage.sqlite3"
 ROUNDS = 3
 TARGETS = {"record_vs_insert": (">=", 0.5), "record_vs_stripe_call": (">=", 50.0)}
@@ -294,7 +294,8 @@ def main() -> None:
         "ratios": ratios,
         "targets": targets,
     }
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    written = Path(str(RESULTS).format(vendor=connection.vendor))
+    written.write_text(json.dumps(results, indent=2) + "\n")
     print()
     print(f"{'':32}{'calls/s':>12}")
     for label, rate in rates.items():
@@ -306,7 +307,7 @@ def main() -> None:
     for name, verdict in targets.items():
         mark = "met" if verdict["met"] else "NOT met"
         print(f"{name:28} {verdict['value']:>10} (target {verdict['target']}): {mark}")
-    print(f"\nWrote {RESULTS.relative_to(ROOT)}")
+    print(f"\nWrote {written.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
