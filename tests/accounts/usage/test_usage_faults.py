@@ -1,10 +1,15 @@
-"""Stripe going down in the middle of a flush only delays the usage: once it is back, its
-meter has counted exactly what was recorded, for every customer."""
+"""Stripe going down in the middle of a flush, or a flush worker killed half-way, only delays
+the usage: in the end Stripe's meter has counted exactly what was recorded, for every customer."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,11 +24,19 @@ from pricing.metadata import MeterMetadata
 from pricing.services import meter_store
 from stripe_server.testing import LocalStripe, running_server
 from tests.accounts.billing_helpers import unique
-from tests.accounts.usage.conftest import metered_plan_create, metered_subscription_start
+from tests.accounts.gating_support import demo_plans_ensure
+from tests.accounts.usage.conftest import (
+    demo_meter_synced,
+    demo_metered_subscribe,
+    metered_plan_create,
+    metered_subscription_start,
+)
 
 pytestmark = pytest.mark.django_db
 
 RECORDED = {0: [5, 7], 1: [11], 2: [13, 17, 19]}
+HOLDERS_KILLED = 20
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _point_at(server: LocalStripe, settings, monkeypatch) -> None:
@@ -92,3 +105,71 @@ def test_stripe_down_mid_flush_delays_usage_and_counts_it_once(
             )
             counted = sum(Decimal(str(s.aggregated_value)) for s in summaries.data)
             assert counted == sum(values), users[position].email
+
+
+def _database_url() -> str:
+    """The test database, as a URL another process can open."""
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings_dict['NAME']}"
+    return (
+        f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}/"
+        f"{settings_dict['NAME']}"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flush_worker_killed_half_way_loses_and_doubles_nothing(stripe_settings) -> None:
+    """`manage.py usage_flush` killed (SIGKILL) once it has sent some batches: the next flush
+    sends the rest, and a batch Stripe took before the kill is not counted again."""
+    demo_plans_ensure(stripe_settings.api_base)
+    meter_id = demo_meter_synced()
+    started = int(time.time())
+    holders = []
+    for position in range(HOLDERS_KILLED):
+        user = User.objects.create_user(email=f"killed-{position}-{unique('u')}@example.com")
+        demo_metered_subscribe(user, "starter")
+        usage_record(holder=user, meter="api_calls", value=position + 1)
+        holders.append(user)
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "usage_flush"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "DATABASE_URL": _database_url(),
+            "STRIPE_API_BASE": stripe_settings.api_base,
+            "STRIPE_TEST_SECRET_KEY": stripe_settings.api_key,
+            "CELERY_BROKER_URL": "",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not UsageBatch.objects.filter(sent_at__isnull=False).exists():
+        assert worker.poll() is None, "the flush ended before it could be killed"
+        assert time.monotonic() < deadline, "the flush sent nothing"
+        time.sleep(0.005)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+    sent_before = UsageBatch.objects.filter(sent_at__isnull=False).count()
+    assert 0 < sent_before < HOLDERS_KILLED
+
+    report = usage_flush()
+
+    assert report.waiting == report.failed == 0
+    assert not UsageBatch.objects.filter(sent_at__isnull=True).exists()
+    now = int(time.time())
+    client = stripe_client()
+    for position, user in enumerate(holders):
+        summaries = client.v1.billing.meters.event_summaries.list(
+            meter_id,
+            params={
+                "customer": user.customer.id,
+                "start_time": started - started % 60,
+                "end_time": now - now % 60 + 60,
+            },
+        )
+        assert sum(s.aggregated_value for s in summaries.data) == position + 1, user.email
