@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import pytest
 from djstripe.models import Price
 
-from accounts.billing.checkout import holder_customer_ensure, holder_subscription_sync
+from accounts.billing.checkout import holder_subscription_sync
 from portal.stripe_client import stripe_client, stripe_json
 from pricing import metadata as pricing_metadata
 from pricing.metadata import MeterMetadata
 from pricing.services import meter_store
-from tests.accounts.billing_helpers import plan_price_create, unique
+from tests.accounts.billing_helpers import clock_customer_create, plan_price_create, unique
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,12 @@ def api_meter(monkeypatch, stripe_settings) -> MeterMetadata:
     """A Stripe meter with an event name of this test's own (the server lives for the whole
     session; an event name can belong to one active meter only), known to Portal as
     "api_calls"."""
+    return meter_of_its_own(monkeypatch)
+
+
+def meter_of_its_own(monkeypatch) -> MeterMetadata:
+    """A new Stripe meter summing "API calls", stored in Portal and the only one
+    `pricing.metadata` lists (as "api_calls")."""
     event_name = unique("api_calls").replace("-", "_")
     meter = stripe_client().v1.billing.meters.create(
         params={
@@ -100,13 +107,17 @@ def demo_meter_synced() -> str:
 
 
 def demo_metered_subscribe(holder, slug: str, interval: str = "month") -> str:
-    """Subscribe the holder to a demo plan with its metered API calls, as Checkout would."""
+    """Subscribe the holder to a demo plan with its metered API calls, as Checkout would.
+
+    The customer is on a test clock frozen now: the shared server's own clock may have been
+    moved ahead by other tests, and usage is recorded at Portal's time."""
     from tests.accounts.gating_support import demo_price
 
     demo_meter_synced()
     flat = demo_price(slug, interval)
     metered = demo_price(f"{slug}_api_calls", interval)
-    customer = holder_customer_ensure(holder=holder)
+    clock_customer_create(holder=holder, frozen_time=int(time.time()))
+    customer = holder.customer
     subscription = stripe_client().v1.subscriptions.create(
         params={
             "customer": customer.id,

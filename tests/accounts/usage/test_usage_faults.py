@@ -18,19 +18,18 @@ import stripe
 from accounts.billing.checkout import holder_customer_ensure
 from accounts.models import UsageBatch, User
 from accounts.usage import usage_flush, usage_record
-from portal.stripe_client import stripe_client, stripe_json
-from pricing import metadata as pricing_metadata
-from pricing.metadata import MeterMetadata
-from pricing.services import meter_store
+from portal.stripe_client import stripe_client
 from stripe_server.testing import LocalStripe, running_server
 from tests.accounts.billing_helpers import unique
 from tests.accounts.gating_support import demo_plans_ensure
 from tests.accounts.usage.conftest import (
     demo_meter_synced,
     demo_metered_subscribe,
+    meter_of_its_own,
     metered_plan_create,
     metered_subscription_start,
 )
+from tests.processes import subprocess_database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -54,17 +53,7 @@ def test_stripe_down_mid_flush_delays_usage_and_counts_it_once(
     with running_server(data_dir=tmp_path) as server:
         _point_at(server, settings, monkeypatch)
         port = urlsplit(server.api_base).port
-        event_name = unique("calls").replace("-", "_")
-        meter = stripe_client().v1.billing.meters.create(
-            params={
-                "display_name": "API calls",
-                "event_name": event_name,
-                "default_aggregation": {"formula": "sum"},
-            }
-        )
-        meter_store(data=stripe_json(meter))
-        metadata = MeterMetadata("api_calls", event_name, "API call", "API calls")
-        monkeypatch.setattr(pricing_metadata, "ACTIVE_METERS", [metadata])
+        metadata = meter_of_its_own(monkeypatch)
         plan = metered_plan_create(meter=metadata)
         users = []
         for position in RECORDED:
@@ -107,19 +96,6 @@ def test_stripe_down_mid_flush_delays_usage_and_counts_it_once(
             assert counted == sum(values), users[position].email
 
 
-def _database_url() -> str:
-    """The test database, as a URL another process can open."""
-    from django.db import connection
-
-    settings_dict = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings_dict['NAME']}"
-    return (
-        f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}/"
-        f"{settings_dict['NAME']}"
-    )
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_flush_worker_killed_half_way_loses_and_doubles_nothing(stripe_settings) -> None:
     """`manage.py usage_flush` killed (SIGKILL) once it has sent some batches: the next flush
@@ -139,7 +115,7 @@ def test_a_flush_worker_killed_half_way_loses_and_doubles_nothing(stripe_setting
         env={
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "portal.settings",
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": subprocess_database_url(),
             "STRIPE_API_BASE": stripe_settings.api_base,
             "STRIPE_TEST_SECRET_KEY": stripe_settings.api_key,
             "CELERY_BROKER_URL": "",

@@ -18,12 +18,11 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 from django.test import Client
 from djstripe.models import Product
 from kombu import pools as kombu_pools
@@ -33,6 +32,7 @@ from accounts.webhooks.scheduling import WAKE_CACHE_KEY
 from portal.celery import app as celery_app
 from portal.stripe_client import stripe_client
 from tests.accounts.webhooks.webhook_helpers import WebhookPoster, burst_event, unique
+from tests.processes import subprocess_database_url
 
 WORKER_NAME = "webhooks-test@%h"
 
@@ -86,17 +86,6 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def worker_database_url() -> str:
-    """The test database as a DATABASE_URL, for the worker subprocess."""
-    config = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{config['NAME']}"
-    auth = quote(config["USER"] or "")
-    if config["PASSWORD"]:
-        auth += ":" + quote(config["PASSWORD"])
-    return f"postgres://{auth}@{config['HOST']}:{config['PORT']}/{config['NAME']}"
-
-
 def broker_pools_reset() -> None:
     """Forget the connection pools made for the previous broker (or test): even eager calls
     open one (lazily) for the default broker, and Celery keeps it when `broker_url` changes."""
@@ -115,7 +104,7 @@ def celery_worker(redis_url, stripe_settings, tmp_path) -> Iterator[Path]:
     log = tmp_path / "worker.log"
     environment = {
         **os.environ,
-        "DATABASE_URL": worker_database_url(),
+        "DATABASE_URL": subprocess_database_url(),
         "CELERY_BROKER_URL": redis_url,
         "STRIPE_API_BASE": stripe_settings.api_base,
         "STRIPE_TEST_SECRET_KEY": stripe_settings.api_key,
