@@ -481,7 +481,20 @@ def billing_state(*, holder: SubscriptionHolder | None) -> BillingState:
     found = list(_billing_query().filter(pk=holder.subscription_id))
     if not found:
         return NO_SUBSCRIPTION
-    subscription = found[0]
+    return billing_state_from_row(found[0])
+
+
+def subscriptions_with_billing_data() -> QuerySet[Subscription]:
+    """Every subscription with what its billing state reads besides its own row (its customer,
+    card, schedule, discount, coupon, code and latest invoice's discounts), for
+    `billing_state_from_row`: the billing states of many subscriptions in one query (the
+    admin's list, the billing snapshots). Filter and order it as any queryset."""
+    return _billing_query().all()
+
+
+def billing_state_from_row(subscription: Subscription) -> BillingState:
+    """The billing state of a subscription read by `subscriptions_with_billing_data` (or
+    `billing_state`'s query); no queries."""
     card = (subscription.paying_with_data or {}).get("card") or {}
     return billing_state_from_subscription(
         subscription=subscription,
