@@ -6,8 +6,12 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
 
-# Django looks for an app's models in its `models` module: the webhook events and the usage
-# records live with the rest of their pipelines, and are handed on from here.
+# Django looks for an app's models in its `models` module: the webhook events, the usage
+# records and the billing snapshots live with the rest of their rooms, and are handed on from
+# here.
+from accounts.metrics.models import BillingSnapshot as BillingSnapshot
+from accounts.metrics.models import MrrSnapshot as MrrSnapshot
+from accounts.metrics.models import SubscriptionMrr as SubscriptionMrr
 from accounts.usage.models import UsageBatch as UsageBatch
 from accounts.usage.models import UsageRecord as UsageRecord
 from accounts.webhooks.models import WebhookEvent as WebhookEvent

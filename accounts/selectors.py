@@ -230,6 +230,13 @@ def price_data_with_tiers(price: dict[str, Any]) -> dict[str, Any]:
     return stored.stripe_data if stored is not None else price
 
 
+def tiered_prices() -> dict[str, dict[str, Any]]:
+    """The stored tiered prices (with their tiers), by id: one query."""
+    return dict(
+        Price.objects.filter(stripe_data__billing_scheme="tiered").values_list("id", "stripe_data")
+    )
+
+
 def _plan_name(state: BillingState, price: dict[str, Any]) -> str:
     """The plan's name as the pricing page shows it (`pricing.metadata`), else the product's."""
     if state.plan is not None:

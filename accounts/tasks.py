@@ -8,6 +8,7 @@ import logging
 from celery import shared_task
 
 from accounts.billing.seat_sync import SyncOutcome, subscriptions_sync
+from accounts.metrics.services import SnapshotOrderError, billing_snapshot_take
 
 logger = logging.getLogger(__name__)
 
@@ -26,3 +27,16 @@ def subscriptions_sync_task() -> int:
         report.count(SyncOutcome.FAILED),
     )
     return report.count(SyncOutcome.UPDATED)
+
+
+@shared_task(name="accounts.billing_snapshot", ignore_result=True)
+def billing_snapshot_task() -> int:
+    """`billing_snapshot` on a schedule (hourly): take today's billing snapshot again, so the
+    dashboard's figures are at most an hour old. Returns the subscriptions read."""
+    try:
+        report = billing_snapshot_take()
+    except SnapshotOrderError as error:
+        logger.error("Billing snapshot not taken: %s", error)
+        return 0
+    logger.info("Billing snapshot of %s: %d subscriptions", report.date, report.subscriptions)
+    return report.subscriptions

@@ -352,6 +352,9 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Send recorded usage to Stripe's meters (`manage.py usage_flush` by hand).
     "usage-flush": {"task": "accounts.usage_flush", "schedule": 10.0},
+    # Today's billing snapshot, taken again every hour (`manage.py billing_snapshot` by hand):
+    # the day's last one stands, so the dashboard is at most an hour behind.
+    "billing-snapshot": {"task": "accounts.billing_snapshot", "schedule": 3600.0},
 }
 
 # --- Webhooks ---------------------------------------------------------------------------------
