@@ -19,7 +19,7 @@ from accounts.usage.models import UsageBatch, UsageRecord
 from accounts.webhooks.admin import WebhookEventAdmin
 from accounts.webhooks.models import WebhookEvent
 
-# The billing room's admin (dj-stripe's invoices on today's Stripe shapes).
+# The billing room's admin: dj-stripe's models, reduced to the ones Portal uses, read-only.
 assert billing_admin
 
 

@@ -95,5 +95,17 @@ class AppSettings:
             )
         return value
 
+    @property
+    def ADMIN_SHOW_ALL_DJSTRIPE_MODELS(self) -> bool:
+        """Whether the admin lists every dj-stripe model (about 45), not only the ones Portal
+        uses (customers, subscriptions, schedules, invoices, products, prices, coupons,
+        promotion codes, discounts, payment methods). Read when the admin loads."""
+        value = self._setting("ADMIN_SHOW_ALL_DJSTRIPE_MODELS", False)
+        if not isinstance(value, bool):
+            raise ImproperlyConfigured(
+                f"PORTAL_ADMIN_SHOW_ALL_DJSTRIPE_MODELS must be True or False, not {value!r}."
+            )
+        return value
+
 
 app_settings = AppSettings()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,6 +65,21 @@ def holder_for_customer(*, customer_id: str) -> SubscriptionHolder | None:
         if holder is not None:
             return holder
     return None
+
+
+def holders_by_customer(*, customer_ids: Iterable[str]) -> dict[str, SubscriptionHolder]:
+    """The holders linked to these Stripe customers, by customer id: one query per holder
+    model, whatever the number of customers (lists of subscriptions name their holders)."""
+    wanted = [customer_id for customer_id in set(customer_ids) if customer_id]
+    found: dict[str, SubscriptionHolder] = {}
+    if not wanted:
+        return found
+    for model in holder_models().values():
+        for holder in model._default_manager.filter(customer__id__in=wanted).select_related(
+            "customer"
+        ):
+            found.setdefault(holder.customer.id, holder)  # type: ignore[union-attr]
+    return found
 
 
 # --- Subscriptions ------------------------------------------------------------------------------
@@ -212,6 +228,15 @@ _STATUS_LABELS = {
 }
 
 
+def status_label(*, status: str | None, cancels_on: datetime | None = None) -> str:
+    """A subscription's status as people read it: "Past due", or "Cancels on March 3, 2027"
+    for a live subscription set to cancel."""
+    if cancels_on is not None:
+        return f"Cancels on {cancels_on:%B} {cancels_on.day}, {cancels_on.year}"
+    status = status or "incomplete"
+    return _STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
 def amount_for_quantity(*, price: dict[str, Any], quantity: int) -> int | None:
     """What `quantity` units of a Stripe price cost per period, in minor units (per-unit,
     package and tiered prices); None when a tiered price's tiers are not known."""
@@ -256,9 +281,7 @@ def subscription_summary(*, state: BillingState) -> SubscriptionSummary | None:
     price = price_data_with_tiers(item.price)
     status = state.status or "incomplete"
     cancels_on = state.cancels_on
-    label = _STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
-    if cancels_on is not None:
-        label = f"Cancels on {cancels_on:%B} {cancels_on.day}, {cancels_on.year}"
+    label = status_label(status=status, cancels_on=cancels_on)
     amount = amount_for_quantity(price=price, quantity=item.quantity)
     currency = item.currency
     # A `once` discount its invoice has used stays listed until the next invoice: not shown.
@@ -388,6 +411,17 @@ def checkout_price(*, price_id: str) -> Price | None:
     if _offered_product(price.product.id) is None:
         return None
     return price
+
+
+def plan_names(*, product_ids: Iterable[str]) -> dict[str, str]:
+    """What to call the plans these products bill: their names in `pricing.metadata`, else the
+    synced products' names (one query, for the products the metadata does not list)."""
+    wanted = {product_id for product_id in product_ids if product_id}
+    names = {plan.stripe_id: plan.name for plan in active_products() if plan.stripe_id in wanted}
+    missing = wanted - set(names)
+    if missing:
+        names.update(Product.objects.filter(id__in=missing).values_list("id", "name"))
+    return names
 
 
 def plan_name_for_price(*, price_id: str) -> str:

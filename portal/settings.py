@@ -391,6 +391,11 @@ PORTAL_TRIAL_MISSING_PAYMENT_METHOD = env_str("PORTAL_TRIAL_MISSING_PAYMENT_METH
 # Whether Stripe Checkout shows a promotion code field.
 PORTAL_CHECKOUT_ALLOW_PROMOTION_CODES = env_bool("PORTAL_CHECKOUT_ALLOW_PROMOTION_CODES", None)
 
+# --- Admin -----------------------------------------------------------------------------------
+
+# Whether the admin lists every dj-stripe model, not only the ones Portal uses.
+PORTAL_ADMIN_SHOW_ALL_DJSTRIPE_MODELS = env_bool("PORTAL_ADMIN_SHOW_ALL_DJSTRIPE_MODELS", None)
+
 # --- Logging ----------------------------------------------------------------------------------
 
 LOGGING = {

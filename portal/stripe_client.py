@@ -51,6 +51,16 @@ def stripe_api_key() -> str:
     return djstripe_settings.STRIPE_SECRET_KEY
 
 
+def stripe_dashboard_links_shown() -> bool:
+    """Whether Portal talks to Stripe itself (real keys, no `STRIPE_API_BASE`), so its objects
+    are in Stripe's Dashboard; not with the local Stripe server or another API base."""
+    base = (settings.STRIPE_API_BASE or "").rstrip("/")
+    return not getattr(settings, "STRIPE_USES_LOCAL_SERVER", False) and base in (
+        "",
+        stripe.DEFAULT_API_BASE.rstrip("/"),
+    )
+
+
 def stripe_client() -> stripe.StripeClient:
     base = settings.STRIPE_API_BASE or stripe.DEFAULT_API_BASE
     return stripe.StripeClient(
