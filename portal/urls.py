@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.metrics.views import billing_dashboard_page
 from accounts.webhooks.views import stripe_webhook
 from portal import views
 
@@ -13,6 +14,12 @@ urlpatterns = [
     # Portal's sign-up page in front of its own.
     path("accounts/", include("accounts.auth.urls")),
     path("pricing/", include("pricing.urls")),
+    # The billing dashboard, a page of the admin site (staff only), before the admin's own.
+    path(
+        "admin/billing/",
+        admin.site.admin_view(billing_dashboard_page),
+        name="billing_dashboard",
+    ),
     path("admin/", admin.site.urls),
     # Portal's webhook endpoint (DJSTRIPE_WEBHOOK_SECRET), before dj-stripe's include.
     path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
