@@ -15,6 +15,9 @@ machine slows every page alike:
 - the htmx interval partial against the full page (bytes and requests/s);
 - the status page, and the gated Pro page against the same page ungated;
 - the plan-change screen for a downgrade (no Stripe call);
+- the billing dashboard as staff, with `--dashboard-subscriptions` subscriptions (10,000) and
+  12 months of daily snapshots (`bench/billing_dashboard.py` seeds them), against the admin
+  index;
 - webhook acknowledgements (events/s, p99) against dj-stripe's stock endpoint: Portal's twice,
   with a Celery worker (2 processes) processing on the same cores meanwhile, and with the
   worker started once every event is acknowledged (as when workers run on other machines);
@@ -47,6 +50,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import billing_dashboard as dashboard_bench  # noqa: E402
 from bench import webhooks as webhook_bench  # noqa: E402
 from bench.load import Request, send_all  # noqa: E402
 from bench.processes import Processes, free_port  # noqa: E402
@@ -136,11 +140,22 @@ def django_setup(env: dict[str, str]) -> None:
     django.setup()
 
 
-def seed(server: Any) -> dict[str, Any]:
-    """Demo plans synced, a Pro subscriber with a session, dj-stripe's stock endpoint."""
-    from django.conf import settings
+def _session_for(user: Any) -> str:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
+
+
+def seed(server: Any, *, dashboard_subscriptions: int) -> dict[str, Any]:
+    """Demo plans synced, a Pro subscriber with a session, dj-stripe's stock endpoint; and for
+    the billing dashboard, many subscriptions, 12 months of snapshots and a staff session."""
+    from django.conf import settings
     from django.contrib.sites.models import Site
     from django.core.management import call_command
     from djstripe.models import Event
@@ -171,18 +186,23 @@ def seed(server: Any) -> dict[str, Any]:
         }
     )
     holder_subscription_sync(holder=user)
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
+    if not User.objects.filter(email=dashboard_bench.STAFF).exists():
+        print(f"Storing {dashboard_subscriptions} subscriptions for the dashboard...", flush=True)
+        dashboard_bench.dashboard_seed(subscriptions=dashboard_subscriptions)
+        dashboard_bench.snapshots_build()
+    staff = User.objects.get(email=dashboard_bench.STAFF)
     endpoint_uuid = webhook_bench.stock_endpoint_create()
-    return {"session": session.session_key, "endpoint_uuid": endpoint_uuid, "user": user}
+    return {
+        "session": _session_for(user),
+        "staff_session": _session_for(staff),
+        "endpoint_uuid": endpoint_uuid,
+        "user": user,
+    }
 
 
-def queries_per_page(pages: dict[str, tuple[str, dict[str, str], bool]]) -> dict[str, int]:
+def queries_per_page(pages: dict[str, tuple[str, dict[str, str], str | None]]) -> dict[str, int]:
     """SQL queries of one request to each page, counted in this process (Django's test client,
-    the same settings and database as the server)."""
+    the same settings and database as the server), as nobody, the subscriber or staff."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import setup_test_environment
@@ -190,12 +210,15 @@ def queries_per_page(pages: dict[str, tuple[str, dict[str, str], bool]]) -> dict
     from accounts.models import User
 
     setup_test_environment()
-    user = User.objects.get(email=SUBSCRIBER)
+    users = {
+        "subscriber": User.objects.get(email=SUBSCRIBER),
+        "staff": User.objects.get(email=dashboard_bench.STAFF),
+    }
     counts: dict[str, int] = {}
-    for label, (path, headers, logged_in) in pages.items():
+    for label, (path, headers, who) in pages.items():
         client = Client()
-        if logged_in:
-            client.force_login(user)
+        if who is not None:
+            client.force_login(users[who])
         client.get(path, **headers)  # warm: caches and the CSRF cookie, as a returning visitor
         executed: list[str] = []
 
@@ -296,6 +319,9 @@ def table(results: dict[str, Any]) -> str:
     memory = results["worker_peak_memory_mib"]
     lines += [
         "",
+        f"Billing dashboard / admin index latency (p50): "
+        f"{results['ratios']['dashboard_vs_admin_index_latency']}, with "
+        f"{results['settings']['dashboard_subscriptions']} subscriptions",
         f"Peak memory per worker (MiB): {', '.join(map(str, memory))}",
         f"Stylesheet: {results['css']['bytes']} bytes, {results['css']['gzip_bytes']} gzipped",
     ]
@@ -309,6 +335,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--events", type=int, default=300, help="webhook events (max 2000)")
     parser.add_argument(
+        "--dashboard-subscriptions",
+        type=int,
+        default=10000,
+        help="subscriptions behind the billing dashboard (max 50000)",
+    )
+    parser.add_argument(
         "--database-url",
         default="",
         help="an empty PostgreSQL database, say (default: a SQLite file in the temp directory)",
@@ -317,6 +349,7 @@ def main() -> None:
     requests = max(20, min(args.requests, 3000))
     concurrency = max(1, min(args.concurrency, 16))
     events = max(10, min(args.events, 2000))
+    dashboard_subscriptions = max(100, min(args.dashboard_subscriptions, 50000))
     about = machine()
 
     with running_server() as server, Processes() as processes:
@@ -334,7 +367,7 @@ def main() -> None:
             "CELERY_BROKER_URL": redis.url,
         }
         django_setup(env)
-        seeded = seed(server)
+        seeded = seed(server, dashboard_subscriptions=dashboard_subscriptions)
         import stripe
 
         client = stripe.StripeClient(server.api_key, base_addresses={"api": server.api_base})
@@ -350,23 +383,27 @@ def main() -> None:
 
         port = free_port()
         cookie = {"Cookie": f"sessionid={seeded['session']}"}
+        staff = {"Cookie": f"sessionid={seeded['staff_session']}"}
+        subscriber = "subscriber"
         pages = {
-            "bare Django view": ("/bench/bare/", {}, False),
-            "pricing page": ("/pricing/", {}, False),
-            "pricing page, ETag revalidated": ("/pricing/", {}, False),
+            "bare Django view": ("/bench/bare/", {}, None),
+            "pricing page": ("/pricing/", {}, None),
+            "pricing page, ETag revalidated": ("/pricing/", {}, None),
             "pricing htmx partial": (
                 "/pricing/?interval=year&seats=3",
                 {"HX-Request": "true"},
-                False,
+                None,
             ),
-            "pricing full page, same query": ("/pricing/?interval=year&seats=3", {}, False),
-            "bare view, logged in": ("/bench/bare/logged-in/", cookie, True),
-            "empty page on base.html, logged in": ("/bench/base-page/", cookie, True),
-            "status page /subscription/": ("/subscription/", cookie, True),
-            "gated Pro page": ("/subscription/demo/pro/", cookie, True),
-            "same page ungated": ("/bench/ungated/pro/", cookie, True),
+            "pricing full page, same query": ("/pricing/?interval=year&seats=3", {}, None),
+            "bare view, logged in": ("/bench/bare/logged-in/", cookie, subscriber),
+            "empty page on base.html, logged in": ("/bench/base-page/", cookie, subscriber),
+            "status page /subscription/": ("/subscription/", cookie, subscriber),
+            "gated Pro page": ("/subscription/demo/pro/", cookie, subscriber),
+            "same page ungated": ("/bench/ungated/pro/", cookie, subscriber),
             # Pro to Basic waits for the period's end: the screen makes no Stripe call.
-            "change screen (downgrade)": ("/subscription/change/?plan=basic", cookie, True),
+            "change screen (downgrade)": ("/subscription/change/?plan=basic", cookie, subscriber),
+            "admin index (staff)": ("/admin/", staff, "staff"),
+            "billing dashboard (staff)": ("/admin/billing/", staff, "staff"),
         }
         gunicorn = processes.gunicorn_start(
             env=env, port=port, workers=args.workers, ready_path="/bench/bare/"
@@ -430,6 +467,11 @@ def main() -> None:
         "webhook_vs_djstripe_rps": round(
             hooks["portal_worker_elsewhere"]["rps"] / hooks["djstripe"]["rps"], 2
         ),
+        "dashboard_vs_admin_index_latency": round(
+            by_label["billing dashboard (staff)"]["p50_ms"]
+            / by_label["admin index (staff)"]["p50_ms"],
+            2,
+        ),
         "css_gzip_kb": round(css_gzip / 1024, 2),
     }
     about["load_average_after"] = [round(value, 2) for value in os.getloadavg()]
@@ -445,6 +487,7 @@ def main() -> None:
             "gunicorn_workers": args.workers,
             "gunicorn_threads": 4,
             "webhook_events": events,
+            "dashboard_subscriptions": dashboard_subscriptions,
             "database": "PostgreSQL"
             if args.database_url.startswith("postgres")
             else "SQLite (WAL)",
