@@ -20,6 +20,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.billing.revenue_maths import (
+    CurrencyFigures,
+    MovementTotals,
     RevenueSubscription,
     SubscriptionRevenue,
     TrialOutcomes,
@@ -74,7 +76,24 @@ def _latest_values(*, before: date) -> dict[str, Valued]:
     return {subscription_id: (currency, mrr) for subscription_id, currency, mrr in rows if mrr}
 
 
-def _snapshot_write(
+@dataclass(frozen=True)
+class _Day:
+    """One day's snapshot, worked out and not stored yet."""
+
+    day: date
+    taken_at: datetime
+    source: str
+    opening: bool
+    trials: TrialOutcomes
+    figures: dict[str, CurrencyFigures]
+    totals: dict[str, MovementTotals]
+    # (subscription id, currency, MRR, MRR before, kind) of each subscription that changed.
+    changes: list[tuple[str, str, int, int, str]]
+    # Each subscription's MRR after the day (those above zero): the next day's `previous`.
+    after: dict[str, Valued]
+
+
+def _day_work_out(
     *,
     day: date,
     taken_at: datetime,
@@ -83,65 +102,76 @@ def _snapshot_write(
     previous: Mapping[str, Valued],
     trials: TrialOutcomes,
     opening: bool,
-) -> dict[str, Valued]:
-    """Store one day's snapshot; each subscription's MRR after it (those above zero)."""
+) -> _Day:
+    """A day's figures, and each subscription's movement since `previous` (none when the day
+    opens the books: its subscriptions are its opening MRR)."""
     revenues = list(revenues)
     after = {r.subscription_id: (r.currency, r.mrr) for r in revenues if r.mrr > 0}
-    figures = mrr_figures(revenues)
-    snapshot = BillingSnapshot.objects.create(
-        date=day,
+    if opening:
+        opened = SubscriptionMrr.Kind.OPENING.value
+        changes = [(sid, cur, mrr, 0, opened) for sid, (cur, mrr) in sorted(after.items())]
+        totals: dict[str, MovementTotals] = {}
+    else:
+        movements = mrr_movements(before=previous, after=after)
+        changes = [
+            (m.subscription_id, m.currency, m.after, m.before, m.kind.value) for m in movements
+        ]
+        totals = movement_totals(movements)
+    return _Day(
+        day=day,
         taken_at=taken_at,
         source=source,
         opening=opening,
-        trials_running=trials.running,
-        trials_ended=trials.ended,
-        trials_converted=trials.converted,
+        trials=trials,
+        figures=mrr_figures(revenues),
+        totals=totals,
+        changes=changes,
+        after=after,
     )
-    if opening:
-        changes = [
+
+
+def _day_store(worked: _Day) -> None:
+    snapshot = BillingSnapshot.objects.create(
+        date=worked.day,
+        taken_at=worked.taken_at,
+        source=worked.source,
+        opening=worked.opening,
+        trials_running=worked.trials.running,
+        trials_ended=worked.trials.ended,
+        trials_converted=worked.trials.converted,
+    )
+    SubscriptionMrr.objects.bulk_create(
+        [
             SubscriptionMrr(
                 snapshot=snapshot,
                 subscription_id=subscription_id,
                 currency=currency,
                 mrr=mrr,
-                kind=SubscriptionMrr.Kind.OPENING,
+                previous_mrr=before,
+                kind=kind,
             )
-            for subscription_id, (currency, mrr) in sorted(after.items())
-        ]
-        totals = {}
-    else:
-        movements = mrr_movements(before=previous, after=after)
-        changes = [
-            SubscriptionMrr(
-                snapshot=snapshot,
-                subscription_id=movement.subscription_id,
-                currency=movement.currency,
-                mrr=movement.after,
-                previous_mrr=movement.before,
-                kind=movement.kind.value,
-            )
-            for movement in movements
-        ]
-        totals = movement_totals(movements)
-    SubscriptionMrr.objects.bulk_create(changes, batch_size=500)
+            for subscription_id, currency, mrr, before, kind in worked.changes
+        ],
+        batch_size=500,
+    )
     rows = []
-    for currency in sorted(set(figures) | set(totals)):
-        figure, moved = figures.get(currency), totals.get(currency)
+    for currency in sorted(set(worked.figures) | set(worked.totals)):
+        figure = worked.figures.get(currency) or CurrencyFigures(currency=currency)
+        moved = worked.totals.get(currency) or MovementTotals()
         rows.append(
             MrrSnapshot(
                 snapshot=snapshot,
                 currency=currency,
-                mrr=figure.mrr if figure else 0,
-                subscribers=figure.subscribers if figure else 0,
-                by_plan=dict(sorted(figure.by_plan.items())) if figure else {},
-                new=moved.new if moved else 0,
-                expansion=moved.expansion if moved else 0,
-                contraction=moved.contraction if moved else 0,
-                churn=moved.churn if moved else 0,
+                mrr=figure.mrr,
+                subscribers=figure.subscribers,
+                by_plan=dict(sorted(figure.by_plan.items())),
+                new=moved.new,
+                expansion=moved.expansion,
+                contraction=moved.contraction,
+                churn=moved.churn,
             )
         )
     MrrSnapshot.objects.bulk_create(rows)
-    return after
 
 
 def _revenues(
@@ -150,36 +180,43 @@ def _revenues(
     return [subscription_revenue(subscription=s, at=at) for s in subscriptions]
 
 
-@transaction.atomic
 def billing_snapshot_take(
     *, now: datetime | None = None, progress: Progress | None = None
 ) -> SnapshotReport:
     """Take today's snapshot from dj-stripe's rows, as of `now` (replacing today's, if taken).
 
+    The subscriptions are read and priced first; only the comparison with the snapshot before
+    and the writes hold the transaction (on SQLite, the database's write lock).
     Raises `SnapshotOrderError` when a later day has a snapshot (the clock went back).
     """
     now = now or timezone.now()
     day = timezone.localdate(now)
-    if BillingSnapshot.objects.filter(date__gt=day).exists():
-        raise SnapshotOrderError(
-            f"There is a snapshot after {day}: snapshots are taken in date order."
-        )
     subscriptions = current_subscriptions()
     _say(progress, f"Read {len(subscriptions)} subscriptions")
-    BillingSnapshot.objects.filter(date=day).delete()
-    opening = not BillingSnapshot.objects.exists()
     revenues = _revenues(subscriptions, at=now)
-    after = _snapshot_write(
-        day=day,
-        taken_at=now,
-        source=BillingSnapshot.Source.DAILY,
-        revenues=revenues,
-        previous={} if opening else _latest_values(before=day),
-        trials=trial_outcomes(subscriptions, at=now),
-        opening=opening,
+    trials = trial_outcomes(subscriptions, at=now)
+    with transaction.atomic():
+        if BillingSnapshot.objects.filter(date__gt=day).exists():
+            raise SnapshotOrderError(
+                f"There is a snapshot after {day}: snapshots are taken in date order."
+            )
+        BillingSnapshot.objects.filter(date=day).delete()
+        opening = not BillingSnapshot.objects.exists()
+        worked = _day_work_out(
+            day=day,
+            taken_at=now,
+            source=BillingSnapshot.Source.DAILY,
+            revenues=revenues,
+            previous={} if opening else _latest_values(before=day),
+            trials=trials,
+            opening=opening,
+        )
+        _day_store(worked)
+    mrr = {currency: figure.mrr for currency, figure in worked.figures.items()}
+    _say(
+        progress,
+        f"Snapshot of {day}: {len(worked.after)} paying subscriptions, MRR {_amounts(mrr)}",
     )
-    mrr = {currency: figure.mrr for currency, figure in mrr_figures(revenues).items()}
-    _say(progress, f"Snapshot of {day}: {len(after)} paying subscriptions, MRR {_amounts(mrr)}")
     return SnapshotReport(date=day, subscriptions=len(subscriptions), mrr=mrr, opening=opening)
 
 
@@ -208,7 +245,6 @@ class BackfillReport:
     subscriptions: int
 
 
-@transaction.atomic
 def billing_snapshots_backfill(
     *,
     since: date | None = None,
@@ -220,7 +256,8 @@ def billing_snapshots_backfill(
     dj-stripe's rows, replacing those days' snapshots, then take today's from the rows.
 
     Each day is as of its last moment. A subscription is read from its events, and from its
-    row's dates before its first event or without any (`SubscriptionHistory`).
+    row's dates before its first event or without any (`SubscriptionHistory`). The days are
+    worked out first and stored in one short transaction.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -229,11 +266,10 @@ def billing_snapshots_backfill(
     points = {h.subscription_id: sorted(h.change_points()) for h in histories}
     first = since or min((timezone.localdate(p[0]) for p in points.values() if p), default=today)
     first = min(first, today)
-    BillingSnapshot.objects.filter(date__gte=first).delete()
     # With no snapshot before it, the first day opens the books: the subscriptions that were
     # already there are its opening MRR (all new when none was).
     existed_before = any(p and timezone.localdate(p[0]) < first for p in points.values())
-    opening = existed_before and not BillingSnapshot.objects.exists()
+    opening = existed_before and not BillingSnapshot.objects.filter(date__lt=first).exists()
     previous = _latest_values(before=first)
     # The days each subscription may change on, so each is read again only then.
     changes_on: dict[date, list[SubscriptionHistory]] = {}
@@ -243,7 +279,8 @@ def billing_snapshots_backfill(
             changes_on.setdefault(day, []).append(history)
     current: dict[str, RevenueSubscription] = {}
     revenues: dict[str, SubscriptionRevenue] = {}
-    day, count = first, 0
+    worked: list[_Day] = []
+    day = first
     while day < today:
         moment = _day_end(day)
         for history in changes_on.get(day, ()):
@@ -253,27 +290,29 @@ def billing_snapshots_backfill(
                 revenues.pop(history.subscription_id, None)
             else:
                 current[history.subscription_id] = subscription
-        # Only MRR read at a change point can change: the rest is as it was.
-        for history in changes_on.get(day, ()):
-            subscription = current.get(history.subscription_id)
-            if subscription is not None:
+                # Only MRR read at a change point can change: the rest is as it was.
                 revenues[subscription.id] = subscription_revenue(
                     subscription=subscription, at=moment
                 )
-        previous = _snapshot_write(
-            day=day,
-            taken_at=moment,
-            source=BillingSnapshot.Source.BACKFILL,
-            revenues=revenues.values(),
-            previous=previous,
-            trials=trial_outcomes(current.values(), at=moment),
-            opening=opening,
+        worked.append(
+            _day_work_out(
+                day=day,
+                taken_at=moment,
+                source=BillingSnapshot.Source.BACKFILL,
+                revenues=revenues.values(),
+                previous=previous,
+                trials=trial_outcomes(current.values(), at=moment),
+                opening=opening,
+            )
         )
-        opening = False
-        count += 1
-        if count % 30 == 0:
-            _say(progress, f"  {day}: {count} days")
+        previous, opening = worked[-1].after, False
+        if len(worked) % 30 == 0:
+            _say(progress, f"  {day}: {len(worked)} days worked out")
         day += timedelta(days=1)
-    _say(progress, f"Backfilled {count} days from {first}")
+    with transaction.atomic():
+        BillingSnapshot.objects.filter(date__gte=first).delete()
+        for each in worked:
+            _day_store(each)
+    _say(progress, f"Backfilled {len(worked)} days from {first}")
     billing_snapshot_take(now=now, progress=progress)
-    return BackfillReport(first=first, days=count + 1, subscriptions=len(histories))
+    return BackfillReport(first=first, days=len(worked) + 1, subscriptions=len(histories))
