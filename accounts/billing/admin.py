@@ -137,8 +137,11 @@ class StripeObjectAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         context = dict(extra_context or {})
         obj = self.get_object(request, object_id)
-        if obj is not None and stripe_dashboard_links_shown():
-            context["stripe_dashboard_url"] = obj.get_stripe_dashboard_url()
+        if obj is not None:
+            # The object's Stripe id, not dj-stripe's "<id=...>".
+            context["subtitle"] = obj.id
+            if stripe_dashboard_links_shown():
+                context["stripe_dashboard_url"] = obj.get_stripe_dashboard_url()
         return super().change_view(request, object_id, form_url, extra_context=context)
 
 
@@ -410,11 +413,23 @@ class PromotionCodeAdmin(StripeObjectAdmin):
     times_redeemed = _data("times_redeemed", "Times redeemed")
 
 
+def _subscription_link(subscription: djstripe_models.Subscription | None) -> str:
+    """A link to the subscription's admin page, named by its Stripe id."""
+    if subscription is None:
+        return "—"
+    url = reverse("admin:djstripe_subscription_change", args=[subscription.pk])
+    return format_html('<a href="{}">{}</a>', url, subscription.id)
+
+
 class DiscountAdmin(StripeObjectAdmin):
-    list_display = ("id", "coupon", "subscription", "customer", "start", "end")
+    list_display = ("id", "coupon", "of_subscription", "customer", "start", "end")
     list_select_related = ("subscription", "customer")
     search_fields = ("id", "customer__email", "customer__id")
-    detail_fields = ("coupon", "subscription", "customer", "promotion_code", "start", "end")
+    detail_fields = ("coupon", "of_subscription", "customer", "start", "end")
+
+    @admin.display(description="Subscription")
+    def of_subscription(self, discount: djstripe_models.Discount) -> str:
+        return _subscription_link(discount.subscription)
 
     @admin.display(description="Coupon")
     def coupon(self, discount: djstripe_models.Discount) -> str:
@@ -432,10 +447,14 @@ class DiscountAdmin(StripeObjectAdmin):
 
 
 class SubscriptionScheduleAdmin(StripeObjectAdmin):
-    list_display = ("id", "customer", "subscription", "status")
+    list_display = ("id", "customer", "of_subscription", "status")
     list_select_related = ("customer", "subscription")
     search_fields = ("id", "customer__email", "customer__id")
-    detail_fields = ("customer", "subscription", "status")
+    detail_fields = ("customer", "of_subscription", "status")
+
+    @admin.display(description="Subscription")
+    def of_subscription(self, schedule: djstripe_models.SubscriptionSchedule) -> str:
+        return _subscription_link(schedule.subscription)
 
 
 class PaymentMethodAdmin(StripeObjectAdmin):

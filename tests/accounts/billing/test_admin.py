@@ -175,6 +175,7 @@ def test_stripe_objects_are_read_only_without_stripes_warning(admin_client, list
     page = admin_client.get(change).content.decode()
 
     assert "will <strong>not</strong> be updated" not in page
+    assert f"<h2>{subscription.id}</h2>" in page and "&lt;id=" not in page
     assert 'name="_save"' not in page
     assert "Stripe owns this object" in page
     assert listed["ada"].email in page  # the holder
