@@ -41,7 +41,8 @@ def test_no_page_renders_a_secret(secrets, django_user_model, settings):
     subscriber = django_user_model.objects.create_user(email="paying@example.com", password="x")
     subscription_start(holder=subscriber, price=plan_price_create(unit_amount=900))
     root = django_user_model.objects.create_superuser(email="root@example.com", password="x")
-    # dj-stripe keeps the API key in the database; the admin lists it.
+    # dj-stripe keeps the API key in the database; the admin lists it with
+    # PORTAL_ADMIN_SHOW_ALL_DJSTRIPE_MODELS (its page is then rendered below).
     APIKey.objects.get_or_create(secret=secrets[-1], defaults={"livemode": False})
     visitors = {"anonymous": Client(), "subscriber": Client(), "superuser": Client()}
     visitors["subscriber"].force_login(subscriber)
