@@ -77,8 +77,11 @@ class RevenueItem:
     terms: PriceTerms
     quantity: int
     product_id: str | None = None
-    # A usage-based price bills what was used, not a recurring amount.
-    metered: bool = False
+
+    @property
+    def metered(self) -> bool:
+        """A usage-based price bills what was used, not a recurring amount."""
+        return self.terms.is_metered
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ def revenue_subscription(
         if price.get("billing_scheme") == "tiered" and not price.get("tiers"):
             price = prices.get(item.price_id or "", price)
         terms = price_terms_from_stripe(data=price)
-        if terms.is_tiered and not terms.tiers:
+        if terms.is_tiered and not terms.tiers and not terms.is_metered:
             logger.warning(
                 "Subscription %s: price %s is tiered but its tiers are not stored; its item "
                 "is left out of MRR (run bootstrap_subscriptions)",
@@ -149,12 +152,7 @@ def revenue_subscription(
                 item.price_id,
             )
             continue
-        metered = (price.get("recurring") or {}).get("usage_type") == "metered"
-        items.append(
-            RevenueItem(
-                terms=terms, quantity=item.quantity, product_id=item.product_id, metered=metered
-            )
-        )
+        items.append(RevenueItem(terms=terms, quantity=item.quantity, product_id=item.product_id))
     discount = state.discount
     return RevenueSubscription(
         id=state.subscription_id or "",

@@ -131,7 +131,10 @@ def test_several_items_add_up() -> None:
 
 
 def test_a_metered_item_is_not_recurring_revenue() -> None:
-    both = subscription(item(per_unit(2000)), item(per_unit(7), 1000, metered=True))
+    metered = PriceTerms(
+        currency="usd", unit_amount=Decimal(7), interval="month", usage_type="metered"
+    )
+    both = subscription(item(per_unit(2000)), item(metered, 1000))
     assert subscription_mrr(subscription=both, at=NOW) == 2000
 
 

@@ -3,15 +3,23 @@ movements checked against arithmetic written out here."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from accounts.billing.checkout import holder_subscription_sync
 from accounts.metrics.models import BillingSnapshot, MrrSnapshot, SubscriptionMrr
 from accounts.metrics.services import SnapshotOrderError, billing_snapshot_take
-from tests.accounts.billing_helpers import plan_price_create
-from tests.accounts.metrics.conftest import Mix
+from portal.stripe_client import stripe_client
+from tests.accounts.billing_helpers import (
+    DAY,
+    clock_customer_create,
+    plan_price_create,
+    unique,
+)
+from tests.accounts.metrics.conftest import Mix, holder_create, named_price
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +110,38 @@ def test_taking_todays_snapshot_again_replaces_it_and_a_past_day_is_refused(mix:
     assert BillingSnapshot.objects.filter(date=again.date).count() == 1
     with pytest.raises(SnapshotOrderError, match="date order"):
         billing_snapshot_take(now=now - timedelta(days=1))
+
+
+def test_a_metered_item_counts_for_nothing(stripe_settings) -> None:
+    client = stripe_client()
+    meter = client.v1.billing.meters.create(
+        params={
+            "display_name": "API calls",
+            "event_name": unique("mrr_calls").replace("-", "_"),
+            "default_aggregation": {"formula": "sum"},
+        }
+    )
+    flat = named_price("Metered", unit_amount=2000)
+    metered = plan_price_create(
+        unit_amount=None,
+        product=flat.product.id,
+        recurring={"interval": "month", "usage_type": "metered", "meter": meter.id},
+        billing_scheme="tiered",
+        tiers_mode="graduated",
+        tiers=[{"up_to": 1000, "unit_amount": 0}, {"up_to": "inf", "unit_amount_decimal": "0.5"}],
+    )
+    holder = holder_create("metered")
+    clock_customer_create(holder=holder, frozen_time=int(time.time()) - 2 * DAY)
+    client.v1.subscriptions.create(
+        params={
+            "customer": holder.customer.id,
+            "items": [{"price": flat.id}, {"price": metered.id}],
+            "default_payment_method": "pm_card_visa",
+        }
+    )
+    holder_subscription_sync(holder=holder)
+
+    report = billing_snapshot_take()
+
+    assert report.mrr == {"usd": 2000}  # the flat 20.00; the API calls bill what was used
+    assert currency_row(report.date, "usd").by_plan == {flat.product.id: 2000}
