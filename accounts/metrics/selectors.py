@@ -26,6 +26,7 @@ from accounts.billing.state import billing_state_from_row, subscriptions_with_bi
 from accounts.metrics.models import BillingSnapshot, MrrSnapshot
 from accounts.models import SubscriptionHolder
 from accounts.selectors import Money, holders_by_customer, plan_names
+from accounts.usage.selectors import MeterOverview, usage_overview
 from accounts.webhooks.selectors import WebhookHealth, webhook_health
 
 # The months the history shows, the current one included.
@@ -160,6 +161,8 @@ class BillingDashboard:
     past_due: PastDue
     webhooks: WebhookHealth
     months: list[date]
+    # Each meter's use this month (empty without usage billing).
+    usage: list[MeterOverview] = field(default_factory=list)
 
 
 def _snapshot_rows(*, first_month: date) -> list[MrrSnapshot]:
@@ -335,4 +338,10 @@ def billing_dashboard(*, now: datetime | None = None) -> BillingDashboard:
         past_due=past_due_subscriptions(),
         webhooks=webhook_health(now=now),
         months=months,
+        usage=usage_overview(since=_month_start_at(this_month)),
     )
+
+
+def _month_start_at(month: date) -> datetime:
+    """The first moment of a month, in the site's time zone."""
+    return timezone.make_aware(datetime.combine(month, datetime.min.time()))

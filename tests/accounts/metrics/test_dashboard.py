@@ -13,9 +13,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.billing.checkout import holder_customer_ensure
 from accounts.metrics.models import BillingSnapshot, MrrSnapshot
 from accounts.metrics.selectors import billing_dashboard, month_start, months_back
 from accounts.metrics.services import billing_snapshot_take
+from accounts.models import UsageBatch, UsageRecord, User
+from accounts.usage import usage_record
 from tests.accounts.billing_helpers import past_due_subscription_start, plan_price_create
 from tests.accounts.metrics.conftest import Mix, holder_create
 
@@ -205,3 +208,38 @@ def snapshot_write(day: date, *, mrr: int, new: int = 0, churn: int = 0) -> None
         churn=churn,
         by_plan={"prod_x": mrr},
     )
+
+
+def test_usage_this_month_per_meter_with_what_waits_and_what_stripe_refused(
+    admin_client, stripe_settings
+) -> None:
+    users = [User.objects.create_user(email=f"meter-{n}@example.com") for n in range(2)]
+    for user in users:
+        holder_customer_ensure(holder=user)
+    usage_record(holder=users[0], meter="api_calls", value=1200)
+    usage_record(holder=users[1], meter="api_calls", value=34)
+    # Last month's usage is not this month's.
+    old = UsageRecord.objects.create(
+        customer_id=users[1].customer_id,
+        meter="api_calls",
+        value=5,
+        recorded_at=timezone.now() - timedelta(days=62),
+    )
+    UsageBatch.objects.create(
+        customer_id=old.customer_id,
+        meter="api_calls",
+        event_name="portal_api_calls",
+        value=5,
+        timestamp=old.recorded_at,
+        identifier="portal_usage_refused",
+        error="The event timestamp cannot be more than 35 days in past.",
+    )
+
+    page = admin_client.get(URL).content.decode()
+
+    row = page[page.index('data-meter="api_calls"') :]
+    row = row[: row.index("</tr>")]
+    assert "<td data-used>1,234 API calls</td>" in row
+    assert "<td data-holders>2</td>" in row
+    assert ">3 records</a>" in row  # none sent yet, the old one included
+    assert ">1 batch</a>" in row
