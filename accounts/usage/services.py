@@ -432,13 +432,3 @@ def _flush_in_thread() -> None:
         logger.exception("In-process usage flush failed")
     finally:
         close_old_connections()
-
-
-def usage_pending_since(*, now: datetime | None = None) -> timedelta | None:
-    """How long the oldest record still to send has waited (None: nothing waits)."""
-    oldest = (
-        UsageRecord.objects.filter(batch__isnull=True).order_by("pk").values("recorded_at").first()
-    )
-    if oldest is None:
-        return None
-    return (now or timezone.now()) - oldest["recorded_at"]
