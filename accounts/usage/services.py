@@ -35,7 +35,7 @@ from typing import Any
 
 from celery import current_app
 from django.core.cache import cache
-from django.db import close_old_connections, connections, router, transaction
+from django.db import connections, router, transaction
 from django.db.models import Count, Max, Sum
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
@@ -431,4 +431,5 @@ def _flush_in_thread() -> None:
         # Nobody sees what a thread raises: log it. The usage stays pending for the next flush.
         logger.exception("In-process usage flush failed")
     finally:
-        close_old_connections()
+        # This thread's own connections: nothing else would close them.
+        connections.close_all()
