@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from django.views.generic import TemplateView
 
 from accounts.app_settings import app_settings
@@ -62,7 +62,7 @@ from pricing.selectors import SEATS_MAX, SEATS_MIN, catalog_for_page
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
@@ -80,7 +80,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET"])
+@require_safe
 def subscription_demo(request: HttpRequest) -> HttpResponse:
     """Content that changes with the plan, links to gated pages, the subscription's details."""
     holder = request.holder
@@ -96,7 +96,7 @@ def subscription_demo(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET"])
+@require_safe
 @active_subscription_required(limit_to_plans=["pro"])
 def subscription_demo_pro(
     request: HttpRequest, subscription_holder: SubscriptionHolder | None = None
@@ -128,7 +128,7 @@ def _seats_from(raw: str | None) -> int | None:
     return seats
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @verified_email_required
 def subscription_checkout(request: HttpRequest) -> HttpResponse:
     """Subscribe to a plan: POST `price` (and `seats`, and a `promo` code) to go to Stripe
@@ -181,7 +181,7 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
         return redirect_after_post(request, signup_url)
     if holder is None:
         return billing_error(request, message="There is no account to subscribe.", status=403)
-    if request.method == "GET":
+    if request.method != "POST":
         terms = trial_terms_for_price(price_id=price.id) if trial else None
         if terms is not None and request.billing.had_trial:
             terms = None
@@ -253,7 +253,7 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET"])
+@require_safe
 def subscription_confirm(request: HttpRequest) -> HttpResponse:
     """Where Stripe Checkout sends the buyer back: sync the subscription now, then show it."""
     session_id = request.GET.get("session_id", "")
@@ -292,7 +292,7 @@ def subscription_confirm(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET"])
+@require_safe
 def subscription(request: HttpRequest) -> HttpResponse:
     """The holder's plan, status, card and invoices, and the Manage billing button."""
     holder = request.holder
@@ -330,7 +330,7 @@ _ALL_INVOICES = 36
 
 
 @login_required
-@require_http_methods(["GET"])
+@require_safe
 def subscription_invoices(request: HttpRequest) -> HttpResponse:
     """The holder's invoices: the latest few for the status page (which loads them with htmx),
     else a page of them."""

@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from django.views.decorators.http import condition, require_GET
+from django.views.decorators.http import condition, require_safe
 
 from pricing import metadata as pricing_metadata
 from pricing.catalog import CATALOG_CACHE_SECONDS, active_intervals, catalog_stamp_recent
@@ -141,7 +141,7 @@ def _shared_render_key(
     return "pricing:page:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-@require_GET
+@require_safe
 @condition(etag_func=pricing_page_etag)
 def pricing_page(request: HttpRequest) -> HttpResponse:
     """Plans for `?interval=` and `?seats=`, priced with `?promo=` when it names a usable code.

@@ -26,9 +26,9 @@ SESSION_AUTHENTICATED_AT_KEY = "portal_authenticated_at"
 
 
 def _page_to_return_to(request: HttpRequest) -> str:
-    """Where to come back to once the gate is passed: this page for a GET, the page the form
-    was on (the Referer, when it is this site) for a POST, else the home page."""
-    if request.method == "GET" and not request.htmx:  # type: ignore[attr-defined]
+    """Where to come back to once the gate is passed: this page for a GET (or HEAD), the page
+    the form was on (the Referer, when it is this site) for a POST, else the home page."""
+    if request.method in ("GET", "HEAD") and not request.htmx:  # type: ignore[attr-defined]
         return request.get_full_path()
     if request.htmx and request.htmx.current_url_abs_path:  # type: ignore[attr-defined]
         return request.htmx.current_url_abs_path  # type: ignore[attr-defined]
@@ -86,7 +86,7 @@ def reauthentication_required(
 ) -> View | Callable[[View], View]:
     """Ask for the password (or a second factor) again when the session's last login is older
     than `ACCOUNT_REAUTHENTICATION_TIMEOUT`, before a sensitive change. `allow_get=True` lets
-    GET requests through (a preview), asking only before the change is made.
+    GET (and HEAD) requests through (a preview), asking only before the change is made.
 
     allauth's own decorator counts only reauthentications, not the login itself; this one
     counts both. A POST is kept while the person reauthenticates and then made (allauth's
@@ -97,7 +97,7 @@ def reauthentication_required(
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            passes = allow_get and request.method == "GET"
+            passes = allow_get and request.method in ("GET", "HEAD")
             if not passes and request.user.is_authenticated and not recently_authenticated(request):
                 if request.htmx:  # type: ignore[attr-defined]
                     query = urlencode({"next": _page_to_return_to(request)})

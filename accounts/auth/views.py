@@ -49,7 +49,7 @@ signup = SignupView.as_view()
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def email_verify(request: HttpRequest) -> HttpResponse:
     """Where the email gate sends an unverified user: why billing waits, and a button that
     mails the verification link again. Once the link is followed, they go on to `next`."""

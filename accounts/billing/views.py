@@ -48,7 +48,7 @@ _TEMPLATE = "accounts/billing/plan_change.html"
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @verified_email_required
 @reauthentication_required(allow_get=True)
 def plan_change(request: HttpRequest) -> HttpResponse:

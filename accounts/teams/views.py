@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.app_settings import app_settings
 from accounts.auth.decorators import reauthentication_required
@@ -83,7 +83,7 @@ def _to_team(membership: Membership) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def team_list(request: HttpRequest) -> HttpResponse:
     """Your teams, and a form to create one (you become its admin)."""
     form = TeamCreateForm(request.POST or None)
@@ -106,7 +106,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET"])
+@require_safe
 def team_current(request: HttpRequest) -> HttpResponse:
     """The navigation's Team link: the page of the team the user acts for, else the list."""
     team = request.teams.team  # type: ignore[attr-defined]
@@ -116,7 +116,7 @@ def team_current(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET"])
+@require_safe
 def team_menu(request: HttpRequest) -> HttpResponse:
     """The account menu's team switcher, which the menu loads when it opens (the page itself
     reads no team); switching brings the user back to the page the menu is on. Opened
@@ -184,7 +184,7 @@ def _team_page(
 
 
 @team_member_required()
-@require_http_methods(["GET"])
+@require_safe
 def team_detail(request: HttpRequest, *, membership: Membership) -> HttpResponse:
     """A team's members, plan and seats; admins also get invitations and member actions.
 
@@ -269,7 +269,7 @@ def team_member_role_view(request: HttpRequest, *, membership: Membership, pk: i
     return _to_team(membership)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def team_invitation(request: HttpRequest, token: str) -> HttpResponse:
     """An invitation's link: log in (or sign up) as the invited address, then accept."""
     invitation = invitation_for_token(token=token)
@@ -293,7 +293,7 @@ def team_invitation(request: HttpRequest, token: str) -> HttpResponse:
             f"{request.user.email}. Log out, then log in or sign up with {invitation.email}."
         )
         return render(request, "accounts/teams/invitation.html", context, status=403)
-    if request.method == "GET":
+    if request.method != "POST":
         return render(request, "accounts/teams/invitation.html", context)
     try:
         membership = team_invitation_accept(invitation=invitation, user=request.user)  # type: ignore[arg-type]
