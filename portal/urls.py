@@ -23,8 +23,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Portal's webhook endpoint (DJSTRIPE_WEBHOOK_SECRET), before dj-stripe's include.
     path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
-    # dj-stripe's own webhook endpoints (webhook/<uuid>/), for projects that configure them.
-    path("stripe/", include("djstripe.urls", namespace="djstripe")),
+    # dj-stripe's own webhook endpoints (webhook/<uuid>/), for projects that configure them,
+    # behind Portal's check of the body.
+    path("stripe/", include("accounts.webhooks.djstripe_urls", namespace="djstripe")),
 ]
 
 # The page allauth's rate limits answer with (429).

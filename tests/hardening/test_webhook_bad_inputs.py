@@ -1,8 +1,9 @@
 """Bad webhook deliveries that `tests/accounts/webhooks/test_webhook_endpoint.py` does not cover:
 a wrong content type, an undecodable body, a lying Content-Length, event types Portal has no
-handler for, and events about customers Portal does not know. Each gets the status Stripe
-expects (4xx with a reason for what Stripe would never send, 200 for a well-signed event), never
-a 500, and nothing is stored or linked that should not be."""
+handler for, events about customers Portal does not know, and JSON nested too deeply (on
+dj-stripe's endpoint too). Each gets the status Stripe expects (4xx with a reason for what
+Stripe would never send, 200 for a well-signed event), never a 500, and nothing is stored or
+linked that should not be."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ import time
 import uuid
 
 import pytest
-from djstripe.models import Customer, Subscription
+from djstripe.models import Customer, Subscription, WebhookEventTrigger
 
 from accounts.models import User
 from accounts.webhooks.models import WebhookEvent
 from accounts.webhooks.signature import signature_header_build
 from portal.stripe_client import stripe_client
+from stripe_server.webhooks import signature_header
 from tests.accounts.webhooks.webhook_helpers import SECRET, WEBHOOK_URL, events_since, server_now
+from tests.stripe_server.test_djstripe_compat import DjstripeEndpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -198,3 +201,70 @@ def test_an_event_about_a_customer_stripe_does_not_have_fails_cleanly(poster, st
     assert stored.status == WebhookEvent.Status.FAILED
     assert ghost in stored.last_error or "No such customer" in stored.last_error
     assert not Customer.objects.filter(id=ghost).exists()
+
+
+# --- Deeply nested JSON ------------------------------------------------------------------------
+
+
+def nested(depth: int) -> bytes:
+    """A signed-able event whose data object nests `depth` arrays deep."""
+    return (
+        b'{"id": "evt_deep", "object": "event", "data": {"object": '
+        + (b"[" * depth + b"]" * depth)
+        + b"}}"
+    )
+
+
+@pytest.mark.parametrize("depth", [20_000, 100])
+def test_a_signed_body_nested_too_deeply_is_refused_with_a_reason(client, webhook_secret, depth):
+    # 20,000 levels is past Python's recursion limit; 100 parses, but no Stripe event nests so.
+    response = signed_post(client, nested(depth))
+
+    assert response.status_code == 400, response.content
+    assert "nests deeper than 64 levels" in response.json()["error"]
+    assert WebhookEvent.objects.count() == 0
+
+
+def test_a_real_event_with_expanded_objects_is_not_too_deep(client, webhook_secret, sdk):
+    """The depth limit leaves room for what Stripe sends: a subscription event, its items,
+    their prices and tiers, posted as the server delivers it."""
+    product = sdk.v1.products.create({"name": f"Deep {uuid.uuid4().hex[:6]}"})
+    tiers = [{"up_to": 5, "unit_amount": 1000}, {"up_to": "inf", "unit_amount": 800}]
+    price = sdk.v1.prices.create(
+        {
+            "product": product.id,
+            "currency": "usd",
+            "recurring": {"interval": "month"},
+            "billing_scheme": "tiered",
+            "tiers_mode": "graduated",
+            "tiers": tiers,
+        }
+    )
+    customer = sdk.v1.customers.create({"email": "deep@example.com"})
+    subscription = sdk.v1.subscriptions.create(
+        {
+            "customer": customer.id,
+            "items": [{"price": price.id, "quantity": 3}],
+            "payment_behavior": "default_incomplete",
+        }
+    )
+    events = sdk.v1.events.list({"type": "customer.subscription.created", "limit": 100})
+    event = next(e for e in events.data if e.data.object["id"] == subscription.id)
+
+    response = signed_post(client, json.dumps(event.to_dict(), default=str).encode())
+
+    assert response.status_code == 200, response.content
+
+
+def test_djstripes_endpoint_refuses_a_signed_body_nested_too_deeply(client, stripe_settings, sdk):
+    endpoint = DjstripeEndpoint.made(sdk, stripe_settings)
+    body = nested(20_000)
+    signature = signature_header(body, endpoint.secret, int(time.time()))
+
+    response = client.post(
+        endpoint.url, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+    )
+
+    assert response.status_code == 400
+    assert "nests deeper than 64 levels" in response.json()["error"]
+    assert not WebhookEventTrigger.objects.filter(body__contains="evt_deep").exists()

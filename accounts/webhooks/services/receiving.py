@@ -19,12 +19,43 @@ class MalformedEventError(ValueError):
     """The body is not a Stripe event (bad JSON, or an object without the event fields)."""
 
 
-def webhook_event_parse(*, body: bytes) -> dict[str, Any]:
-    """The event in a webhook body, checked for the fields Portal relies on."""
+# A Stripe event nests a dozen levels at most (an expanded object's lists of objects). Deeper
+# JSON is no event, and past Python's recursion limit it cannot even be parsed.
+MAX_JSON_DEPTH = 64
+_TOO_DEEP = f"The body's JSON nests deeper than {MAX_JSON_DEPTH} levels; no Stripe event does."
+
+
+def _json_depth(value: Any) -> int:
+    """How deeply objects and arrays nest in parsed JSON (a scalar is 0), without recursion."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def webhook_body_json(*, body: bytes) -> Any:
+    """A webhook body's JSON; `MalformedEventError` (saying why) when it is not JSON, or nests
+    deeper than any Stripe event."""
     try:
         payload = json.loads(body)
+    except RecursionError:
+        raise MalformedEventError(_TOO_DEEP) from None
     except (UnicodeDecodeError, ValueError) as error:
         raise MalformedEventError(f"The body is not valid JSON: {error}.") from None
+    if _json_depth(payload) > MAX_JSON_DEPTH:
+        raise MalformedEventError(_TOO_DEEP)
+    return payload
+
+
+def webhook_event_parse(*, body: bytes) -> dict[str, Any]:
+    """The event in a webhook body, checked for the fields Portal relies on."""
+    payload = webhook_body_json(body=body)
     if not isinstance(payload, dict) or payload.get("object") != "event":
         raise MalformedEventError('The body is not a Stripe event (no "object": "event").')
     event_id = payload.get("id")
