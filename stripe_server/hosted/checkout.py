@@ -34,15 +34,16 @@ from stripe_server.hosted.card_form import (
     card_entry_save,
     charge_refusal,
 )
-from stripe_server.hosted.forms import form_value, invalid_markers
+from stripe_server.hosted.forms import field_errors, form_error, form_value
 from stripe_server.hosted.page import (
     RawResponse,
+    billed_text,
     coupon_off_text,
     date_text,
     html_page,
-    interval_text,
     message_page,
     money,
+    per_interval_text,
     redirect,
 )
 from stripe_server.hosted.price_text import price_terms
@@ -381,10 +382,10 @@ def _render(
     data = session["_subscription_data"]
     lines = []
     recurring_total = 0
-    interval = ""
+    recurring: dict[str, Any] = {}
     for item in session["_line_items"]:
         price = ctx.db.get(item["price"]["id"], "price") or item["price"]
-        interval = interval_text(price["recurring"])
+        recurring = price["recurring"]
         recurring_total += item["amount_total"]
         if is_metered(price):
             product = ctx.db.get(price["product"], "product") or {}
@@ -393,7 +394,7 @@ def _render(
                     "checkout/usage_line.html",
                     description=item["description"],
                     terms=price_terms(price, product),
-                    interval=interval,
+                    billed=billed_text(recurring),
                     amount=money(item["amount_total"], currency),
                 )
             )
@@ -404,7 +405,7 @@ def _render(
                 description=item["description"],
                 quantity=item["quantity"],
                 price_note=_price_note(price),
-                interval=interval,
+                billed=billed_text(recurring),
                 amount=money(item["amount_total"], currency),
             )
         )
@@ -416,7 +417,7 @@ def _render(
             "checkout/trial.html",
             free=_free_time(data),
             amount=money(recurring_total, currency),
-            interval=interval,
+            per_interval=per_interval_text(recurring),
         )
     if customer is not None:
         payer = render("checkout/paying_as.html", who=customer["email"] or customer["id"])
@@ -426,7 +427,7 @@ def _render(
         payer = render(
             "checkout/email.html",
             email=values.get("email", ""),
-            **invalid_markers(("email",), error_field),
+            **field_errors(("email",), error_field, error),
         )
     cancel = safe_url(session["cancel_url"])
     card = collects_card(session)
@@ -435,7 +436,7 @@ def _render(
         card_fields = render(
             "checkout/card_fields.html",
             **{name: values.get(name, "") for name in CARD_FIELDS},
-            **invalid_markers(CARD_FIELDS, error_field),
+            **field_errors(CARD_FIELDS, error_field, error),
         )
     body = render(
         "checkout/page.html",
@@ -445,7 +446,7 @@ def _render(
         trial=trial,
         promotion_code=_promotion_code_form(session, values, code_error),
         form_heading="Pay with card" if card else "Start your free trial",
-        error=render("form_error.html", message=error) if error else EMPTY,
+        error=form_error(error, field=error_field),
         action=f"{CHECKOUT_PATH}/{session['id']}",
         payer=payer,
         card_fields=card_fields,
@@ -498,6 +499,5 @@ def _promotion_code_form(
         "checkout/promotion_code.html",
         action=action,
         code=values.get("promotion_code", ""),
-        error=render("form_error.html", message=code_error) if code_error else EMPTY,
-        **invalid_markers(("promotion_code",), "promotion_code" if code_error else None),
+        **field_errors(("promotion_code",), "promotion_code", code_error),
     )

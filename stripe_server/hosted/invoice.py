@@ -25,7 +25,7 @@ from stripe_server.hosted.card_form import (
     card_entry_from_form,
     card_entry_save,
 )
-from stripe_server.hosted.forms import form_value, invalid_markers
+from stripe_server.hosted.forms import field_errors, form_error, form_value
 from stripe_server.hosted.page import (
     RawResponse,
     coupon_off_text,
@@ -155,10 +155,8 @@ def _saved_card(ctx: Context, invoice: dict[str, Any]) -> dict[str, Any] | None:
     return ctx.db.get(payment_method_id, "payment_method") if payment_method_id else None
 
 
-def _notice(kind: str, message: str) -> Html:
-    role = "alert" if kind == "error" else "status"
-    element_id = "form-error" if kind == "error" else "invoice-notice"
-    return render("invoice/notice.html", kind=kind, role=role, id=element_id, message=message)
+def _notice(message: str) -> Html:
+    return render("invoice/notice.html", message=message)
 
 
 def _pay_form(
@@ -181,11 +179,11 @@ def _pay_form(
     return render(
         "invoice/pay.html",
         amount=view.amount_remaining,
-        error=_notice("error", error) if error else EMPTY,
+        error=form_error(error, field=error_field),
         saved_card=saved,
         action=action,
         **{name: values.get(name, "") for name in CARD_FIELDS},
-        **invalid_markers(("card_number", "card_expiry", "card_cvc"), error_field),
+        **field_errors(("card_number", "card_expiry", "card_cvc"), error_field, error),
     )
 
 
@@ -222,7 +220,7 @@ def _page(
         account_name=view.account_name,
         number=view.number,
         status=view.status,
-        notice=_notice("notice", notice) if notice else EMPTY,
+        notice=_notice(notice) if notice else EMPTY,
         customer_email=view.customer_email,
         created=view.created,
         period=view.period,

@@ -85,6 +85,24 @@ def interval_text(recurring: dict[str, Any]) -> str:
     return interval if count == 1 else f"{count} {interval}s"
 
 
+_ADVERBS = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly"}
+
+
+def per_interval_text(recurring: dict[str, Any]) -> str:
+    """`per month`, `per year`, `every 3 months`: after an amount."""
+    if recurring["interval_count"] == 1:
+        return f"per {recurring['interval']}"
+    return f"every {interval_text(recurring)}"
+
+
+def billed_text(recurring: dict[str, Any]) -> str:
+    """`billed monthly`, `billed yearly`, `billed every 3 months` (the words the pricing page
+    and the status page use: monthly and yearly, never annual)."""
+    if recurring["interval_count"] == 1:
+        return f"billed {_ADVERBS[recurring['interval']]}"
+    return f"billed every {interval_text(recurring)}"
+
+
 def date_text(timestamp: int | None) -> str:
     """`March 5, 2026` (UTC); empty for no date."""
     if not timestamp:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from stripe_server.amounts import is_metered, tier_amounts, unit_amount
-from stripe_server.hosted.page import interval_text, price_money
+from stripe_server.hosted.page import interval_text, per_interval_text, price_money
 
 _INTERVALS = ("day", "week", "month", "year")
 _ADJECTIVES = {"day": "Daily", "week": "Weekly", "month": "Monthly", "year": "Yearly"}
@@ -30,12 +30,6 @@ def interval_label(recurring: dict[str, Any]) -> str:
 def interval_order(recurring: dict[str, Any]) -> tuple[int, int]:
     """Sorts billing intervals from the shortest."""
     return _INTERVALS.index(recurring["interval"]), recurring["interval_count"]
-
-
-def _per_interval(recurring: dict[str, Any]) -> str:
-    if recurring["interval_count"] == 1:
-        return f"per {recurring['interval']}"
-    return f"every {interval_text(recurring)}"
 
 
 def unit_name(product: dict[str, Any], count: int = 1) -> str:
@@ -63,7 +57,7 @@ def is_flat(price: dict[str, Any], product: dict[str, Any]) -> bool:
 def price_terms(price: dict[str, Any], product: dict[str, Any]) -> str:
     """What the price costs, worded for people (see the module's examples)."""
     currency = price["currency"]
-    per = _per_interval(price["recurring"])
+    per = per_interval_text(price["recurring"])
     if is_metered(price):
         return _usage_terms(price, product, per)
     if price["billing_scheme"] == "tiered":

@@ -94,7 +94,7 @@ def test_customer_chooses_annual_confirms_the_charge_then_cancels_and_returns(
     confirm.press("Enter")
 
     expect(hosted_page.get_by_role("status")).to_have_text("Your plan has been updated.")
-    expect(hosted_page.get_by_text("$120.00 every year")).to_be_visible()
+    expect(hosted_page.get_by_text("$120.00 per year")).to_be_visible()
     changed = sdk.v1.subscriptions.retrieve(subscription.id)
     assert changed["items"].data[0].price.id == annual.id
     invoice = sdk.v1.invoices.retrieve(changed.latest_invoice)

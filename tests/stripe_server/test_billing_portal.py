@@ -347,7 +347,9 @@ def test_a_bad_quantity_is_a_form_error_and_changes_nothing(
     for answer in (review, confirm):
         assert answer.status == 400
         assert "Enter a whole number of seats from 1 to 9999." in answer.text
-        assert 'aria-invalid="true" aria-describedby="form-error"' in answer.text
+        # The error is the quantity field's: shown after it, pointed to, and focused.
+        assert 'aria-invalid="true" aria-describedby="quantity-error" autofocus' in answer.text
+        assert 'id="quantity-error">Enter a whole number of seats' in answer.text
         assert '<button type="submit">Confirm</button>' not in answer.text
     item = sdk.v1.subscriptions.retrieve(setup.subscription.id)["items"].data[0]
     assert (item.price.id, item.quantity) == (setup.monthly.id, 1)

@@ -6,6 +6,7 @@ here (20% of $66.00 is $13.20)."""
 from __future__ import annotations
 
 import html
+import re
 import uuid
 from typing import Any
 
@@ -59,8 +60,10 @@ def _apply(session: Any, code: str) -> Any:
 
 
 def _error_of(page_text: str) -> str:
-    start = page_text.index('id="form-error">') + len('id="form-error">')
-    return html.unescape(page_text[start : page_text.index("</div>", start)])
+    """The promotion code field's error, shown after the field."""
+    found = re.search(r'id="promotion_code-error">(.*?)</p>', page_text, re.S)
+    assert found is not None, page_text
+    return html.unescape(found.group(1))
 
 
 @pytest.fixture
@@ -189,7 +192,7 @@ def test_each_reason_a_code_is_refused_is_told_in_checkouts_words(
 
         assert refused.status == 400, typed
         assert _error_of(refused.text) == message, typed
-        assert 'aria-invalid="true"' in refused.text
+        assert 'aria-invalid="true" aria-describedby="promotion_code-error"' in refused.text
         assert sdk.v1.checkout.sessions.retrieve(session.id).discounts == []
 
 

@@ -8,13 +8,12 @@ from typing import Any
 
 from stripe_server.calls import call_handler
 from stripe_server.context import Context
-from stripe_server.hosted.forms import form_value
+from stripe_server.hosted.forms import form_error, form_value
 from stripe_server.hosted.page import RawResponse, date_text, html_page, message_page, redirect
 from stripe_server.hosted.portal.session import (
     PortalNotFound,
     after_action,
     customer_subscription,
-    form_error,
     items_summary,
     mark_flow_done,
     not_found_page,

@@ -15,12 +15,11 @@ from stripe_server.hosted.card_form import (
     card_entry_from_form,
     card_entry_save,
 )
-from stripe_server.hosted.forms import form_value
+from stripe_server.hosted.forms import field_errors, form_error, form_value
 from stripe_server.hosted.page import RawResponse, html_page, message_page
 from stripe_server.hosted.portal.session import (
     PortalNotFound,
     after_action,
-    form_error,
     mark_flow_done,
     not_found_page,
     portal_base,
@@ -39,15 +38,18 @@ def payment_method_page(
     *,
     values: dict[str, str],
     error: str | None,
+    error_field: str | None = None,
     status: int = 200,
 ) -> RawResponse:
-    """The card form, with what was typed and what was wrong with it."""
+    """The card form, with what was typed and what was wrong with it (by the field it is
+    about, `error_field`, or above the form)."""
     base = portal_base(session)
     body = render(
         "portal/payment_method_form.html",
-        error=form_error(error),
+        error=form_error(error, field=error_field),
         action=f"{base}/payment-method",
         **{name: values.get(name, "") for name in CARD_FIELDS},
+        **field_errors(CARD_FIELDS, error_field, error),
         home=f"{base}/home",
     )
     return html_page("Update payment method", body, status=status)
@@ -92,10 +94,14 @@ def portal_payment_method(ctx: Context) -> RawResponse:
     try:
         entry = card_entry_from_form(values, now=ctx.now())
     except CardFormError as error:
-        return payment_method_page(session, values=values, error=error.message, status=400)
+        return payment_method_page(
+            session, values=values, error=error.message, error_field=error.field, status=400
+        )
     refusal = attach_refusal(entry)
     if refusal:
-        return payment_method_page(session, values=values, error=refusal, status=402)
+        return payment_method_page(
+            session, values=values, error=refusal, error_field="card_number", status=402
+        )
     try:
         with ctx.db.savepoint("portal_card"):
             payment_method = card_entry_save(

@@ -11,10 +11,10 @@ from typing import Any
 
 from stripe_server.amounts import is_metered
 from stripe_server.context import Context
-from stripe_server.hosted.forms import form_value
+from stripe_server.hosted.forms import form_error, form_value
 from stripe_server.hosted.page import RawResponse, html_page
 from stripe_server.hosted.portal.plan_choice import PlanOption, plan_options
-from stripe_server.hosted.portal.session import form_error, portal_base, subscription_screen
+from stripe_server.hosted.portal.session import portal_base, subscription_screen
 from stripe_server.hosted.price_text import interval_label, interval_order
 from stripe_server.hosted.render import EMPTY, Html, join, render
 from stripe_server.lifecycle.subscriptions import LIVE_STATUSES

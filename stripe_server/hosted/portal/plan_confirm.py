@@ -15,7 +15,7 @@ from typing import Any
 from stripe_server.calls import call_handler
 from stripe_server.context import Context
 from stripe_server.frozen_time import clock_context
-from stripe_server.hosted.forms import form_value, invalid_markers
+from stripe_server.hosted.forms import field_errors, form_error, form_value
 from stripe_server.hosted.page import RawResponse, date_text, html_page, money
 from stripe_server.hosted.portal.plan import (
     plan_text,
@@ -32,7 +32,6 @@ from stripe_server.hosted.portal.plan_choice import (
 )
 from stripe_server.hosted.portal.session import (
     after_action,
-    form_error,
     mark_flow_done,
     subscription_screen,
 )
@@ -80,7 +79,7 @@ def review_page(
             maximum=highest,
             value=typed,
             review=f"{url}/update/review",
-            **invalid_markers(("quantity",), "quantity" if change is None else None),
+            **field_errors(("quantity",), "quantity" if change is None else None, error),
         )
     proration_date: int | str = ""
     outcome, confirm = EMPTY, EMPTY
@@ -98,7 +97,7 @@ def review_page(
     body = render(
         "portal/review.html",
         notice=render("portal/notice.html", message=notice) if notice else EMPTY,
-        error=form_error(error),
+        error=form_error(error, field="quantity" if change is None and quantity else None),
         current=plan_text(current, item["quantity"]),
         new=plan_text(option, change.quantity if change is not None else None),
         action=f"{url}/update/confirm",

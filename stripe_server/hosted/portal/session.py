@@ -9,7 +9,7 @@ from typing import Any
 
 from stripe_server.amounts import is_metered, price_amount
 from stripe_server.context import Context
-from stripe_server.hosted.page import RawResponse, interval_text, message_page, money, redirect
+from stripe_server.hosted.page import RawResponse, message_page, money, per_interval_text, redirect
 from stripe_server.hosted.price_text import price_terms
 from stripe_server.hosted.render import EMPTY, Html, join, render
 from stripe_server.redirect_urls import safe_url
@@ -82,13 +82,8 @@ def return_link(session: dict[str, Any]) -> Html:
     return EMPTY if url is None else render("portal/return_link.html", url=url)
 
 
-def form_error(error: str | None) -> Html:
-    """What went wrong with the submitted form, announced to assistive technology."""
-    return render("form_error.html", message=error) if error else EMPTY
-
-
 def item_summary(ctx: Context, item: dict[str, Any]) -> str:
-    """`Studio · $12.00 every month · Qty 3`, `API calls · Usage-based, $0.002 per unit`: an
+    """`Studio · $12.00 per month · Qty 3`, `API calls · Usage-based, $0.002 per unit`: an
     item as the customer reads it."""
     price = ctx.db.get(item["price"]["id"], "price") or item["price"]
     product = ctx.db.get(price["product"], "product") or {}
@@ -97,7 +92,7 @@ def item_summary(ctx: Context, item: dict[str, Any]) -> str:
     amount = price_amount(price, item["quantity"])
     return (
         f"{product.get('name') or price['product']} · "
-        f"{money(amount, price['currency'])} every {interval_text(price['recurring'])}"
+        f"{money(amount, price['currency'])} {per_interval_text(price['recurring'])}"
         + (f" · Qty {item['quantity']}" if item["quantity"] != 1 else "")
     )
 
