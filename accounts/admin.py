@@ -39,6 +39,11 @@ class UserAdmin(BaseUserAdmin):
         ),
         ("Important dates", {"fields": ("last_login", "date_joined")}),
     )
+    # Shown, not edited: when a user joined and last logged in are facts, not settings.
+    readonly_fields = ("last_login", "date_joined")
+    # Plain multiple selects: Django's two-box widget adds tooltips that screen readers
+    # cannot be given (`aria-label` on a span without a role).
+    filter_horizontal = ()
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
     def save_model(self, request: HttpRequest, obj: User, form: object, change: bool) -> None:
@@ -58,7 +63,10 @@ admin.site.register(WebhookEvent, WebhookEventAdmin)
 # so the admin shows teams' members and invitations without editing them.
 
 
-class _ReadOnlyInline(admin.TabularInline):
+class _ReadOnlyInline(admin.StackedInline):
+    """Stacked, not tabular: read-only rows as a table have cells without headers, and on a
+    phone the table scrolls where a keyboard cannot reach."""
+
     extra = 0
     can_delete = False
 
