@@ -25,6 +25,7 @@ from pricing.price_maths import (
     price_total,
 )
 from pricing.promotions import Promotion, plan_discount, promotion_lookup
+from pricing.selectors import INTERVAL_LABELS
 
 # --- Which holder a Stripe object belongs to ---------------------------------------------------
 #
@@ -208,11 +209,10 @@ class SubscriptionSummary:
 
     @property
     def interval_label(self) -> str:
-        """The interval in words: Monthly, Annual, or Every 3 months."""
+        """The interval in words, as the pricing page says it: Monthly, Yearly, or Every 3
+        months."""
         if self.interval_count == 1:
-            return {"day": "Daily", "week": "Weekly", "month": "Monthly", "year": "Annual"}.get(
-                self.interval, self.interval
-            )
+            return INTERVAL_LABELS.get(self.interval, self.interval)
         return f"Every {self.interval_count} {self.interval}s"
 
 

@@ -15,6 +15,11 @@ urlpatterns = [
     path("subscription/change/", billing_views.plan_change, name="plan_change"),
     path("subscription/change/keep/", billing_views.plan_change_keep, name="plan_change_keep"),
     path("subscription/checkout/", views.subscription_checkout, name="subscription_checkout"),
+    path(
+        "subscription/checkout/canceled/",
+        views.subscription_checkout_canceled,
+        name="subscription_checkout_canceled",
+    ),
     path("subscription/confirm/", views.subscription_confirm, name="subscription_confirm"),
     path("subscription/billing/", views.billing_portal, name="billing_portal"),
     path("subscription/add-card/", views.subscription_add_card, name="subscription_add_card"),

@@ -209,6 +209,11 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
     elif app_settings.SUBSCRIPTION_HOLDER == "team":
         seats = holder.get_quantity()
     confirm = reverse("accounts:subscription_confirm")
+    # Back from Checkout lands on the pricing page at the plan's interval (and team size),
+    # saying that nothing was charged.
+    interval = (price.recurring or {}).get("interval")
+    back = {"interval": interval, **({"seats": str(seats)} if seats else {})}
+    canceled = f"{reverse('accounts:subscription_checkout_canceled')}?{urlencode(back)}"
     try:
         checkout_url = checkout_session_create(
             holder=holder,
@@ -216,7 +221,7 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
             quantity=seats,
             # Stripe fills in {CHECKOUT_SESSION_ID}; it must stay unescaped.
             success_url=absolute_url(path=confirm) + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=absolute_url(path=reverse("pricing:pricing_page")),
+            cancel_url=absolute_url(path=canceled),
             trial=trial,
             promotion_code_id=(
                 promotion.promotion.promotion_code_id
@@ -250,6 +255,26 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
             request, message=f"Checkout could not start: {error}", status=400, retry_post=choice
         )
     return redirect_after_post(request, checkout_url)
+
+
+@require_safe
+def subscription_checkout_canceled(request: HttpRequest) -> HttpResponse:
+    """Where Checkout's Back leads: the pricing page (at the interval and team size chosen),
+    with a word that nothing was charged."""
+    query = {}
+    if request.GET.get("interval") in active_intervals():
+        query["interval"] = request.GET["interval"]
+    try:
+        seats = _seats_from(request.GET.get("seats"))
+    except ValueError:
+        seats = None
+    if seats:
+        query["seats"] = str(seats)
+    messages.info(
+        request, "You left Checkout before paying, so nothing was charged. Your plans are below."
+    )
+    pricing = reverse("pricing:pricing_page")
+    return redirect(f"{pricing}?{urlencode(query)}" if query else pricing)
 
 
 @login_required

@@ -29,8 +29,10 @@ from pricing.promotions import PlanDiscount, Promotion, plan_discount
 
 SEATS_MIN = 1
 SEATS_MAX = 10_000
-INTERVAL_LABELS = {"month": "Monthly", "year": "Yearly"}
-INTERVAL_ADVERBS = {"month": "monthly", "year": "yearly"}
+# The words for billing intervals everywhere Portal shows one (the pricing page's toggle, the
+# status page): monthly and yearly, never "annual".
+INTERVAL_LABELS = {"day": "Daily", "week": "Weekly", "month": "Monthly", "year": "Yearly"}
+INTERVAL_ADVERBS = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly"}
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import Client
 from django.urls import reverse
+from djstripe.models import Subscription
 
 from accounts.models import User
 from portal.stripe_client import stripe_client
@@ -73,7 +74,7 @@ def test_subscribing_redirects_to_hosted_checkout_with_303(logged_in, user, pric
     assert session.success_url == (
         "http://portal.test/subscription/confirm/?session_id={CHECKOUT_SESSION_ID}"
     )
-    assert session.cancel_url == "http://portal.test/pricing/"
+    assert session.cancel_url == "http://portal.test/subscription/checkout/canceled/?interval=month"
 
 
 def test_absolute_urls_use_https_when_configured(logged_in, price, site, settings):
@@ -82,7 +83,7 @@ def test_absolute_urls_use_https_when_configured(logged_in, price, site, setting
     session = session_for(logged_in.post(CHECKOUT, {"price": price.id})["Location"])
 
     assert session.success_url.startswith("https://portal.test/subscription/confirm/")
-    assert session.cancel_url == "https://portal.test/pricing/"
+    assert session.cancel_url.startswith("https://portal.test/subscription/checkout/canceled/")
 
 
 def test_an_htmx_subscribe_gets_an_hx_redirect(logged_in, price, site):
@@ -96,6 +97,30 @@ def test_a_per_seat_plan_buys_the_seats_chosen(logged_in, seat_price, site):
     response = logged_in.post(CHECKOUT, {"price": seat_price.id, "seats": "7"})
 
     assert quantity_of(session_for(response["Location"])) == 7
+
+
+def test_back_from_checkout_shows_the_plans_chosen_from_saying_nothing_was_charged(
+    logged_in, seat_price, site
+):
+    session = session_for(
+        logged_in.post(CHECKOUT, {"price": seat_price.id, "seats": "7"})["Location"]
+    )
+    back = session.cancel_url.removeprefix("http://portal.test")
+
+    response = logged_in.get(back, follow=True)
+
+    assert response.redirect_chain == [("/pricing/?interval=month&seats=7", 302)]
+    assert "You left Checkout before paying, so nothing was charged." in response.text
+    assert Subscription.objects.count() == 0
+
+
+@pytest.mark.parametrize("query", ["?interval=decade&seats=-4", "?seats=" + "9" * 40, ""])
+def test_back_from_checkout_with_a_query_it_does_not_know_goes_to_the_plain_pricing_page(
+    client, query
+):
+    response = client.get(f"/subscription/checkout/canceled/{query}")
+
+    assert (response.status_code, response["Location"]) == (302, "/pricing/")
 
 
 def test_a_flat_plan_buys_one_whatever_the_seats(logged_in, price, site):

@@ -154,13 +154,14 @@ def test_a_graduated_tiered_price_shows_the_right_amount(stripe_settings, logged
     assert "$65 per month" in page
 
 
-def test_a_yearly_plan_shows_annual(stripe_settings, logged_in, user):
+def test_a_yearly_plan_says_yearly_as_the_pricing_page_does(stripe_settings, logged_in, user):
     price = plan_price_create(unit_amount=19000, interval="year")
     subscription_start(holder=user, price=price)
 
     page = logged_in.get(STATUS_PAGE).text
 
-    assert "Annual" in page
+    assert re.search(r"data-interval>\s*Yearly\s*<", page)
+    assert "Annual" not in page
     assert "$190 per year" in page
 
 

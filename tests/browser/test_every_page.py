@@ -120,6 +120,7 @@ PAGES = [
     Visit("visitor", "/pricing/?interval=year&seats=7"),
     Visit("visitor", "/pricing/?promo=LAUNCH20"),
     Visit("visitor", "/pricing/?seats=0"),
+    Visit("visitor", "/subscription/checkout/canceled/?interval=year"),
     Visit("visitor", "/accounts/login/"),
     Visit("visitor", "/accounts/login/", log_in_wrongly),
     Visit("visitor", "/accounts/signup/"),

@@ -67,7 +67,7 @@ def test_subscribe_pay_switch_to_annual_and_cancel(
     page.get_by_role("link", name=re.compile("Return")).click()
 
     expect(page).to_have_url(re.compile(r"/subscription/"))
-    expect(page.locator("[data-interval]")).to_have_text("Annual")
+    expect(page.locator("[data-interval]")).to_have_text("Yearly")
     expect(page.locator("[data-amount]")).to_contain_text("$200 per year")
 
     # Manage billing again: cancel at the end of the period.
