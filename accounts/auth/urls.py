@@ -1,5 +1,6 @@
-"""allauth's URLs under `accounts/`, with Portal's sign-up page in front of allauth's own (the
-same URL name, `account_signup`, so every link and redirect reaches Portal's)."""
+"""allauth's URLs under `accounts/`, with Portal's sign-up and login pages in front of allauth's
+own (the same URL names, `account_signup` and `account_login`, so every link and redirect
+reaches Portal's)."""
 
 from __future__ import annotations
 
@@ -19,5 +20,6 @@ def _offered(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLR
 
 urlpatterns = [
     path("signup/", views.signup, name="account_signup"),
+    path("login/", views.login, name="account_login"),
     *_offered(allauth_urls.urlpatterns),
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from allauth.account.views import LoginView as AllauthLoginView
 from allauth.account.views import SignupView as AllauthSignupView
 from allauth.core.exceptions import RateLimited
 from django.contrib import messages
@@ -46,6 +47,31 @@ class SignupView(AllauthSignupView):
 
 
 signup = SignupView.as_view()
+
+
+class LoginView(AllauthLoginView):
+    """allauth's login, saying what it is for as sign-up does: the plan chosen on the pricing
+    page, or the team invitation, whose address it fills in."""
+
+    def _next_url(self) -> str:
+        return safe_next_url(self.request, "")
+
+    def get_initial(self) -> dict[str, Any]:
+        initial = super().get_initial()
+        invitation = invitation_for_next(next_url=self._next_url())
+        if invitation is not None:
+            initial["login"] = invitation.email
+        return initial
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        next_url = self._next_url()
+        context["chosen_plan"] = signup_plan_text(next_url=next_url)
+        context["invitation"] = invitation_for_next(next_url=next_url)
+        return context
+
+
+login = LoginView.as_view()
 
 
 @login_required

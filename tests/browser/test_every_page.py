@@ -134,6 +134,7 @@ PAGES = [
     Visit("visitor", "/accounts/3rdparty/login/cancelled/"),
     Visit("visitor", "/accounts/3rdparty/login/error/"),
     Visit("visitor", "/teams/invitations/{invitation}/"),
+    Visit("visitor", "/accounts/login/?next=/teams/invitations/{invitation}/"),
     Visit("visitor", "/teams/invitations/no-such-invitation/"),
     Visit("newcomer", "/accounts/verify-email/"),
     Visit("newcomer", "/subscription/"),

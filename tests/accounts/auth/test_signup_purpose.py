@@ -1,9 +1,11 @@
-"""A sign-up says what it is for, and keeps it: the plan chosen on the pricing page goes on to
-Checkout once the account exists and is verified; a team invitation's address is locked, and
-the invitation verifies it."""
+"""A sign-up (or a login) says what it is for, and keeps it: the plan chosen on the pricing page
+goes on to Checkout once the account exists and is verified; a team invitation offers sign-up
+first, its address is locked at sign-up and filled in at login, and the invitation verifies
+it."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -65,6 +67,15 @@ def test_the_seats_and_the_trial_are_named_too(client, team_plan):
     )
 
 
+def test_logging_in_instead_of_signing_up_names_the_plan_too(client, pro):
+    signup_page = client.get(client.post(CHECKOUT, {"price": pro.id})["Location"])
+
+    page = client.get(signup_page.context["login_url"])
+
+    assert page.status_code == 200
+    assert "You are subscribing to Pro — $50 per month." in page.text
+
+
 def test_the_chosen_plan_is_carried_through_sign_up_and_verification_to_checkout(
     client, team_plan, mailoutbox
 ):
@@ -123,6 +134,29 @@ def invitation(user, mailoutbox):
 def invitation_signup_url(invitation) -> str:
     link = reverse("accounts:team_invitation", args=[invitation.token])
     return Client().get(link).context["signup_url"]
+
+
+def test_an_invitation_offers_sign_up_first_and_log_in_second(client, invitation):
+    page = client.get(reverse("accounts:team_invitation", args=[invitation.token])).text
+
+    buttons = re.findall(r'<a class="(btn-primary|btn-secondary)" href="([^"]+)">([^<]+)</a>', page)
+    assert [(kind, label) for kind, _, label in buttons] == [
+        ("btn-primary", "Sign up"),
+        ("btn-secondary", "Log in"),
+    ]
+
+
+def test_an_invitations_log_in_has_the_invited_address_filled_in(client, invitation):
+    login_url = (
+        Client()
+        .get(reverse("accounts:team_invitation", args=[invitation.token]))
+        .context["login_url"]
+    )
+
+    page = client.get(login_url)
+
+    assert page.context["form"]["login"].value() == "invitee@example.com"
+    assert "You are joining Orbit. Log in with invitee@example.com" in page.text
 
 
 def test_an_invitations_sign_up_has_the_address_filled_in_and_locked(client, invitation):
