@@ -64,6 +64,19 @@ class AppSettings:
         return value
 
     @property
+    def SEAT_SYNC_DELAY_SECONDS(self) -> int:
+        """Seconds after a holder's members change before its seat count is pushed to Stripe
+        (changes in the meantime are pushed with it); 0: no prompt push, seat counts wait for
+        `sync_subscriptions` (hourly with Celery beat)."""
+        value = self._setting("SEAT_SYNC_DELAY_SECONDS", 5)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ImproperlyConfigured(
+                f"PORTAL_SEAT_SYNC_DELAY_SECONDS must be a whole number of seconds >= 0, "
+                f"not {value!r}."
+            )
+        return value
+
+    @property
     def TEAM_INVITATION_DAYS(self) -> int:
         """Days a team invitation's link stays valid."""
         value = self._setting("TEAM_INVITATION_DAYS", 7)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 
-from accounts.billing.seat_sync import SyncOutcome, subscriptions_sync
+from accounts.billing.seat_sync import SyncOutcome, holder_quantity_sync, subscriptions_sync
 from accounts.metrics.services import SnapshotOrderError, billing_snapshot_take
+from accounts.selectors import holder_for_reference
+from portal.stripe_client import StripeRequestError, StripeUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -40,3 +42,24 @@ def billing_snapshot_task() -> int:
         return 0
     logger.info("Billing snapshot of %s: %d subscriptions", report.date, report.subscriptions)
     return report.subscriptions
+
+
+@shared_task(bind=True, name="accounts.holder_seats_sync", ignore_result=True)
+def holder_seats_sync_task(self: Task, reference: str, retry_in: float | None = None) -> str:
+    """Push one holder's seat count (`"team:7"`), soon after its members changed
+    (`accounts.billing.seat_scheduling` queues it). It reads the count when it runs, so the
+    changes of a burst go in one push. A push of the holder still under way (`BUSY`) makes it
+    try again `retry_in` seconds later, in a worker; a failure leaves the holder pending for
+    the next sync. Returns the outcome (`SyncOutcome`)."""
+    holder = holder_for_reference(reference=reference)
+    if holder is None:
+        return SyncOutcome.UNCHANGED
+    try:
+        outcome, detail = holder_quantity_sync(model=type(holder), pk=holder.pk)
+    except (StripeUnavailableError, StripeRequestError) as error:
+        logger.warning("Seat push of %s failed, left for the next sync: %s", reference, error)
+        return SyncOutcome.FAILED
+    logger.info("Seat push of %s: %s (%s)", reference, outcome, detail)
+    if outcome == SyncOutcome.BUSY and retry_in and not self.request.is_eager:
+        self.apply_async(args=(reference, retry_in), countdown=retry_in)
+    return outcome

@@ -381,6 +381,8 @@ PORTAL_SUBSCRIPTION_HOLDER = env_str("PORTAL_SUBSCRIPTION_HOLDER", None)
 PORTAL_SEAT_SYNC_PRORATION_BEHAVIOR = env_str("PORTAL_SEAT_SYNC_PRORATION_BEHAVIOR", None)
 # Most quantity updates pushed to one subscription in an hour (Stripe allows 200).
 PORTAL_SEAT_SYNC_MAX_UPDATES_PER_HOUR = env_int("PORTAL_SEAT_SYNC_MAX_UPDATES_PER_HOUR", None)
+# Seconds after a team's members change before its seat count is pushed (0: only the sync).
+PORTAL_SEAT_SYNC_DELAY_SECONDS = env_int("PORTAL_SEAT_SYNC_DELAY_SECONDS", None)
 # Days a team invitation's link stays valid.
 PORTAL_TEAM_INVITATION_DAYS = env_int("PORTAL_TEAM_INVITATION_DAYS", None)
 # When a free trial without a card ends without one: "cancel" or "pause" the subscription.

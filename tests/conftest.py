@@ -95,3 +95,15 @@ def _pricing_stamp_forgotten() -> Iterator[None]:
 
     catalog_stamp_forget()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _seat_pushes_only_when_asked(settings) -> Iterator[None]:
+    """Seat counts reach Stripe through the seat sync, unless a test turns prompt pushes on
+    (`PORTAL_SEAT_SYNC_DELAY_SECONDS`); whatever it scheduled has run before the next test, so
+    no timer pushes into another test's database."""
+    from accounts.billing.seat_scheduling import seat_pushes_wait
+
+    settings.PORTAL_SEAT_SYNC_DELAY_SECONDS = 0
+    yield
+    assert seat_pushes_wait(timeout=30), "a seat push scheduled by this test did not finish"

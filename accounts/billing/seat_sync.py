@@ -2,7 +2,13 @@
 
 `sync_subscriptions` (and its Celery task) runs `subscriptions_sync`, which pushes the quantity
 of every holder whose billing details changed since its last sync, at most a few times an hour
-per subscription, and reports what it did.
+per subscription, and reports what it did. A change of members also has its holder pushed
+alone, soon after (`holder_quantity_sync`, scheduled by `accounts.billing.seat_scheduling`).
+
+Pushes of one holder never overlap: each holds a lock in Django's cache while it runs (share
+the cache between processes in production), so the last push sends the latest count. Each
+Stripe update carries an idempotency key made of the change it pushes, so a retried request
+is applied once.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db.models import F, Q
 from django.utils import timezone
 from djstripe.models import Subscription
@@ -85,8 +92,18 @@ class SeatSyncReport:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
 
+# The cache entry a holder's push holds while it runs, and how long at most (a push is one
+# Stripe call, far shorter; the timeout frees the lock of a process that died mid-push).
+PUSH_LOCK_KEY = "accounts:seat-push:{}"
+PUSH_LOCK_SECONDS = 120
+
+
 def _quantity_push(
-    holder: SubscriptionHolder, *, proration_behavior: str, max_updates_per_hour: int
+    holder: SubscriptionHolder,
+    *,
+    proration_behavior: str,
+    max_updates_per_hour: int,
+    changed_at: datetime,
 ) -> tuple[str, str]:
     state = billing_state(holder=holder)
     if not state.is_live:
@@ -109,6 +126,11 @@ def _quantity_push(
         return SyncOutcome.DEFERRED, (
             f"{subscription_id} had {recent} quantity updates in the last hour; left pending"
         )
+    # The same change pushed twice (a retry after a lost answer) is applied once.
+    idempotency_key = (
+        f"portal-seats-{subscription_id}-{item.id}-{quantity}-{proration_behavior}-"
+        f"{changed_at.timestamp():.6f}"
+    )
     with translate_stripe_errors("update the number of seats"):
         updated = stripe_client().v1.subscriptions.update(
             subscription_id,
@@ -116,6 +138,7 @@ def _quantity_push(
                 "items": [{"id": item.id, "quantity": quantity}],
                 "proration_behavior": proration_behavior,
             },
+            options={"idempotency_key": idempotency_key},
         )
         Subscription.sync_from_stripe_data(updated)
     SubscriptionQuantityUpdate.objects.create(
@@ -139,10 +162,33 @@ def holder_quantity_sync(
 
     Returns (outcome, what happened in words); see `SyncOutcome`. Two syncs at once never both
     push: each claims the holder with a conditional update of `last_synced_with_stripe` (only
-    the one that finds the value it read wins), and no lock is held over the Stripe call. A
-    holder deferred or failed gets its old `last_synced_with_stripe` back, so it stays pending.
-    Raises `StripeUnavailableError` / `StripeRequestError` after releasing the claim.
+    the one that finds the value it read wins), and no database lock is held over the Stripe
+    call. A push of the holder still under way (a change came in during it) makes this one
+    `BUSY`, and the holder stays pending: pushes never overlap, so none lands after a later
+    one. A holder deferred or failed gets its old `last_synced_with_stripe` back, so it stays
+    pending. Raises `StripeUnavailableError` / `StripeRequestError` after releasing the claim.
     """
+    lock = PUSH_LOCK_KEY.format(f"{model._meta.model_name}:{pk}")
+    if not cache.add(lock, True, timeout=PUSH_LOCK_SECONDS):
+        return SyncOutcome.BUSY, "a push of its seats is under way"
+    try:
+        return _holder_quantity_sync(
+            model=model,
+            pk=pk,
+            proration_behavior=proration_behavior,
+            max_updates_per_hour=max_updates_per_hour,
+        )
+    finally:
+        cache.delete(lock)
+
+
+def _holder_quantity_sync(
+    *,
+    model: type[SubscriptionHolder],
+    pk: int,
+    proration_behavior: str | None,
+    max_updates_per_hour: int | None,
+) -> tuple[str, str]:
     manager = model._default_manager
     row = (
         manager.filter(pk=pk)
@@ -173,6 +219,7 @@ def holder_quantity_sync(
             max_updates_per_hour=(
                 max_updates_per_hour or app_settings.SEAT_SYNC_MAX_UPDATES_PER_HOUR
             ),
+            changed_at=row["billing_details_last_changed"],
         )
     except BaseException:
         release()

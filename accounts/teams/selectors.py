@@ -71,12 +71,20 @@ def invitation_for_token(*, token: str) -> Invitation | None:
 
 @dataclass(frozen=True)
 class TeamSeats:
-    """A team's seats: members, invitations waiting, and the plan's cap (None: no cap)."""
+    """A team's seats: members, invitations waiting, the plan's cap (None: no cap), and the
+    seats its live per-seat subscription bills (None: it has none)."""
 
     members: int
     invited: int
     max_seats: int | None
     plan_name: str | None
+    billed: int | None = None
+
+    @property
+    def pending(self) -> bool:
+        """Whether Stripe bills another number of seats than the team has members: a change
+        that seat sync has not pushed yet."""
+        return self.billed is not None and self.billed != self.members
 
     @property
     def used(self) -> int:
@@ -92,9 +100,11 @@ def team_seats(*, team: Team, state: BillingState | None = None) -> TeamSeats:
     """The team's seats; `state`: its billing state when already read (`request.billing`)."""
     state = state if state is not None else billing_state(holder=team)
     plan = state.plan if state.is_live else None
+    per_seat = plan is not None and plan.per_seat
     return TeamSeats(
         members=team.get_quantity(),
         invited=invitations_pending(team=team).count(),
-        max_seats=plan.max_seats if plan is not None and plan.per_seat else None,
+        max_seats=plan.max_seats if per_seat else None,
         plan_name=plan.name if plan is not None else None,
+        billed=state.seats if per_seat and state.plan_item is not None else None,
     )

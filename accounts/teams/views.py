@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.app_settings import app_settings
 from accounts.auth.decorators import reauthentication_required
+from accounts.billing.seat_scheduling import holder_seats_sync_soon, seat_sync_when
 from accounts.billing.state import billing_state
 from accounts.models import Membership
 from accounts.selectors import subscription_summary
@@ -166,6 +167,10 @@ def _team_page(
     team = membership.team
     state = billing_state(holder=team)
     seats = team_seats(team=team, state=state)
+    team_billing = app_settings.SUBSCRIPTION_HOLDER == "team"
+    if team_billing and seats.pending:
+        # A push that failed (Stripe was down) is tried again, so "within a minute" holds.
+        holder_seats_sync_soon(holder=team)
     is_admin = membership.is_admin
     context = {
         "team": team,
@@ -177,7 +182,8 @@ def _team_page(
         "roles": Membership.Role.choices,
         "seats": seats,
         "seat_limit": seat_limit,
-        "team_billing": app_settings.SUBSCRIPTION_HOLDER == "team",
+        "team_billing": team_billing,
+        "seat_sync_when": seat_sync_when(),
         "summary": subscription_summary(state=state),
     }
     return render(request, "accounts/teams/team_detail.html", context, status=status)
@@ -243,6 +249,7 @@ def team_member_remove_view(
     except TeamError as error:
         messages.error(request, str(error))
         return _to_team(membership)
+    holder_seats_sync_soon(holder=target.team)
     messages.success(request, f"{target.user.email} was removed from {membership.team.name}.")
     if target.user_id == request.user.pk:
         return redirect("accounts:team_list")
@@ -309,6 +316,7 @@ def team_invitation(request: HttpRequest, token: str) -> HttpResponse:
             "then open this link again."
         )
         return render(request, "accounts/teams/invitation.html", context, status=409)
+    holder_seats_sync_soon(holder=membership.team)
     _team_switch(request, membership)
     messages.success(request, f"Welcome to {membership.team.name}!")
     return _to_team(membership)
