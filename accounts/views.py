@@ -179,6 +179,16 @@ def subscription_checkout(request: HttpRequest) -> HttpResponse:
         here = f"{reverse('accounts:subscription_checkout')}?{urlencode(choice)}"
         signup_url = f"{reverse('account_signup')}?{urlencode({'next': here})}"
         return redirect_after_post(request, signup_url)
+    if holder is None and app_settings.SUBSCRIPTION_HOLDER == "team":
+        # Teams hold subscriptions, and this user is in none yet: create one, then come back.
+        messages.info(
+            request,
+            "Create your team first: the team holds the subscription, and everyone you invite "
+            "to it shares the plan.",
+        )
+        here = f"{reverse('accounts:subscription_checkout')}?{urlencode(choice)}"
+        teams = f"{reverse('accounts:team_list')}?{urlencode({'next': here})}"
+        return redirect_after_post(request, teams)
     if holder is None:
         return billing_error(request, message="There is no account to subscribe.", status=403)
     if request.method != "POST":

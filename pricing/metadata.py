@@ -135,20 +135,30 @@ ACTIVE_PRODUCTS: list[ProductMetadata] = [
         trial_days=14,
         usage_limits={"api_calls": UsageLimit(1_000_000, hard=False)},
     ),
+    # The per-seat plans are Pro priced another way, and say so: where one costs less than
+    # Pro, its card says for which team sizes (tests/pricing/test_demo_catalog.py checks it).
     ProductMetadata(
         stripe_id="prod_portal_team_seats",
         slug="team",
         name="Team",
-        description="Pay per seat, cheaper per seat as your team grows.",
-        features=["Everything in Pro", "Shared workspaces", "Roles and permissions"],
+        description="Pro, priced per member instead of one flat price.",
+        features=[
+            "Everything in Pro",
+            "One seat per member: the bill follows your team",
+            "Less than Pro for teams of up to 4",
+        ],
         per_seat=True,
     ),
     ProductMetadata(
         stripe_id="prod_portal_seat_packs",
         slug="seat-packs",
         name="Seat packs",
-        description="Buy seats in packs of 10.",
-        features=["Everything in Team", "Add a pack at any time"],
+        description="Pro, bought ten seats at a time.",
+        features=[
+            "Everything in Pro",
+            "Pro's price for each pack of 10 seats",
+            "A new pack starts with the 11th member",
+        ],
         per_seat=True,
     ),
 ]

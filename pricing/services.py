@@ -138,8 +138,12 @@ DEMO_PRODUCTS: tuple[DemoProduct, ...] = (
     DemoProduct(
         "prod_portal_team_seats",
         "Team",
-        "Pay per seat, cheaper per seat as your team grows.",
-        ("Everything in Pro", "Shared workspaces", "Roles and permissions"),
+        "Pro, priced per member instead of one flat price.",
+        (
+            "Everything in Pro",
+            "One seat per member: the bill follows your team",
+            "Less than Pro for teams of up to 4",
+        ),
         (
             _graduated("portal_team_seats_month", "month", 1000, 800),
             _graduated("portal_team_seats_year", "year", 10000, 8000),
@@ -148,8 +152,12 @@ DEMO_PRODUCTS: tuple[DemoProduct, ...] = (
     DemoProduct(
         "prod_portal_seat_packs",
         "Seat packs",
-        "Buy seats in packs of 10.",
-        ("Everything in Team", "Add a pack at any time"),
+        "Pro, bought ten seats at a time.",
+        (
+            "Everything in Pro",
+            "Pro's price for each pack of 10 seats",
+            "A new pack starts with the 11th member",
+        ),
         (
             _package("portal_seat_packs_month", "month", 5000),
             _package("portal_seat_packs_year", "year", 50000),

@@ -42,7 +42,7 @@ from accounts.teams.services import (
     team_member_remove,
     team_member_role_change,
 )
-from portal.http import safe_next_url
+from portal.http import redirect_after_post, safe_next_url
 
 TeamView = Callable[..., HttpResponse]
 
@@ -97,11 +97,19 @@ def team_list(request: HttpRequest) -> HttpResponse:
             membership = team.memberships.get(user=request.user)
             _team_switch(request, membership)
             messages.success(request, f"Team {team.name} created.")
+            # Sent here to create a team first (to subscribe, say): go on there.
+            next_url = safe_next_url(request, "")
+            if next_url:
+                return redirect_after_post(request, next_url)
             return _to_team(membership)
     return render(
         request,
         "accounts/teams/team_list.html",
-        {"form": form, "team_memberships": request.teams.memberships},  # type: ignore[attr-defined]
+        {
+            "form": form,
+            "team_memberships": request.teams.memberships,  # type: ignore[attr-defined]
+            "next": safe_next_url(request, ""),
+        },
         status=400 if form.errors else 200,
     )
 

@@ -19,6 +19,9 @@ def test_create_demo_user_is_idempotent_and_prints_the_login(capsys, settings):
     assert user.email == "demo@example.com"
     assert user.check_password("portal-demo")
     assert "demo@example.com / portal-demo" in capsys.readouterr().out
+    # Its team, for `make run`'s teams holding the subscriptions: made once.
+    membership = user.memberships.get()
+    assert (membership.team.name, membership.role) == ("Demo team", "admin")
 
 
 def test_create_demo_user_is_refused_without_debug(settings):

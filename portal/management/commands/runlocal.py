@@ -2,7 +2,8 @@
 
 With no Stripe keys it starts the local Stripe server (or reuses one already listening), seeds
 the demo products, syncs them into dj-stripe, registers `/stripe/webhook/` with it, and then
-serves Portal with `runserver`. With keys set it only serves: nothing is created in a real Stripe.
+serves Portal with `runserver`, as the demo (`DEMO_ENVIRONMENT`). With keys set it only serves:
+nothing is created in a real Stripe, and Portal's own defaults stand.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.webhooks.services.endpoints import webhook_endpoint_ensure
 
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+# The demo's settings, over Portal's defaults (a variable set in the environment wins): teams
+# hold the subscriptions, so the per-seat plans, the team pages and the seat counts pushed to
+# Stripe tell one story. `PORTAL_SUBSCRIPTION_HOLDER=user make run` shows users holding them.
+DEMO_ENVIRONMENT = {"PORTAL_SUBSCRIPTION_HOLDER": "team"}
 
 
 def local_stripe_answers(api_base: str) -> bool:
@@ -63,6 +69,14 @@ class Command(BaseCommand):
             )
             environment["DJSTRIPE_WEBHOOK_SECRET"] = secret or ""
             self.stdout.write("Webhooks from the local Stripe server go to /stripe/webhook/.")
+            for name, value in DEMO_ENVIRONMENT.items():
+                environment.setdefault(name, value)
+            self.stdout.write(
+                f"Demo: subscriptions are held by teams "
+                f"(PORTAL_SUBSCRIPTION_HOLDER={environment['PORTAL_SUBSCRIPTION_HOLDER']}); "
+                "a team pays one seat per member, and a change of members reaches Stripe "
+                "within seconds."
+            )
         self.stdout.write(self.style.SUCCESS(f"Portal: http://{addrport}/"))
         # Replace this process with runserver, so its autoreloader restarts only the web server.
         os.execve(  # noqa: S606 - re-runs this project's own manage.py

@@ -3,7 +3,9 @@ seat cap's upgrade prompt, and billing left to team admins in team mode."""
 
 from __future__ import annotations
 
+import html
 import re
+from urllib.parse import parse_qs
 
 import pytest
 from django.test import Client
@@ -417,3 +419,30 @@ def test_in_user_mode_teams_show_no_billing(seat_price):
     page = logged_in(admin).get(team_url(team)).content.decode()
 
     assert "data-plan-name" not in page and "Manage billing" not in page
+    assert "Each member has a plan of their own" in page
+
+
+def test_in_team_mode_subscribing_without_a_team_creates_one_first_then_goes_on(
+    team_mode, seat_price
+):
+    user = user_create()
+    client = logged_in(user)
+    checkout = reverse("accounts:subscription_checkout")
+
+    response = client.post(checkout, {"price": seat_price.id, "seats": "3"})
+
+    assert response.status_code == 303
+    teams, query = response["Location"].split("?")
+    assert teams == reverse("accounts:team_list")
+    back = parse_qs(query)["next"][0]
+    assert back == f"{checkout}?price={seat_price.id}&seats=3"
+    page = client.get(response["Location"]).content.decode()
+    assert "Create your team first" in page
+    assert f'name="next" value="{html.escape(back)}"' in page
+
+    created = client.post(response["Location"], {"name": "Newcomers", "next": back})
+
+    assert (created.status_code, created["Location"]) == (303, back)
+    assert user.teams.get().name == "Newcomers"
+    # The plan's page now has a team to subscribe: Continue goes to Checkout.
+    assert client.get(back).status_code == 200
