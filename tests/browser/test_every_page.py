@@ -29,6 +29,7 @@ from playwright.sync_api import Browser, Page, expect
 from accounts.billing.customer_portal import billing_portal_session_create
 from accounts.models import User
 from accounts.teams.services import team_create, team_invitation_create
+from portal.management.commands.runlocal import DEMO_ENVIRONMENT
 from portal.stripe_client import stripe_client
 from tests.accounts.billing_helpers import subscription_start
 from tests.accounts.teams.team_helpers import member_join
@@ -254,7 +255,8 @@ def subscriber_world(settings, site: str) -> World:
 
 
 def team_admin_world(settings, site: str) -> World:
-    settings.PORTAL_SUBSCRIPTION_HOLDER = "team"
+    for name, value in DEMO_ENVIRONMENT.items():
+        setattr(settings, name, value)
     admin = user_make("admin")
     team = team_create(name="Night Shift Operations Group", creator=admin)
     member_join(team=team, invited_by=admin, user=user_make("a-rather-long-member-address"))
