@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from accounts.metrics.selectors import billing_dashboard
 
 
-@require_GET
+@require_safe
 def billing_dashboard_page(request: HttpRequest) -> TemplateResponse:
     """MRR and its movements, trials, dunning and webhook health, read from the database.
 

@@ -29,7 +29,10 @@ def usage_panel_context(request: HttpRequest) -> dict[str, object]:
 @login_required
 @require_safe
 def subscription_usage(request: HttpRequest) -> HttpResponse:
-    """The usage panel alone, for the status page's polling."""
+    """The usage panel alone, for the status page's polling; opened as a page (no htmx), the
+    status page it belongs to."""
+    if not request.htmx:  # type: ignore[attr-defined]
+        return redirect("accounts:subscription")
     return render(request, "accounts/usage/_usage_panel.html", usage_panel_context(request))
 
 
