@@ -143,7 +143,7 @@ ACTIVE_PRODUCTS: list[ProductMetadata] = [
         name="Team",
         description="Pro, priced per member instead of one flat price.",
         features=[
-            "Everything in Pro",
+            "Pro's features, API calls not billed by use",
             "One seat per member: the bill follows your team",
             "Less than Pro for teams of up to 4",
         ],
@@ -155,7 +155,7 @@ ACTIVE_PRODUCTS: list[ProductMetadata] = [
         name="Seat packs",
         description="Pro, bought ten seats at a time.",
         features=[
-            "Everything in Pro",
+            "Pro's features, API calls not billed by use",
             "Pro's price for each pack of 10 seats",
             "A new pack starts with the 11th member",
         ],

@@ -140,7 +140,7 @@ DEMO_PRODUCTS: tuple[DemoProduct, ...] = (
         "Team",
         "Pro, priced per member instead of one flat price.",
         (
-            "Everything in Pro",
+            "Pro's features, API calls not billed by use",
             "One seat per member: the bill follows your team",
             "Less than Pro for teams of up to 4",
         ),
@@ -154,7 +154,7 @@ DEMO_PRODUCTS: tuple[DemoProduct, ...] = (
         "Seat packs",
         "Pro, bought ten seats at a time.",
         (
-            "Everything in Pro",
+            "Pro's features, API calls not billed by use",
             "Pro's price for each pack of 10 seats",
             "A new pack starts with the 11th member",
         ),

@@ -59,14 +59,22 @@ def test_a_seat_pack_costs_what_pro_costs(interval):
     assert packs_total(11, interval) == 2 * pro_total(interval)
 
 
-def test_a_plan_with_everything_in_pro_says_it_is_pro_priced_another_way():
+def test_a_plan_with_pros_features_says_it_is_pro_priced_another_way():
     """A plan that gives Pro's features is Pro priced per seat, and its description says so
-    first: a card never offers Pro's features for less without saying why."""
-    everything_in_pro = [plan for plan in ACTIVE_PRODUCTS if "Everything in Pro" in plan.features]
+    first: a card never offers Pro's features for less without saying why. It claims no
+    "Everything in Pro": Pro's metered API calls are Pro's alone, and it says so."""
+    with_pros_features = [
+        plan
+        for plan in ACTIVE_PRODUCTS
+        if any(f.startswith("Pro's features") for f in plan.features)
+    ]
 
-    assert [plan.slug for plan in everything_in_pro] == ["team", "seat-packs"]
-    for plan in everything_in_pro:
+    assert [plan.slug for plan in with_pros_features] == ["team", "seat-packs"]
+    for plan in with_pros_features:
         assert plan.per_seat and plan.description.startswith("Pro, "), plan.slug
+        assert "API calls not billed by use" in " ".join(plan.features)
+        assert not plan.usage_limits
+    assert not any("Everything in Pro" in plan.features for plan in ACTIVE_PRODUCTS)
 
 
 def test_the_cards_words_are_the_products_words_in_stripe():
