@@ -26,7 +26,7 @@ from accounts.webhooks.services.endpoints import webhook_endpoint_ensure
 from portal.stripe_client import stripe_client
 from stripe_server.testing import LocalStripe
 from tests.accounts.billing_helpers import plan_price_create
-from tests.accounts.webhooks.webhook_helpers import events_since, fresh_second
+from tests.accounts.webhooks.webhook_helpers import events_since, fresh_second, server_now
 from tests.stripe_server.hosted_pages import post_form
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -170,7 +170,7 @@ def test_hundreds_of_events_delivered_duplicated_and_shuffled_are_each_processed
     # Held while the history is made, then released as one batch: shuffled all through.
     local.admin("POST", "/_local/webhooks/pause")
     history = history_make(customers=18, seed=18)
-    event_ids = [event["id"] for event in events_since(since)]
+    event_ids = [event["id"] for event in events_since(since, created_lte=server_now(local))]
     local.admin("POST", "/_local/webhooks/resume")
 
     statuses = deliveries_settle(endpoint, event_ids)
@@ -198,7 +198,9 @@ def test_with_a_fifth_of_deliveries_dropped_check_pending_webhooks_restores_stri
     local.set_delivery_faults(drop=0.2, seed=2020)
     since = fresh_second(local)
     history = history_make(customers=8, seed=8)
-    deliveries_settle(endpoint, [event["id"] for event in events_since(since)])
+    deliveries_settle(
+        endpoint, [event["id"] for event in events_since(since, created_lte=server_now(local))]
+    )
     # One last change to every customer and live subscription, each a single event.
     client = stripe_client()
     for number, customer_id in enumerate(history.customers):
@@ -214,7 +216,7 @@ def test_with_a_fifth_of_deliveries_dropped_check_pending_webhooks_restores_stri
                     "proration_behavior": "none",
                 },
             )
-    event_ids = [event["id"] for event in events_since(since)]
+    event_ids = [event["id"] for event in events_since(since, created_lte=server_now(local))]
 
     statuses = deliveries_settle(endpoint, event_ids)
     dropped = sorted(event_id for event_id, status in statuses.items() if status == "failed")
@@ -289,7 +291,9 @@ def test_checkout_session_completed_from_the_server_links_the_subscription_to_th
         user.refresh_from_db()
 
     # Everything the checkout set off has arrived and been processed before the test ends.
-    event_ids = [event["id"] for event in events_since(since)]
+    event_ids = [
+        event["id"] for event in events_since(since, created_lte=server_now(endpoint.stripe))
+    ]
     assert set(deliveries_settle(endpoint, event_ids).values()) == {"succeeded"}
     processed_here(event_ids)
     assert user.subscription is not None, "checkout.session.completed did not link it"

@@ -50,12 +50,18 @@ def server_now(local_stripe: LocalStripe) -> int:
     return int(local_stripe.admin("GET", "/_local/clock")["now"])
 
 
-def events_since(created_gte: int, *, object_ids: set[str] | None = None) -> list[dict[str, Any]]:
+def events_since(
+    created_gte: int, *, object_ids: set[str] | None = None, created_lte: int | None = None
+) -> list[dict[str, Any]]:
     """The events the server created since then (oldest first), optionally only about some
-    objects (other tests share the server)."""
+    objects, or only until a moment (other tests share the server, and their test clocks date
+    their events in the future)."""
     client = stripe_client()
     events: list[dict[str, Any]] = []
-    page = client.v1.events.list(params={"limit": 100, "created": {"gte": created_gte}})
+    created: dict[str, int] = {"gte": created_gte}
+    if created_lte is not None:
+        created["lte"] = created_lte
+    page = client.v1.events.list(params={"limit": 100, "created": created})
     while True:
         events.extend(stripe_json(event) for event in page.data)
         if not page.has_more or not page.data:
@@ -63,7 +69,7 @@ def events_since(created_gte: int, *, object_ids: set[str] | None = None) -> lis
         page = client.v1.events.list(
             params={
                 "limit": 100,
-                "created": {"gte": created_gte},
+                "created": created,
                 "starting_after": page.data[-1].id,
             }
         )
