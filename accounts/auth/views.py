@@ -26,35 +26,39 @@ from accounts.auth.services import VerificationMailThrottledError, verification_
 from portal.http import redirect_after_post, safe_next_url
 
 
-class SignupView(AllauthSignupView):
-    """allauth's sign-up, saying what it is for: the plan chosen on the pricing page ("You are
-    signing up for Pro — $50 per month"), or the team invitation (its address locked)."""
+class _WhatItIsForMixin:
+    """Sign-up's and login's `next`, and what it is for: the plan chosen on the pricing page,
+    or the team invitation."""
+
+    request: HttpRequest
 
     def _next_url(self) -> str:
         return safe_next_url(self.request, "")
 
-    def get_form_kwargs(self) -> dict[str, Any]:
-        kwargs = super().get_form_kwargs()
-        kwargs["invitation"] = invitation_for_next(next_url=self._next_url())
-        return kwargs
-
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
+        context = super().get_context_data(**kwargs)  # type: ignore[misc]
         next_url = self._next_url()
         context["chosen_plan"] = signup_plan_text(next_url=next_url)
         context["invitation"] = invitation_for_next(next_url=next_url)
         return context
 
 
+class SignupView(_WhatItIsForMixin, AllauthSignupView):
+    """allauth's sign-up, saying what it is for: the plan chosen on the pricing page ("You are
+    signing up for Pro — $50 per month"), or the team invitation (its address locked)."""
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        kwargs["invitation"] = invitation_for_next(next_url=self._next_url())
+        return kwargs
+
+
 signup = SignupView.as_view()
 
 
-class LoginView(AllauthLoginView):
+class LoginView(_WhatItIsForMixin, AllauthLoginView):
     """allauth's login, saying what it is for as sign-up does: the plan chosen on the pricing
     page, or the team invitation, whose address it fills in."""
-
-    def _next_url(self) -> str:
-        return safe_next_url(self.request, "")
 
     def get_initial(self) -> dict[str, Any]:
         initial = super().get_initial()
@@ -62,13 +66,6 @@ class LoginView(AllauthLoginView):
         if invitation is not None:
             initial["login"] = invitation.email
         return initial
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        next_url = self._next_url()
-        context["chosen_plan"] = signup_plan_text(next_url=next_url)
-        context["invitation"] = invitation_for_next(next_url=next_url)
-        return context
 
 
 login = LoginView.as_view()

@@ -114,7 +114,6 @@ def team_create(*, name: str, creator: User) -> Team:
     raise TeamError("Could not find a free address for that team name; try another name.")
 
 
-@transaction.atomic
 # --- Invitations --------------------------------------------------------------------------------
 
 
