@@ -39,6 +39,11 @@ class Command(BaseCommand):
             help="only events Stripe created since then (ISO 8601 or Unix time)",
         )
         parser.add_argument(
+            "--until",
+            type=parse_moment,
+            help="only events Stripe created until then (ISO 8601 or Unix time)",
+        )
+        parser.add_argument(
             "--threshold",
             type=int,
             default=None,
@@ -46,10 +51,17 @@ class Command(BaseCommand):
             "STRIPE_PENDING_WEBHOOKS_THRESHOLD)",
         )
 
-    def handle(self, *args: Any, since: datetime | None, threshold: int | None, **options: Any):
+    def handle(
+        self,
+        *args: Any,
+        since: datetime | None,
+        until: datetime | None,
+        threshold: int | None,
+        **options: Any,
+    ):
         try:
             report = webhook_events_reconcile(
-                since=since, threshold=threshold, progress=self.stdout.write
+                since=since, until=until, threshold=threshold, progress=self.stdout.write
             )
         except (StripeUnavailableError, StripeRequestError) as error:
             raise CommandError(f"{error} Check STRIPE_API_BASE and the Stripe keys.") from error

@@ -24,6 +24,9 @@ class Command(BaseCommand):
         parser.add_argument("--ids", nargs="+", metavar="EVENT_ID", help="Stripe event ids")
         parser.add_argument("--since", type=parse_moment, help="ISO 8601 time or Unix timestamp")
         parser.add_argument(
+            "--until", type=parse_moment, help="with --since: events created until then"
+        )
+        parser.add_argument(
             "--due", action="store_true", help="the stored events that are due for processing"
         )
 
@@ -32,6 +35,7 @@ class Command(BaseCommand):
         *args: Any,
         ids: list[str] | None,
         since: datetime | None,
+        until: datetime | None,
         due: bool,
         **options: Any,
     ) -> None:
@@ -45,7 +49,9 @@ class Command(BaseCommand):
             failed += webhook_events_due_process(progress=self.stdout.write)["failed"]
         if ids or since is not None:
             try:
-                counts = webhook_events_replay(since=since, ids=ids, progress=self.stdout.write)
+                counts = webhook_events_replay(
+                    since=since, until=until, ids=ids, progress=self.stdout.write
+                )
             except StripeRequestError as error:
                 raise CommandError(f"Stripe refused: {error}") from error
             except StripeUnavailableError as error:

@@ -68,9 +68,18 @@ def _stripe_events(params: dict[str, Any]) -> Iterator[dict[str, Any]]:
             )
 
 
+def _created(gte: datetime, until: datetime | None) -> dict[str, int]:
+    """Stripe's `created` filter: from `gte`, and up to `until` when given."""
+    created = {"gte": int(gte.timestamp())}
+    if until is not None:
+        created["lte"] = int(until.timestamp())
+    return created
+
+
 def webhook_events_reconcile(
     *,
     since: datetime | None = None,
+    until: datetime | None = None,
     threshold: int | None = None,
     progress: Progress | None = None,
 ) -> ReconcileReport:
@@ -80,8 +89,8 @@ def webhook_events_reconcile(
     created since the last one processed here, that are not processed here yet. Missing ones are
     stored (source "reconcile") and processed in the order Stripe created them. `since` bounds
     both queries (default: `PORTAL_WEBHOOK_RECONCILE_WINDOW` back, or the last processed
-    event). When more than `threshold` (default `STRIPE_PENDING_WEBHOOKS_THRESHOLD`) were
-    pending, the admins are mailed.
+    event), and `until` ends them (default: no end). When more than `threshold` (default
+    `STRIPE_PENDING_WEBHOOKS_THRESHOLD`) were pending, the admins are mailed.
     """
     say = progress or (lambda message: None)
     threshold = webhook_settings.PENDING_THRESHOLD if threshold is None else threshold
@@ -92,11 +101,11 @@ def webhook_events_reconcile(
     say(f"Asking Stripe for undelivered events since {window_start:%Y-%m-%d %H:%M:%S}Z")
     candidates: dict[str, dict[str, Any]] = {}
     for payload in _stripe_events(
-        {"delivery_success": False, "created": {"gte": int(window_start.timestamp())}}
+        {"delivery_success": False, "created": _created(window_start, until)}
     ):
         candidates[payload["id"]] = payload
     say(f"Asking Stripe for events since {newer_than:%Y-%m-%d %H:%M:%S}Z")
-    for payload in _stripe_events({"created": {"gte": int(newer_than.timestamp())}}):
+    for payload in _stripe_events({"created": _created(newer_than, until)}):
         candidates.setdefault(payload["id"], payload)
     report.checked = len(candidates)
 
@@ -151,11 +160,13 @@ def webhook_pending_mail_admins(*, report: ReconcileReport) -> None:
 def webhook_events_replay(
     *,
     since: datetime | None = None,
+    until: datetime | None = None,
     ids: list[str] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, int]:
     """Process events again, even those already processed: by Stripe id, or all Stripe created
-    since a time. Events Portal never stored are fetched from Stripe first. Returns counts."""
+    since a time (until another, when given). Events Portal never stored are fetched from
+    Stripe first. Returns counts."""
     say = progress or (lambda message: None)
     payloads: list[dict[str, Any]] = []
     if ids:
@@ -169,7 +180,7 @@ def webhook_events_replay(
                 payloads.append(stripe_json(client.v1.events.retrieve(event_id)))
     if since is not None:
         say(f"Asking Stripe for events since {since:%Y-%m-%d %H:%M:%S}Z")
-        payloads.extend(_stripe_events({"created": {"gte": int(since.timestamp())}}))
+        payloads.extend(_stripe_events({"created": _created(since, until)}))
     unique = {payload["id"]: payload for payload in payloads}
     ordered = sorted(reversed(list(unique.values())), key=lambda payload: payload["created"])
     say(f"Replaying {len(ordered)} events")

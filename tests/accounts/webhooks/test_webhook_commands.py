@@ -51,7 +51,9 @@ def test_replay_since_processes_processed_events_again(poster, stripe_settings):
     poster.post(event)
     Product.objects.filter(id=product.id).update(name="tampered locally")
 
-    output = run("replay_webhook_events", "--since", str(since))
+    # Until now by the server's clock: other tests' clocks may have dated events later.
+    until = str(server_now(stripe_settings))
+    output = run("replay_webhook_events", "--since", str(since), "--until", until)
 
     assert Product.objects.get(id=product.id).name == product.name
     assert WebhookEvent.objects.get(stripe_id=event["id"]).attempts == 2
@@ -99,7 +101,9 @@ def test_check_pending_webhooks_under_the_threshold_succeeds_and_reports(poster,
     since = fresh_second(stripe_settings)
     product = stripe_client().v1.products.create(params={"name": unique("Pending")})
 
-    output = run("check_pending_webhooks", "--since", str(since))
+    # Until now by the server's clock: other tests' clocks may have dated events later.
+    until = str(server_now(stripe_settings))
+    output = run("check_pending_webhooks", "--since", str(since), "--until", until)
 
     # At least this product's event: the shared server may renew other tests' subscriptions
     # meanwhile, and their events are pending too.
