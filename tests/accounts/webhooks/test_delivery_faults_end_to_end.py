@@ -232,7 +232,15 @@ def test_with_a_fifth_of_deliveries_dropped_check_pending_webhooks_restores_stri
     # made dj-stripe re-read the same object (the shared server's other events share the
     # endpoint, so which ones are dropped varies); what follows holds either way.
 
-    call_command("check_pending_webhooks", "--since", str(since), "--threshold", "100000")
+    call_command(
+        "check_pending_webhooks",
+        "--since",
+        str(since),
+        "--until",
+        str(server_now(local)),
+        "--threshold",
+        "100000",
+    )
 
     reconciled = WebhookEvent.objects.filter(stripe_id__in=dropped)
     assert reconciled.count() == len(dropped)
