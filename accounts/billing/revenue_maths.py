@@ -37,10 +37,10 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
+from accounts.billing.movement_kinds import MovementKind
 from accounts.billing.state import LIVE_STATUSES, BillingState
 from pricing.price_maths import (
     CouponTerms,
@@ -298,13 +298,6 @@ def average_revenue_per_user(*, mrr: int, subscribers: int) -> int | None:
 
 
 # --- Movements --------------------------------------------------------------------------------
-
-
-class MovementKind(StrEnum):
-    NEW = "new"
-    EXPANSION = "expansion"
-    CONTRACTION = "contraction"
-    CHURN = "churn"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from accounts.billing.revenue_maths import MovementKind
+from accounts.billing.movement_kinds import MovementKind
 
 
 class BillingSnapshot(models.Model):
